@@ -1,0 +1,82 @@
+"""Weights and the spec that rebuilds the network, together in one ``.npz`` (never pickle),
+plus a human-readable model card (``.json``) beside it.
+
+Inside the ``.npz``: ``spec`` (the network spec as a JSON string), ``format`` (this
+file's version) and one array per parameter under ``param/<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from model.network import Network, SpecError
+
+FORMAT = "digit-lens-checkpoint/1"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digit_lens.npz"
+
+
+class CheckpointError(ValueError):
+    """A weights file that is missing, corrupt or does not match its spec."""
+
+
+def card_path(weights_path: str | Path) -> Path:
+    """Where the model card of a weights file lives: same name, ``.json``."""
+    return Path(weights_path).with_suffix(".json")
+
+
+def save(path: str | Path, network: Network, card: dict | None = None) -> None:
+    """Write the network's spec and parameters to ``path`` and, if given, its model card."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"param/{name}": value for name, value in network.params.items()}
+    arrays["spec"] = np.array(json.dumps(network.spec))
+    arrays["format"] = np.array(FORMAT)
+    # Write next to the target and rename, so a crash never leaves half a file behind.
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    partial.replace(path)
+    if card is not None:
+        card_path(path).write_text(json.dumps(card, indent=1) + "\n")
+
+
+def load(path: str | Path) -> Network:
+    """Rebuild the network saved at ``path``; a clear CheckpointError if it cannot be."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            contents = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"weights file {path} is not a readable .npz: {exc}") from exc
+    if contents.get("format", np.array("")).item() != FORMAT:
+        raise CheckpointError(f"weights file {path} is not a {FORMAT} file")
+    try:
+        spec = json.loads(contents["spec"].item())
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"weights file {path} has no readable network spec") from exc
+    params = {key.removeprefix("param/"): value for key, value in contents.items() if key.startswith("param/")}
+    try:
+        network = Network(spec, params)
+    except SpecError as exc:
+        raise CheckpointError(f"weights file {path} does not match its spec: {exc}") from exc
+    for name, value in network.params.items():
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"weights file {path}: parameter {name} holds NaN or infinity")
+    return network
+
+
+def load_card(weights_path: str | Path) -> dict:
+    """The model card next to a weights file, or a minimal one if it is missing."""
+    path = card_path(weights_path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise CheckpointError(f"model card {path} is not valid JSON: {exc}") from exc

@@ -1,0 +1,292 @@
+"""The layer library: im2col/col2im and layers with forward/backward.
+
+Arrays are NCHW: N images, C channels, H rows, W columns. Every layer has
+
+* ``forward(x)``  — the training pass; keeps only what ``backward`` needs,
+* ``backward(dout)`` — returns dL/dx and fills ``self.grads`` (named like ``self.params``),
+* ``predict(x)`` — the inference pass; keeps nothing, so it is safe to call from threads.
+
+Parameters are NumPy arrays shared with the network's parameter dict; optimizers update
+them in place, so the layers always see the current values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def output_size(size: int, filter_size: int, stride: int, pad: int) -> int:
+    """Length of one spatial axis after a sliding window: (size + 2·pad − filter) / stride + 1."""
+    span = size + 2 * pad - filter_size
+    if span < 0:
+        raise ValueError(f"a window of {filter_size} does not fit in {size} (+2×{pad} padding)")
+    return span // stride + 1
+
+
+def _pad(x: np.ndarray, pad: int) -> np.ndarray:
+    if pad == 0:
+        return x
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=x.dtype)
+    padded[:, :, pad : pad + h, pad : pad + w] = x
+    return padded
+
+
+def _windows(x: np.ndarray, fh: int, fw: int, stride: int, pad: int) -> np.ndarray:
+    """A read-only view (N, OH, OW, C, FH, FW) of every filter window of x (N, C, H, W)."""
+    n, c, h, w = x.shape
+    oh = output_size(h, fh, stride, pad)
+    ow = output_size(w, fw, stride, pad)
+    padded = np.ascontiguousarray(_pad(x, pad))
+    sn, sc, sh, sw = padded.strides
+    return as_strided(
+        padded,
+        shape=(n, oh, ow, c, fh, fw),
+        strides=(sn, sh * stride, sw * stride, sc, sh, sw),
+        writeable=False,
+    )
+
+
+def im2col(x: np.ndarray, fh: int, fw: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """Unfold x (N, C, H, W) into rows of filter windows: (N·OH·OW, C·FH·FW).
+
+    Rows run over (n, oh, ow); columns over (c, fh, fw), matching W.reshape(FN, -1).
+    One strided view and one copy, no Python loop.
+    """
+    windows = _windows(x, fh, fw, stride, pad)
+    n, oh, ow, c = windows.shape[:4]
+    return windows.reshape(n * oh * ow, c * fh * fw)
+
+
+def col2im(
+    col: np.ndarray, x_shape: tuple, fh: int, fw: int, stride: int = 1, pad: int = 0
+) -> np.ndarray:
+    """The adjoint of im2col: sum each row's window back into an image (N, C, H, W)."""
+    n, c, h, w = x_shape
+    oh = output_size(h, fh, stride, pad)
+    ow = output_size(w, fw, stride, pad)
+    windows = col.reshape(n, oh, ow, c, fh, fw).transpose(0, 3, 4, 5, 1, 2)
+    img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
+    # A loop over the FH·FW filter offsets (not over the data): each adds one strided block.
+    for i in range(fh):
+        rows = slice(i, i + stride * oh, stride)
+        for j in range(fw):
+            img[:, :, rows, j : j + stride * ow : stride] += windows[:, :, i, j]
+    return img[:, :, pad : pad + h, pad : pad + w]
+
+
+class Layer:
+    """A layer without parameters; subclasses override forward/backward/predict."""
+
+    params: dict[str, np.ndarray] = {}
+
+    def __init__(self) -> None:
+        self.params = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.predict(x)
+
+
+class Convolution(Layer):
+    """2-D convolution. W: (FN, C, FH, FW), b: (FN,); x (N, C, H, W) → (N, FN, OH, OW).
+
+    With ``input_grad=False`` backward skips dL/dx: the first layer's input is the image,
+    whose gradient nobody needs, and col2im is the most expensive step of backward.
+    """
+
+    def __init__(self, W, b, stride: int = 1, pad: int = 0, input_grad: bool = True):
+        super().__init__()
+        self.params = {"W": W, "b": b}
+        self.stride, self.pad, self.input_grad = stride, pad, input_grad
+
+    def _convolve(self, col: np.ndarray, n: int, oh: int, ow: int) -> np.ndarray:
+        W, b = self.params["W"], self.params["b"]
+        out = col @ W.reshape(len(W), -1).T
+        out += b
+        # Rows come out as (n, oh, ow); the NCHW result is a view of that NHWC memory.
+        return out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
+
+    def predict(self, x):
+        fn, c, fh, fw = self.params["W"].shape
+        col = im2col(x, fh, fw, self.stride, self.pad)
+        n = x.shape[0]
+        oh = output_size(x.shape[2], fh, self.stride, self.pad)
+        ow = output_size(x.shape[3], fw, self.stride, self.pad)
+        return self._convolve(col, n, oh, ow)
+
+    def forward(self, x):
+        fn, c, fh, fw = self.params["W"].shape
+        self.x_shape = x.shape
+        self.col = im2col(x, fh, fw, self.stride, self.pad)
+        oh = output_size(x.shape[2], fh, self.stride, self.pad)
+        ow = output_size(x.shape[3], fw, self.stride, self.pad)
+        return self._convolve(self.col, x.shape[0], oh, ow)
+
+    def backward(self, dout):
+        W = self.params["W"]
+        fn, c, fh, fw = W.shape
+        dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, fn)  # (N·OH·OW, FN)
+        self.grads = {
+            "W": (self.col.T @ dout_rows).T.reshape(W.shape),
+            "b": dout_rows.sum(axis=0),
+        }
+        if not self.input_grad:
+            return None
+        dcol = dout_rows @ W.reshape(fn, -1)
+        return col2im(dcol, self.x_shape, fh, fw, self.stride, self.pad)
+
+
+class Relu(Layer):
+    """max(0, x), elementwise."""
+
+    def predict(self, x):
+        return np.maximum(x, 0)
+
+    def forward(self, x):
+        out = np.maximum(x, 0)
+        self.positive = out > 0
+        return out
+
+    def backward(self, dout):
+        return dout * self.positive
+
+
+class _Pooling(Layer):
+    """Shared shape logic of max and average pooling over size×size windows."""
+
+    def __init__(self, size: int = 2, stride: int | None = None, pad: int = 0):
+        super().__init__()
+        self.size, self.stride, self.pad = size, stride or size, pad
+
+    def _is_tiling(self, x) -> bool:
+        # Non-overlapping windows that tile the image exactly: a reshape, no copy.
+        s = self.size
+        return self.stride == s and self.pad == 0 and x.shape[2] % s == 0 and x.shape[3] % s == 0
+
+    def _blocks(self, x):
+        n, c, h, w = x.shape
+        s = self.size
+        return x.reshape(n, c, h // s, s, w // s, s)
+
+    def _window_rows(self, x):
+        """Windows of x as (N, C, OH, OW, size·size), a copy."""
+        windows = _windows(x, self.size, self.size, self.stride, self.pad)
+        n, oh, ow, c = windows.shape[:4]
+        return windows.transpose(0, 3, 1, 2, 4, 5).reshape(n, c, oh, ow, -1)
+
+    def _scatter(self, window_grads, x_shape):
+        """Sum per-window gradients (N, C, OH, OW, size·size) back onto x (N, C, H, W)."""
+        n, c, oh, ow, k = window_grads.shape
+        col = window_grads.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * k)
+        return col2im(col, x_shape, self.size, self.size, self.stride, self.pad)
+
+
+class MaxPooling(_Pooling):
+    """The maximum of each size×size window (stride defaults to size).
+
+    Where a window holds its maximum twice, each copy gets the gradient. After a ReLU
+    the only likely tie is an all-zero window, whose gradient the ReLU drops anyway.
+    """
+
+    def predict(self, x):
+        if self._is_tiling(x):
+            return self._blocks(x).max(axis=(3, 5))
+        return self._window_rows(x).max(axis=-1)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        self.tiling = self._is_tiling(x)
+        if self.tiling:
+            blocks = self._blocks(x)
+            out = blocks.max(axis=(3, 5))
+            self.is_max = blocks == out[:, :, :, None, :, None]
+            return out
+        rows = self._window_rows(x)
+        self.argmax = rows.argmax(axis=-1)
+        self.window = rows.shape[-1]
+        return np.take_along_axis(rows, self.argmax[..., None], axis=-1)[..., 0]
+
+    def backward(self, dout):
+        if self.tiling:
+            dx = self.is_max * dout[:, :, :, None, :, None]
+            return dx.reshape(self.x_shape)
+        one_hot = self.argmax[..., None] == np.arange(self.window)
+        return self._scatter(one_hot * dout[..., None], self.x_shape)
+
+
+class AveragePooling(_Pooling):
+    """The mean of each size×size window (stride defaults to size)."""
+
+    def predict(self, x):
+        if self._is_tiling(x):
+            return self._blocks(x).mean(axis=(3, 5))
+        return self._window_rows(x).mean(axis=-1)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        self.tiling = self._is_tiling(x)
+        return self.predict(x)
+
+    def backward(self, dout):
+        k = self.size * self.size
+        share = (dout / k).astype(dout.dtype, copy=False)
+        if self.tiling:
+            n, c, oh, ow = dout.shape
+            dx = np.broadcast_to(share[:, :, :, None, :, None], (n, c, oh, self.size, ow, self.size))
+            return dx.reshape(self.x_shape)
+        return self._scatter(np.broadcast_to(share[..., None], share.shape + (k,)), self.x_shape)
+
+
+class Affine(Layer):
+    """Fully connected: x (N, …) is flattened to (N, D); W: (D, M), b: (M,) → (N, M)."""
+
+    def __init__(self, W, b, input_grad: bool = True):
+        super().__init__()
+        self.params = {"W": W, "b": b}
+        self.input_grad = input_grad
+
+    def predict(self, x):
+        out = x.reshape(len(x), -1) @ self.params["W"]
+        out += self.params["b"]
+        return out
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        self.x = x.reshape(len(x), -1)
+        out = self.x @ self.params["W"]
+        out += self.params["b"]
+        return out
+
+    def backward(self, dout):
+        self.grads = {"W": self.x.T @ dout, "b": dout.sum(axis=0)}
+        if not self.input_grad:
+            return None
+        return (dout @ self.params["W"].T).reshape(self.x_shape)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of scores (N, K), stable for large scores."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+class SoftmaxWithLoss:
+    """Softmax followed by the mean cross-entropy against integer labels t (N,)."""
+
+    def forward(self, scores: np.ndarray, labels: np.ndarray) -> float:
+        self.probabilities = softmax(scores)
+        self.labels = labels
+        picked = self.probabilities[np.arange(len(labels)), labels]
+        return float(-np.log(picked + 1e-7).mean())
+
+    def backward(self) -> np.ndarray:
+        dscores = self.probabilities.copy()
+        dscores[np.arange(len(self.labels)), self.labels] -= 1
+        dscores /= len(self.labels)
+        return dscores
