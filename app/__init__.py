@@ -1,0 +1,68 @@
+"""Digit Lens web app: ``create_app()`` builds the Flask application.
+
+    gunicorn 'app:create_app()'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from model import checkpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Settings read from the environment (DIGIT_LENS_<NAME>) with these defaults.
+DEFAULTS = {
+    "WEIGHTS_PATH": str(checkpoint.DEFAULT_WEIGHTS),
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,  # bytes in one request body
+    "MAX_IMAGE_PIXELS": 4096 * 4096,  # width × height of one image, checked before decoding
+    "MAX_BATCH_SIZE": 32,  # images in one /predict/batch call
+}
+
+
+def _settings_from_environment() -> dict:
+    settings = {}
+    for key, default in DEFAULTS.items():
+        value = os.environ.get(f"DIGIT_LENS_{key}")
+        if value is None:
+            continue
+        if isinstance(default, int):
+            try:
+                settings[key] = int(value)
+            except ValueError:
+                raise ValueError(f"DIGIT_LENS_{key} must be a whole number, not {value!r}") from None
+        else:
+            settings[key] = value
+    return settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application: defaults, then DIGIT_LENS_* environment variables, then ``config``.
+
+    The model is loaded here, once per process, and attached as ``app.extensions["model"]``;
+    a missing or corrupt weights file stops start-up with a clear CheckpointError.
+    """
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(DEFAULTS)
+    app.config.update(_settings_from_environment())
+    if config:
+        app.config.update(config)
+    # Text parts of a multipart body (a base64 image) are bounded by the body limit, not by
+    # Flask's 500 kB default for form fields.
+    if not (config and "MAX_FORM_MEMORY_SIZE" in config):
+        app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    # Compact JSON in the order the code builds it: less to encode and send on every response.
+    app.json.compact = True
+    app.json.sort_keys = False
+
+    from app import api, errors, pages
+    from app.inference import Predictor
+
+    app.extensions["model"] = Predictor.from_checkpoint(app.config["WEIGHTS_PATH"])
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app

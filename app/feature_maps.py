@@ -1,0 +1,50 @@
+"""Activation maps in a compact JSON form: one byte per value plus one scale per map.
+
+    {"layer": "relu1", "shape": [30, 24, 24], "dtype": "uint8", "encoding": "base64",
+     "data": "<base64 of 30·24·24 bytes, C order>", "scale": [30 floats]}
+
+Decoding: value = byte / 255 · scale[i] for map i, where scale[i] is the largest value of
+map i (0 for an all-zero map). The error is at most scale[i] / 510 per value.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+
+def _significant(value: float, digits: int = 6) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def encode(layer: str, maps: np.ndarray) -> dict:
+    """The JSON form of activation maps (C, H, W), which are non-negative (they follow a ReLU).
+
+    Negative values, which a ReLU never produces, are stored as 0.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (C, H, W), not {maps.shape}")
+    flat = np.maximum(maps.reshape(len(maps), -1), 0)
+    # Rounded first, so decoding with the published scale reproduces exactly these bytes' meaning.
+    scale = np.array([_significant(v) for v in flat.max(axis=1, initial=0.0).tolist()], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = np.where(scale[:, np.newaxis] > 0, flat / scale[:, np.newaxis] * 255.0, 0.0)
+    data = np.clip(np.rint(levels), 0, 255).astype(np.uint8)
+    return {
+        "layer": layer,
+        "shape": list(maps.shape),
+        "dtype": "uint8",
+        "encoding": "base64",
+        "data": base64.b64encode(data.tobytes()).decode("ascii"),
+        "scale": scale.tolist(),
+    }
+
+
+def decode(encoded: dict) -> np.ndarray:
+    """The activation maps (C, H, W) float32 back from ``encode``'s form (to within scale / 510)."""
+    shape = tuple(encoded["shape"])
+    data = np.frombuffer(base64.b64decode(encoded["data"]), dtype=np.uint8).reshape(shape)
+    scale = np.asarray(encoded["scale"], dtype=np.float32).reshape(-1, *([1] * (len(shape) - 1)))
+    return (data.astype(np.float32) / 255.0 * scale).astype(np.float32)

@@ -1,0 +1,98 @@
+"""Fixtures for the web app: a test app on the tiny random-weight checkpoint, and digit images."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app import create_app
+
+# The formats a client may send as a raw body, with the Pillow format that writes each.
+RAW_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/webp": "WEBP",
+    "image/gif": "GIF",
+    "image/bmp": "BMP",
+}
+
+
+def draw_digit_seven(size: int = 280) -> Image.Image:
+    """A canvas-style drawing: black strokes on a transparent background (ink only in alpha)."""
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    s = size / 280
+    draw.line([(70 * s, 60 * s), (210 * s, 60 * s), (120 * s, 230 * s)], fill=(0, 0, 0, 255),
+              width=max(1, round(18 * s)), joint="curve")
+    return image
+
+
+def draw_digit_one_on_paper(size: int = 120) -> Image.Image:
+    """Dark ink on light paper, as a scan or photo would be."""
+    image = Image.new("RGB", (size, size), (235, 232, 225))
+    draw = ImageDraw.Draw(image)
+    draw.line([(size * 0.5, size * 0.15), (size * 0.5, size * 0.85)], fill=(20, 20, 30),
+              width=max(2, size // 12))
+    draw.line([(size * 0.5, size * 0.15), (size * 0.35, size * 0.3)], fill=(20, 20, 30),
+              width=max(2, size // 14))
+    return image
+
+
+def encode(image: Image.Image, pillow_format: str, **options) -> bytes:
+    """The image saved as a file of ``pillow_format``, flattened to RGB where the format needs it."""
+    if pillow_format in ("JPEG", "BMP") and image.mode == "RGBA":
+        white = Image.new("RGB", image.size, (255, 255, 255))
+        white.paste(image, mask=image.getchannel("A"))
+        image = white
+    buffer = io.BytesIO()
+    image.save(buffer, pillow_format, **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def app(tiny_weights):
+    """The app on the tiny checkpoint, with small limits so that the limit tests stay cheap."""
+    return create_app(
+        {
+            "WEIGHTS_PATH": str(tiny_weights),
+            "TESTING": True,
+            "MAX_CONTENT_LENGTH": 512 * 1024,
+            "MAX_IMAGE_PIXELS": 1000 * 1000,
+            "MAX_BATCH_SIZE": 8,
+        }
+    )
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def canvas_png() -> bytes:
+    """A 280×280 RGBA canvas drawing of a 7, as the page sends it."""
+    return encode(draw_digit_seven(), "PNG")
+
+
+@pytest.fixture(scope="session")
+def digit_files() -> dict[str, bytes]:
+    """The same drawing of a 7 as a file of every raw media type the API accepts."""
+    drawing = draw_digit_seven(140)
+    return {media_type: encode(drawing, pillow_format) for media_type, pillow_format in RAW_FORMATS.items()}
+
+
+@pytest.fixture(scope="session")
+def paper_png() -> bytes:
+    return encode(draw_digit_one_on_paper(), "PNG")
+
+
+@pytest.fixture(scope="session")
+def digit_pixels() -> list[list[int]]:
+    """A 28×28 MNIST-form digit (white on black, 0–255): a vertical bar with a flag, a 1."""
+    pixels = np.zeros((28, 28), dtype=np.int64)
+    pixels[4:24, 13:16] = 255
+    pixels[5:8, 10:13] = 180
+    return pixels.tolist()
