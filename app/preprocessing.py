@@ -23,24 +23,27 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+from typing import NamedTuple
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 SIZE = 28  # side of the network input
 BOX = 20  # the ink's bounding box fits in BOX×BOX, as in MNIST
 SUPERSAMPLE = 4  # stroke width is normalised at SUPERSAMPLE× the output resolution
-WORK_MAX_SIDE = 448  # larger images are reduced (area averaging) before the heavy steps
+FINE_BOX = BOX * SUPERSAMPLE
+SOURCE_MAX_SIDE = 1024  # larger images are reduced (area averaging) first: plenty for one digit
+COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but not below this
 ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF")
-LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+QUANTILE_BINS = 1024
 
 MIN_CONTRAST = 0.10  # ink must differ from the paper by ≥ 10% of the full range...
 MIN_SIGNAL_TO_NOISE = 6.0  # ...and by ≥ 6 noise standard deviations
 BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a digit
-# Median stroke width of MNIST test digits upscaled SUPERSAMPLE×, by _stroke_width (see
-# bench/preprocessing.py --calibrate); thinner or much thicker strokes are brought towards it.
-TARGET_STROKE_WIDTH = 9.0
+# Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), by _stroke_width
+# (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
+TARGET_STROKE_WIDTH = 7.3
 
 
 class PreprocessingError(ValueError):
@@ -127,14 +130,21 @@ def load_image(data: bytes, max_pixels: int) -> Image.Image:
 
 
 # ---------------------------------------------------------------------------------------------
-# Flattening to one grey channel
+# Flattening to one grey (or colour) image of bounded size
 
 
-def _flatten(image: Image.Image) -> np.ndarray:
-    """The image as float32 (H, W) or (H, W, 3) in [0, 1], alpha composited, at ≤ WORK_MAX_SIDE."""
+class _Flat(NamedTuple):
+    image: Image.Image  # mode "L" or "RGB", longest side ≤ SOURCE_MAX_SIDE
+    # Paper level (0.0 or 1.0) when the image was drawn on transparency: the paper is then known
+    # to be perfectly flat and the ink polarity known too.
+    backdrop: float | None
+
+
+def _flatten(image: Image.Image) -> _Flat:
+    """Any mode → "L" or "RGB" with alpha composited, reduced to ≤ SOURCE_MAX_SIDE."""
     mode = image.mode
     if mode.startswith("I") or mode == "F":
-        return _flatten_high_depth(image)
+        return _Flat(_high_depth_to_grey(image), None)
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "1":
@@ -146,49 +156,51 @@ def _flatten(image: Image.Image) -> np.ndarray:
             image = image.convert("RGB")
         except Exception as exc:
             raise InvalidImage(f"unsupported image mode {mode}") from exc
+    factor = math.ceil(max(image.size) / SOURCE_MAX_SIDE)
+    if factor > 1:
+        image = image.reduce(factor)
     if image.mode in ("LA", "RGBA"):
-        image = _composite_alpha(image)
-    image = _reduce(image)
-    return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+        return _composite_alpha(image)
+    return _Flat(image, None)
 
 
-def _reduce(image: Image.Image) -> Image.Image:
-    factor = math.ceil(max(image.size) / WORK_MAX_SIDE)
-    return image.reduce(factor) if factor > 1 else image
-
-
-def _composite_alpha(image: Image.Image) -> Image.Image:
-    """Alpha ink onto a backdrop that contrasts with it: canvas drawings keep the ink only in alpha,
-    and the colour under transparent pixels is meaningless (often black)."""
-    alpha = np.asarray(image.getchannel("A"))
-    if alpha.min() == 255:
-        return image.convert("RGB" if image.mode == "RGBA" else "L")
-    border = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
+def _composite_alpha(image: Image.Image) -> _Flat:
+    """Alpha ink onto a backdrop that contrasts with it. Canvas drawings keep the ink only in
+    alpha, and the colour under transparent pixels is meaningless (often black)."""
+    colour_mode = "RGB" if image.mode == "RGBA" else "L"
+    alpha = image.getchannel("A")
+    if alpha.getextrema()[0] == 255:
+        return _Flat(image.convert(colour_mode), None)
+    alpha_values = np.asarray(alpha)
+    border = np.concatenate([alpha_values[0], alpha_values[-1], alpha_values[:, 0], alpha_values[:, -1]])
     if np.median(border) >= 128:
-        backdrop_level = 255  # opaque paper with transparent holes: treat holes as white paper
-    else:
-        # Transparent surroundings: the ink is whatever is opaque. Put it on a backdrop of the
-        # opposite lightness so that dark ink stays dark-on-light and light ink light-on-dark.
-        grey = np.asarray(image.convert("L"), dtype=np.float32)
-        weight = alpha.astype(np.float32)
-        ink_level = float((grey * weight).sum() / max(weight.sum(), 1.0))
-        backdrop_level = 255 if ink_level < 128 else 0
-    rgba = image.convert("RGBA")
-    backdrop = Image.new("RGBA", rgba.size, (backdrop_level,) * 3 + (255,))
-    flat = Image.alpha_composite(backdrop, rgba)
-    return flat.convert("RGB" if image.mode == "RGBA" else "L")
+        # Opaque paper with transparent holes: the holes are paper too.
+        backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
+        return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha), None)
+    # Transparent surroundings: the ink is whatever is opaque. Put it on a backdrop of the
+    # opposite lightness so dark ink stays dark-on-light and light ink light-on-dark.
+    grey = image.getchannel("L") if image.mode == "LA" else image.convert("L")
+    factor = max(1, min(image.size) // 32)
+    sample_grey = np.asarray(grey.reduce(factor), dtype=np.float32)
+    sample_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
+    ink_level = float((sample_grey * sample_alpha).sum() / max(float(sample_alpha.sum()), 1.0))
+    level = 255 if ink_level < 128 else 0
+    flat = Image.composite(grey, Image.new("L", image.size, level), alpha)
+    return _Flat(flat, level / 255)
 
 
-def _flatten_high_depth(image: Image.Image) -> np.ndarray:
-    """16-bit and 32-bit integer or float images: rescale by their evident range."""
-    if image.mode != "F":
-        image = image.convert("I") if image.mode != "I" else image
-    image = _reduce(image)
+def _high_depth_to_grey(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit integer or float images, rescaled by their evident range, as mode "L"."""
+    if image.mode not in ("I", "F"):
+        image = image.convert("I")
+    factor = math.ceil(max(image.size) / SOURCE_MAX_SIDE)
+    if factor > 1:
+        image = image.reduce(factor)
     values = np.asarray(image, dtype=np.float32)
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    finite = np.isfinite(values)
+    if not finite.any():
         raise NoDigitFound("no digit found: the image holds no finite pixel values")
-    high = float(finite.max())
+    high = float(values[finite].max())
     if image.mode == "F" and high <= 1.0:
         full_scale = 1.0
     elif high <= 255:
@@ -197,66 +209,102 @@ def _flatten_high_depth(image: Image.Image) -> np.ndarray:
         full_scale = 65535.0
     else:
         full_scale = high
-    values = np.nan_to_num(values, nan=0.0, posinf=full_scale, neginf=0.0)
-    return np.clip(values / np.float32(full_scale), 0.0, 1.0).astype(np.float32)
+    values = np.where(finite, values, 0.0) * np.float32(255 / full_scale)
+    return Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8), "L")
+
+
+def _extreme_channel(image: Image.Image, dark_ink: bool) -> Image.Image:
+    """Coloured ink (blue ballpoint, red marker) is dark in at least one channel while paper is
+    light in all: the minimum channel holds dark ink at full contrast (the maximum, light ink)."""
+    red, green, blue = image.split()
+    pick = ImageChops.darker if dark_ink else ImageChops.lighter
+    return pick(pick(red, green), blue)
+
+
+def _as_unit_array(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
 
 
 # ---------------------------------------------------------------------------------------------
-# Paper model: a smooth surface fitted robustly, the ink being the outliers
+# Paper model: a smooth quadratic surface in coordinates normalised to [-1, 1] over the whole
+# image, fitted robustly (the ink is the minority that does not fit), so shadows drop out.
 
 
 def _fit_paper(grey: np.ndarray) -> np.ndarray:
-    """Fit a quadratic surface to the paper of ``grey`` (H, W); returns the surface (H, W)."""
+    """Coefficients (6,) of the quadratic surface c0 + c1 u + c2 v + c3 u² + c4 uv + c5 v² that
+    fits the paper of ``grey`` (H, W)."""
     height, width = grey.shape
-    thumb_w, thumb_h = min(width, 32), min(height, 32)
+    thumb_w, thumb_h = min(width, 16), min(height, 16)
     thumb = np.asarray(
-        Image.fromarray(grey, "F").resize((thumb_w, thumb_h), Image.Resampling.BOX), dtype=np.float32
+        Image.fromarray(grey, "F").resize((thumb_w, thumb_h), Image.Resampling.BOX), dtype=np.float64
     ).ravel()
-    u = (np.arange(thumb_w, dtype=np.float32) + 0.5) / thumb_w * 2 - 1
-    v = (np.arange(thumb_h, dtype=np.float32) + 0.5) / thumb_h * 2 - 1
-    uu, vv = np.meshgrid(u, v)
-    uu, vv = uu.ravel(), vv.ravel()
+    u = (np.arange(thumb_w) + 0.5) / thumb_w * 2 - 1
+    v = (np.arange(thumb_h) + 0.5) / thumb_h * 2 - 1
+    uu, vv = (grid.ravel() for grid in np.meshgrid(u, v))
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
     # Start from the median (the paper is the majority), then refit on the inliers.
-    coefficients = np.zeros(6, dtype=np.float32)
+    coefficients = np.zeros(6)
     coefficients[0] = np.median(thumb)
-    for _ in range(4):
+    for _ in range(3):
         residual = thumb - design @ coefficients
         spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
         inliers = np.abs(residual) <= max(2.5 * spread, 0.02)
         if inliers.sum() < 12:
             break
-        coefficients = np.linalg.lstsq(design[inliers], thumb[inliers], rcond=None)[0].astype(np.float32)
-    u = (np.arange(width, dtype=np.float32) + 0.5) / width * 2 - 1
-    v = ((np.arange(height, dtype=np.float32) + 0.5) / height * 2 - 1)[:, None]
+        chosen = design[inliers]
+        try:
+            coefficients = np.linalg.solve(chosen.T @ chosen + 1e-6 * np.eye(6), chosen.T @ thumb[inliers])
+        except np.linalg.LinAlgError:
+            break
+    return coefficients
+
+
+def _paper_surface(coefficients: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The surface at normalised column coordinates ``u`` (W,) and row coordinates ``v`` (H,)."""
     c0, cu, cv, cuu, cuv, cvv = (np.float32(c) for c in coefficients)
+    u = u.astype(np.float32)
+    v = v.astype(np.float32)[:, None]
     return c0 + (cu + cuu * u) * u + (cv + cuv * u + cvv * v) * v
+
+
+def _unit_coordinates(count: int) -> np.ndarray:
+    return (np.arange(count) + 0.5) / count * 2 - 1
+
+
+def _quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
+    """Quantiles of ``values`` (in [-1, 1]) to within 1/1024, from a histogram: np.partition and
+    np.median slow down badly on the many equal values of a clean canvas."""
+    flat = values.ravel()
+    if flat.size == 0:
+        return [0.0] * len(fractions)
+    bins = np.clip(((flat + 1) * QUANTILE_BINS / 2).astype(np.int32), 0, QUANTILE_BINS - 1)
+    cumulative = np.cumsum(np.bincount(bins, minlength=QUANTILE_BINS))
+    ranks = [min(max(fraction * flat.size, 1), flat.size) for fraction in fractions]
+    found = np.searchsorted(cumulative, ranks)
+    return [float((index + 0.5) * 2 / QUANTILE_BINS - 1) for index in found]
 
 
 def _robust_spread(values: np.ndarray) -> float:
     """Standard deviation of the bulk of ``values`` (MAD-based, on a subsample for speed)."""
-    sample = values[:: max(1, values.shape[0] // 96), :: max(1, values.shape[1] // 96)]
-    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    sample = values[:: max(1, values.shape[0] // 64), :: max(1, values.shape[1] // 64)]
+    (median,) = _quantiles(sample, (0.5,))
+    (deviation,) = _quantiles(np.abs(sample - np.float32(median)), (0.5,))
+    # A histogram bin's half-width is the resolution: a flat canvas has no noise at all.
+    return 1.4826 * max(deviation - 1 / QUANTILE_BINS, 0.0)
 
 
-def _ink_strength(pixels: np.ndarray) -> np.ndarray:
-    """How much ink each pixel holds, ≥ 0 on the paper's side: (H, W) float32.
-
-    Polarity comes from the image: the side of the paper surface with more outlying mass is ink.
-    """
-    grey = pixels @ LUMA if pixels.ndim == 3 else pixels
-    deviation = grey - _fit_paper(grey)
-    spread = _robust_spread(deviation)
-    floor = max(4 * spread, 0.03)
+def _dark_ink(deviation: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper: the side with more outlying mass."""
+    floor = max(4 * _robust_spread(deviation), 0.03)
     darker = float(np.clip(-deviation - floor, 0, None).sum())
     lighter = float(np.clip(deviation - floor, 0, None).sum())
-    dark_ink = darker >= lighter
-    if pixels.ndim == 3:
-        # Coloured ink (blue ballpoint, red marker) is dark in at least one channel while paper is
-        # light in all: the minimum channel holds dark ink at full contrast (maximum for light ink).
-        channel = pixels.min(axis=2) if dark_ink else pixels.max(axis=2)
-        deviation = channel - _fit_paper(channel)
-    return -deviation if dark_ink else deviation
+    return darker >= lighter
+
+
+def _top_value(values: np.ndarray, fraction: float) -> float:
+    """A high order statistic of ``values``: robust to a few hot pixels, unlike the maximum."""
+    rank = 1 - max(3, values.size * fraction) / max(values.size, 1)
+    return _quantiles(values, (rank,))[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,17 +328,16 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
 
 def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the main ink mass; specks cut off by empty space are dropped."""
-    gap = max(2, round(0.05 * max(ink_mask.shape)))
+    gap = max(2, round(0.06 * max(ink_mask.shape)))
     weights = np.where(ink_mask, strength, 0.0)
     top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
     for _ in range(2):
         left, right = _main_run(weights[top:bottom].sum(axis=0), gap)
         top, bottom = _main_run(weights[:, left:right].sum(axis=1), gap)
-    # Tighten to the mask inside the chosen span.
     inside = ink_mask[top:bottom, left:right]
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
-    return top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1
+    return top + int(rows[0]), top + int(rows[-1]) + 1, left + int(cols[0]), left + int(cols[-1]) + 1
 
 
 def _stroke_width(ink: np.ndarray) -> float:
@@ -302,20 +349,16 @@ def _stroke_width(ink: np.ndarray) -> float:
     return float(ink.sum()) / max(edges / 2, 1.0)
 
 
-def _normalise_stroke(ink: Image.Image) -> Image.Image:
+def _normalise_stroke(ink: Image.Image, width: float) -> Image.Image:
     """Thicken hair-thin and thin very fat strokes towards MNIST's width (``ink``: mode F)."""
-    values = np.asarray(ink, dtype=np.float32)
-    width = _stroke_width(values)
     if width < 0.6 * TARGET_STROKE_WIDTH:
-        passes = min(6, round((0.85 * TARGET_STROKE_WIDTH - width) / 2))
-        for _ in range(passes):
+        for _ in range(min(6, round((0.85 * TARGET_STROKE_WIDTH - width) / 2))):
             ink = ink.filter(ImageFilter.MaxFilter(3))
     elif width > 1.7 * TARGET_STROKE_WIDTH:
-        passes = min(4, round((width - 1.2 * TARGET_STROKE_WIDTH) / 2))
-        mass = values.sum()
-        for _ in range(passes):
+        mass = float(np.asarray(ink, dtype=np.float32).sum())
+        for _ in range(min(4, round((width - 1.2 * TARGET_STROKE_WIDTH) / 2))):
             thinner = ink.filter(ImageFilter.MinFilter(3))
-            if np.asarray(thinner, dtype=np.float32).sum() < 0.35 * mass:
+            if float(np.asarray(thinner, dtype=np.float32).sum()) < 0.4 * mass:
                 break  # erosion would start deleting strokes, not thinning them
             ink = thinner
     return ink
@@ -325,10 +368,8 @@ def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
     """Place ``patch`` (h, w ≤ BOX) in a SIZE×SIZE frame with its centre of mass at the centre."""
     height, width = patch.shape
     mass = float(patch.sum())
-    rows = np.arange(height, dtype=np.float64)
-    cols = np.arange(width, dtype=np.float64)
-    centre_row = float(patch.sum(axis=1) @ rows) / mass + 0.5
-    centre_col = float(patch.sum(axis=0) @ cols) / mass + 0.5
+    centre_row = float(patch.sum(axis=1) @ np.arange(height)) / mass + 0.5
+    centre_col = float(patch.sum(axis=0) @ np.arange(width)) / mass + 0.5
     top = min(max(round(SIZE / 2 - centre_row), 0), SIZE - height)
     left = min(max(round(SIZE / 2 - centre_col), 0), SIZE - width)
     frame = np.zeros((SIZE, SIZE), dtype=np.float32)
@@ -338,50 +379,96 @@ def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
 
 def to_mnist(image: Image.Image) -> np.ndarray:
     """The digit in ``image`` as the network expects it: (28, 28) float32 in [0, 1], white ink on
-    black, fitted to 20×20 and centred by mass. Raises NoDigitFound when there is no ink."""
-    pixels = _flatten(image)
-    strength = _ink_strength(pixels)
+    black, fitted to 20×20 and centred by mass. Raises NoDigitFound when there is no ink.
+
+    Two passes: a coarse one (≤ COARSE_SIDE) models the paper and finds the ink; a fine one
+    re-reads just the ink's box from the full-resolution image at 4× the output scale.
+    """
+    flat = _flatten(image)
+    source = flat.image
+    colour = source.mode == "RGB"
+
+    # Coarse pass: paper, polarity, noise, contrast, where the ink is.
+    factor = max(1, math.ceil(max(source.size) / COARSE_SIDE))
+    coarse = source.reduce(factor) if factor > 1 else source
+    if flat.backdrop is not None:
+        coefficients = np.array([flat.backdrop, 0, 0, 0, 0, 0])
+        dark_ink = flat.backdrop > 0.5
+        grey = _as_unit_array(coarse)
+        strength = (np.float32(1) - grey) if dark_ink else grey
+    else:
+        grey = _as_unit_array(coarse.convert("L") if colour else coarse)
+        coefficients = _fit_paper(grey)
+        u, v = _unit_coordinates(grey.shape[1]), _unit_coordinates(grey.shape[0])
+        dark_ink = _dark_ink(grey - _paper_surface(coefficients, u, v))
+        if colour:
+            grey = _as_unit_array(_extreme_channel(coarse, dark_ink))
+            coefficients = _fit_paper(grey)
+        deviation = grey - _paper_surface(coefficients, u, v)
+        strength = -deviation if dark_ink else deviation
     noise = _robust_spread(strength)
-    flat = strength.ravel()
-    top_count = max(3, flat.size // 4000)
-    contrast = float(np.partition(flat, flat.size - top_count)[flat.size - top_count])
+    contrast = _top_value(strength, 0.0005)
     if contrast < MIN_CONTRAST:
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
-
     ink_mask = strength > max(0.35 * contrast, 4 * noise)
     top, bottom, left, right = _ink_box(ink_mask, strength)
-    core = min(
-        float(np.percentile(strength[top:bottom, left:right][ink_mask[top:bottom, left:right]], 75)), contrast
-    )
-    floor = max(0.15 * contrast, 3 * noise)
-    # One pixel of margin keeps the anti-aliased fringe of the outermost strokes.
-    top, left = max(top - 1, 0), max(left - 1, 0)
-    bottom, right = min(bottom + 1, strength.shape[0]), min(right + 1, strength.shape[1])
-    ink = np.clip((strength[top:bottom, left:right] - floor) / max(core - floor, 1e-6), 0.0, 1.0)
-    # Sub-threshold texture far from any stroke is not ink.
-    near_strokes = Image.fromarray(ink_mask[top:bottom, left:right].astype(np.uint8) * 255, "L")
-    near_strokes = np.asarray(near_strokes.filter(ImageFilter.MaxFilter(5))) > 0
-    ink = np.where(near_strokes, ink, 0.0).astype(np.float32)
-
-    height, width = ink.shape
-    if max(height, width) < 4 or np.count_nonzero(ink_mask[top:bottom, left:right]) < 6:
+    ink_side = max(bottom - top, right - left) * factor  # in source pixels
+    if ink_side < 5:
         raise NoDigitFound("no digit found: only a speck of ink")
-    if _stroke_width(ink) > BLOT_RATIO * max(height, width):
-        raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
 
-    scale = BOX / max(height, width)
-    fine_size = (max(1, round(width * scale * SUPERSAMPLE)), max(1, round(height * scale * SUPERSAMPLE)))
-    resample = Image.Resampling.BOX if scale * SUPERSAMPLE < 1 else Image.Resampling.BILINEAR
-    fine = Image.fromarray(ink, "F").resize(fine_size, resample)
-    fine = _normalise_stroke(fine)
-    fine_values = np.asarray(fine, dtype=np.float32)
+    # Fine pass: the ink's box (plus a coarse pixel of margin) at FINE_BOX pixels.
+    scale = FINE_BOX / ink_side
+    margin = factor + 1
+    width, height = source.size
+    x0, y0 = max(left * factor - margin, 0), max(top * factor - margin, 0)
+    x1, y1 = min(right * factor + margin, width), min(bottom * factor + margin, height)
+    fine_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    fine_image = source.resize(fine_size, resample, box=(x0, y0, x1, y1))
+    if colour:
+        fine_image = _extreme_channel(fine_image, dark_ink)
+    fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
+    fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
+    deviation = _as_unit_array(fine_image) - _paper_surface(coefficients, fine_u, fine_v)
+    strength = -deviation if dark_ink else deviation
+    # White noise averages down with the area of a pixel: fine pixels are 1/scale source pixels,
+    # coarse ones factor source pixels.
+    noise *= factor * min(scale, 1.0)
+    contrast = _top_value(strength, 0.01)
+    ink_mask = strength > max(0.35 * contrast, 4 * noise)
+    if not ink_mask.any():
+        raise NoDigitFound("no digit found")
+    core = min(_quantiles(strength[ink_mask], (0.75,))[0], contrast)
+    floor = max(0.15 * contrast, 3 * noise)
+    ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
+    # Sub-threshold texture away from any stroke is not ink.
+    near_strokes = Image.fromarray(ink_mask.astype(np.uint8) * 255, "L").filter(ImageFilter.MaxFilter(5))
+    ink = np.where(np.asarray(near_strokes) > 0, ink, np.float32(0))
+    rows = np.flatnonzero(ink_mask.any(axis=1))
+    cols = np.flatnonzero(ink_mask.any(axis=0))
+    ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
+
+    fine = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), "F")
+    refit = FINE_BOX / max(ink.shape)
+    if abs(refit - 1) > 0.02:
+        fine_size = (max(1, round(ink.shape[1] * refit)), max(1, round(ink.shape[0] * refit)))
+        resample = Image.Resampling.BOX if refit < 1 else Image.Resampling.BILINEAR
+        fine = fine.resize(fine_size, resample)
+    stroke_width = _stroke_width(np.asarray(fine, dtype=np.float32))
+    if stroke_width > BLOT_RATIO * FINE_BOX:
+        raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
+    fine_values = np.asarray(_normalise_stroke(fine, stroke_width), dtype=np.float32)
     solid = fine_values[fine_values > 0.05]
-    if solid.size:
-        # A faint (thin, then thickened) stroke is stretched so that its core is full ink again.
-        fine_values = np.clip(fine_values / max(float(np.percentile(solid, 90)), 0.25), 0.0, 1.0)
-    out_size = (max(1, round(fine_size[0] / SUPERSAMPLE)), max(1, round(fine_size[1] / SUPERSAMPLE)))
+    if solid.size == 0:
+        raise NoDigitFound("no digit found")
+    # A faint (thin, then thickened) stroke is stretched so that its core is full ink again.
+    fine_values = np.clip(fine_values / max(_quantiles(solid, (0.9,))[0], 0.25), 0.0, 1.0)
+    out_size = (
+        max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
+        max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
+    )
     patch = Image.fromarray(fine_values, "F").resize(out_size, Image.Resampling.BOX)
     patch_values = np.clip(np.asarray(patch, dtype=np.float32), 0.0, 1.0)
     if patch_values.sum() <= 0:
