@@ -128,13 +128,18 @@ def init_params(spec: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
 class Network:
     """Layers in order, a softmax-cross-entropy head, and the shared parameter dict."""
 
-    def __init__(self, spec: dict | None = None, params: dict | None = None, rng=None):
+    def __init__(self, spec: dict | None = None, params: dict | None = None, rng=None, dtype=DTYPE):
+        """Build the layers of ``spec``; ``params`` by name, else He-initialised from ``rng``.
+
+        float32 is the run-time type; float64 serves the numerical gradient checks.
+        """
         self.spec = copy.deepcopy(spec if spec is not None else DEFAULT_SPEC)
+        self.dtype = np.dtype(dtype)
         expected = parameter_shapes(self.spec)
         if params is None:
             params = init_params(self.spec, rng if rng is not None else np.random.default_rng())
         self._check_params(params, expected)
-        self.params = {name: np.ascontiguousarray(params[name], dtype=DTYPE) for name in expected}
+        self.params = {name: np.ascontiguousarray(params[name], dtype=self.dtype) for name in expected}
         self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(self.spec["layers"])]
         self.head = SoftmaxWithLoss()
 
@@ -183,7 +188,7 @@ class Network:
         unknown = set(keep) - set(self.layer_names)
         if unknown:
             raise KeyError(f"no layer named {sorted(unknown)}; layers are {self.layer_names}")
-        x = np.asarray(x, dtype=DTYPE)
+        x = np.asarray(x, dtype=self.dtype)
         activations = {}
         for name, layer in self.layers:
             x = layer.predict(x)

@@ -1,0 +1,65 @@
+"""Augmentation keeps images valid and does what each knob says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.augment import NONE, Augmentation, augment, random_affine, random_stroke_width
+
+
+def _bar_images(n=8):
+    images = np.zeros((n, 1, 28, 28), dtype=np.float32)
+    images[:, :, 6:22, 12:16] = 1.0  # a vertical stroke, like a 1
+    return images
+
+
+def _centre_of_mass(images):
+    ys, xs = np.mgrid[0:28, 0:28]
+    mass = images[:, 0].sum(axis=(1, 2))
+    return (images[:, 0] * ys).sum(axis=(1, 2)) / mass, (images[:, 0] * xs).sum(axis=(1, 2)) / mass
+
+
+def test_no_augmentation_returns_the_images_unchanged():
+    images = _bar_images()
+    assert augment(images, np.random.default_rng(0), NONE) is images
+
+
+def test_augmented_images_stay_in_range_and_shape():
+    out = augment(_bar_images(), np.random.default_rng(0), Augmentation())
+    assert out.shape == (8, 1, 28, 28)
+    assert out.dtype == np.float32
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_an_identity_affine_changes_nothing():
+    images = _bar_images()
+    out = random_affine(images, np.random.default_rng(0), NONE)
+    np.testing.assert_allclose(out, images, atol=1e-6)
+
+
+@pytest.mark.parametrize("translation", [1.0, 3.0])
+def test_translation_moves_the_centre_of_mass_at_most_that_far(translation):
+    images = _bar_images(64)
+    only_shift = Augmentation(0, 0, 0, translation, 0, 0)
+    out = random_affine(images, np.random.default_rng(1), only_shift)
+    before, after = np.array(_centre_of_mass(images)), np.array(_centre_of_mass(out))
+    moved = np.abs(after - before)
+    assert moved.max() <= translation + 1e-3
+    assert moved.max() > translation / 3
+
+
+def test_rotation_keeps_the_ink_but_turns_the_stroke():
+    images = _bar_images(16)
+    out = random_affine(images, np.random.default_rng(2), Augmentation(30, 0, 0, 0, 0, 0))
+    np.testing.assert_allclose(out.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)), rtol=0.05)
+    assert np.abs(out - images).sum() > 16 * 10
+
+
+def test_thicken_adds_ink_and_thin_removes_it():
+    images = _bar_images(32)
+    ink = images.sum()
+    thicker = random_stroke_width(images, np.random.default_rng(0), Augmentation(thicken=1.0, thin=0.0))
+    thinner = random_stroke_width(images, np.random.default_rng(0), Augmentation(thicken=0.0, thin=1.0))
+    assert thicker.sum() > ink * 1.2
+    assert thinner.sum() < ink * 0.8

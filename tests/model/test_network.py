@@ -1,0 +1,126 @@
+"""The spec-built network: shapes, validation, inference purity and whole-network gradients."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from model.network import DEFAULT_SPEC, Network, SpecError, output_shapes, parameter_shapes
+from tests.model.test_layers import numerical_gradient
+
+SMALL_SPEC = {
+    "input_shape": [2, 9, 9],
+    "layers": [
+        {"name": "conv", "type": "Convolution", "filters": 3, "size": 3, "stride": 2, "pad": 1},
+        {"name": "relu", "type": "Relu"},
+        {"name": "pool", "type": "AveragePooling", "size": 2, "stride": 1},
+        {"name": "conv2", "type": "Convolution", "filters": 2, "size": 2},
+        {"name": "max", "type": "MaxPooling", "size": 2},
+        {"name": "out", "type": "Affine", "units": 4},
+    ],
+}
+
+
+def test_default_spec_is_the_seed_network():
+    assert output_shapes(DEFAULT_SPEC) == [
+        ("conv1", (30, 24, 24)),
+        ("relu1", (30, 24, 24)),
+        ("pool1", (30, 12, 12)),
+        ("affine1", (100,)),
+        ("relu2", (100,)),
+        ("affine2", (10,)),
+    ]
+    assert Network(rng=np.random.default_rng(0)).parameter_count == 30 * 26 + 4320 * 100 + 100 + 1010
+
+
+def _spec_with(**changes):
+    layers = [dict(entry) for entry in DEFAULT_SPEC["layers"]]
+    layers[0].update(changes)
+    return {"input_shape": [1, 28, 28], "layers": layers}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "input_shape"),
+        ({"input_shape": [28, 28], "layers": []}, "input_shape"),
+        (_spec_with(type="Dense"), "unknown type"),
+        (_spec_with(filters=0), "filters"),
+        (_spec_with(size=40), "does not fit"),
+        (_spec_with(stride=True), "stride"),
+        (_spec_with(name="relu1"), "unique name"),
+    ],
+)
+def test_bad_specs_are_refused_with_a_reason(spec, message):
+    with pytest.raises(SpecError, match=message):
+        parameter_shapes(spec)
+
+
+def test_parameters_that_do_not_fit_the_spec_are_refused():
+    params = Network(rng=np.random.default_rng(0)).params
+    with pytest.raises(SpecError, match="affine1.W"):
+        Network(DEFAULT_SPEC, {**params, "affine1.W": np.zeros((10, 100))})
+    with pytest.raises(SpecError, match="missing"):
+        Network(DEFAULT_SPEC, {k: v for k, v in params.items() if k != "conv1.b"})
+
+
+def test_predict_returns_probabilities_and_the_asked_activations(tiny_network):
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    probabilities, activations = tiny_network.predict(x, keep=("relu1", "pool1"))
+    assert probabilities.shape == (3, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
+    assert activations["relu1"].shape == (3, 30, 24, 24)
+    assert activations["pool1"].shape == (3, 30, 12, 12)
+    assert (activations["relu1"] >= 0).all()
+    # Pooling keeps the maximum of each 2×2 block of the ReLU maps.
+    blocks = activations["relu1"].reshape(3, 30, 12, 2, 12, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(activations["pool1"], blocks)
+
+
+def test_asking_for_an_unknown_layer_names_the_layers(tiny_network):
+    with pytest.raises(KeyError, match="conv1"):
+        tiny_network.predict(np.zeros((1, 1, 28, 28)), keep=("conv9",))
+
+
+def test_training_forward_and_inference_agree(tiny_network):
+    x = np.random.default_rng(1).random((4, 1, 28, 28), dtype=np.float32)
+    labels = np.arange(4)
+    tiny_network.loss(x, labels)
+    np.testing.assert_allclose(tiny_network.head.probabilities, tiny_network.predict(x)[0], rtol=1e-5)
+
+
+def test_predict_from_many_threads_equals_predict_alone(tiny_network):
+    images = np.random.default_rng(2).random((8, 1, 1, 28, 28), dtype=np.float32)
+    expected = [tiny_network.predict(x)[0] for x in images]
+    results = [None] * len(images)
+
+    def work(i):
+        for _ in range(20):
+            results[i] = tiny_network.predict(images[i], keep=("relu1",))[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_whole_network_gradients_match_numerical_ones():
+    rng = np.random.default_rng(3)
+    network = Network(SMALL_SPEC, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((3, 2, 9, 9))
+    labels = np.array([0, 3, 1])
+    _, grads = network.gradient(x, labels)
+    for name, value in network.params.items():
+        numeric = numerical_gradient(lambda: network.loss(x, labels), value)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-4, atol=1e-7, err_msg=name)
+
+
+def test_the_first_layer_computes_no_input_gradient(tiny_network):
+    first = tiny_network.layers[0][1]
+    assert first.input_grad is False
+    assert all(getattr(layer, "input_grad", True) for _, layer in tiny_network.layers[1:])

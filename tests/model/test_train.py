@@ -1,0 +1,66 @@
+"""The training script: a short seeded run learns, is reproducible and writes a full card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import checkpoint, train
+
+
+def test_learning_rate_decays_from_base_to_a_hundredth():
+    assert train.learning_rate(0.01, "cosine", 0, 100) == pytest.approx(0.01)
+    assert train.learning_rate(0.01, "cosine", 100, 100) == pytest.approx(0.0001)
+    assert train.learning_rate(0.01, "constant", 70, 100) == 0.01
+
+
+def test_confusion_matrix_counts_true_against_predicted():
+    counts = train.confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), classes=3)
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [0, 1, 0]])
+
+
+def test_a_missing_data_directory_is_a_readable_error(tmp_path, capsys):
+    assert train.main(["--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "w.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "none" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "-1"], ["--lr", "0"]])
+def test_bad_arguments_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert "must be" in capsys.readouterr().err
+
+
+def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2):
+    args = train.parse_args(
+        ["--data-dir", str(mnist_dir), "--epochs", str(epochs), "--limit", str(limit),
+         "--seed", str(seed), "--log-every", "0", "--out", str(out), "--no-augment"]
+    )
+    return train.train(args, log=lambda line: None)
+
+
+@pytest.mark.mnist
+def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp_path):
+    network, card = _short_run(mnist_dir, tmp_path / "w.npz")
+    # The 10,000 test images were never trained on.
+    assert card["test_accuracy"] > 0.90
+    assert len(card["history"]) == 2
+    assert sum(map(sum, card["confusion_matrix"])) == 10_000
+    assert card["filters"]["before"] != card["filters"]["after"]
+    assert set(card["data"]["directory_files"]) == {
+        p.name for p in mnist_dir.iterdir() if "ubyte" in p.name
+    }
+    reloaded = checkpoint.load(tmp_path / "w.npz")
+    np.testing.assert_array_equal(reloaded.params["conv1.W"], network.params["conv1.W"])
+
+
+@pytest.mark.mnist
+def test_the_same_seed_gives_the_same_weights(mnist_dir, tmp_path):
+    first, _ = _short_run(mnist_dir, tmp_path / "a.npz", seed=7, limit=300, epochs=1)
+    second, _ = _short_run(mnist_dir, tmp_path / "b.npz", seed=7, limit=300, epochs=1)
+    other, _ = _short_run(mnist_dir, tmp_path / "c.npz", seed=8, limit=300, epochs=1)
+    for name in first.params:
+        np.testing.assert_array_equal(first.params[name], second.params[name])
+    assert not np.array_equal(first.params["affine1.W"], other.params["affine1.W"])
