@@ -1,0 +1,260 @@
+"""Run gunicorn the way the Docker image does, on 127.0.0.1, for the deploy tests and benchmarks.
+
+The command and environment are read from the Dockerfile (its final stage's ENV and exec-form
+CMD), never copied, so what is tested here is what the container runs. The repository root
+stands in for the image's WORKDIR: the Dockerfile copies each path to the same place under it.
+"""
+
+from __future__ import annotations
+
+import ast
+import http.client
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "Dockerfile"
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
+# What the python:*-slim base image sets that matters to a Python process.
+BASE_IMAGE_ENV = {"LANG": "C.UTF-8"}
+
+
+@dataclass
+class Instruction:
+    """One Dockerfile instruction: ``COPY --from=build /a /b`` → keyword COPY,
+    flags {"from": "build"}, arguments "/a /b"."""
+
+    keyword: str
+    arguments: str
+    flags: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+    @property
+    def exec_form(self) -> list[str] | None:
+        """The JSON array of an exec-form instruction, or None for the shell form."""
+        text = self.arguments.strip()
+        if not text.startswith("["):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+def read_dockerfile(path: Path = DOCKERFILE) -> list[Instruction]:
+    """The instructions of a Dockerfile, continuation lines joined and comments dropped."""
+    instructions: list[Instruction] = []
+    pending, start = "", 0
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue  # Docker drops comment lines inside a continued instruction
+        if not pending:
+            start = number
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        text = pending + stripped
+        pending = ""
+        keyword, _, rest = text.partition(" ")
+        flags = {}
+        rest = rest.strip()
+        while rest.startswith("--"):
+            flag, _, rest = rest.partition(" ")
+            name, _, value = flag[2:].partition("=")
+            flags[name] = value
+            rest = rest.strip()
+        instructions.append(Instruction(keyword.upper(), rest, flags, start))
+    return instructions
+
+
+def final_stage(instructions: list[Instruction]) -> list[Instruction]:
+    """The instructions from the last FROM on: the image that runs."""
+    starts = [i for i, instruction in enumerate(instructions) if instruction.keyword == "FROM"]
+    return instructions[starts[-1] :] if starts else instructions
+
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def _expand(value: str, env: dict[str, str]) -> str:
+    return _VARIABLE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), value)
+
+
+def dockerfile_env(instructions: list[Instruction], base: dict[str, str]) -> dict[str, str]:
+    """``base`` with the final stage's ENV instructions applied in order ($VAR expanded)."""
+    env = dict(base)
+    for instruction in final_stage(instructions):
+        if instruction.keyword != "ENV":
+            continue
+        words = shlex.split(instruction.arguments)
+        if words and "=" not in words[0]:  # legacy form: ENV NAME value with spaces
+            env[words[0]] = _expand(" ".join(words[1:]), env)
+            continue
+        for word in words:
+            name, _, value = word.partition("=")
+            env[name] = _expand(value, env)
+    return env
+
+
+def dockerfile_command(instructions: list[Instruction]) -> list[str]:
+    """The final stage's CMD, which must be in exec form."""
+    commands = [i for i in final_stage(instructions) if i.keyword == "CMD"]
+    if not commands or commands[-1].exec_form is None:
+        raise ValueError("the Dockerfile's final stage has no exec-form CMD")
+    return commands[-1].exec_form
+
+
+def config_value(name: str, path: Path = GUNICORN_CONFIG):
+    """A literal setting of gunicorn.conf.py (e.g. ``graceful_timeout``), read without running it."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise KeyError(f"{path.name} assigns no literal {name}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def container_env(port: int, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The container's environment, on 127.0.0.1:``port``, with this interpreter's bin directory
+    standing in for the image's virtualenv. DIGIT_LENS_* settings of the caller pass through,
+    as ``docker run -e`` would pass them."""
+    base = dict(BASE_IMAGE_ENV)
+    base["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dockerfile_env(read_dockerfile(), base)
+    env.update({k: v for k, v in os.environ.items() if k.startswith("DIGIT_LENS_")})
+    env.update({"HOST": "127.0.0.1", "PORT": str(port)})
+    env.update(overrides or {})
+    return env
+
+
+class GunicornServer:
+    """gunicorn started with the Dockerfile's CMD, cwd = repository root, output to ``log_path``.
+
+    Use as a context manager; ``stop()`` sends SIGTERM and returns the exit code.
+    """
+
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None, argv: list[str] | None = None):
+        self.port = free_port()
+        self.argv = argv or dockerfile_command(read_dockerfile())
+        self.env = container_env(self.port, env)
+        self.log_path = Path(log_path)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> GunicornServer:
+        with open(self.log_path, "wb") as log:
+            # Output goes to a file, not a pipe: an access log nobody reads must never block.
+            self.process = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Poll /readyz until it answers 200; raise with the server's output if it does not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                status, _, _ = self.request("GET", "/readyz", timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log()}")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request on a new connection: (status, headers, body)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def worker_pids(self) -> set[int]:
+        """The worker processes: the master's children."""
+        return children(self.process.pid)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait; SIGKILL the group if it has not exited within ``timeout``."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+    def __enter__(self) -> GunicornServer:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop(timeout=5)
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop(timeout=5)
+
+
+def children(pid: int) -> set[int]:
+    """The pids whose parent is ``pid``, from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the ")" that ends the command name: state, ppid, ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """Rss and Pss of a process in KiB (Pss shares each shared page among its users)."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            values[name] = int(rest.split()[0])
+    return values
