@@ -46,14 +46,26 @@ class ImageInput:
 def _read_body() -> bytes:
     """The request body, never more than MAX_CONTENT_LENGTH bytes read into memory."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise _too_large(limit)
+        return request.get_data(cache=False)  # Werkzeug stops reading at Content-Length
+    if "wsgi.input_terminated" not in request.environ:
+        return b""  # no length and a server that does not end the stream: nothing safe to read
+    # A chunked body that the server de-chunks: read one byte past the limit to tell a body of
+    # exactly the limit from a longer one (Werkzeug's own limited stream cannot).
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
         raise _too_large(limit)
-    # Werkzeug stops the stream at Content-Length, or at the limit for a chunked body
-    # (raising RequestEntityTooLarge, answered as payload_too_large).
-    body = request.get_data(cache=False)
-    if len(body) > limit:
-        raise _too_large(limit)
-    return body
+    return b"".join(chunks)
 
 
 def _too_large(limit: int) -> ApiError:
