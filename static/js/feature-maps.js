@@ -1,0 +1,157 @@
+// The convolution layer on screen: for every filter, its 5×5 weights, its feature map (after
+// ReLU) and its pooled map, in a grid of radio buttons (one tab stop, arrow keys move), and
+// the selected one enlarged. All maps share one colour range per drawing (see pixels.js).
+
+import { divergingColour, drawBlank, drawFilter, drawMap, largestMagnitude } from "./pixels.js";
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export class FeatureMapView {
+  /**
+   * @param {{grid: HTMLElement, detail: HTMLElement, legendMax: HTMLElement}} parts
+   */
+  constructor({ grid, detail, legendMax }) {
+    this.grid = grid;
+    this.detail = detail;
+    this.legendMax = legendMax;
+    this.kernels = null; // [count][5][5] trained filters, from the model card
+    this.kernelMax = 0;
+    this.maps = null; // decoded relu1 maps of the latest answer
+    this.pooled = null;
+    this.sharedMax = 0;
+    this.selected = 0;
+    this.cells = [];
+    this._pointerSelect = false;
+    this._onChange = this._onChange.bind(this);
+    this._onPointerDown = () => {
+      this._pointerSelect = true;
+    };
+    this.grid.addEventListener("change", this._onChange);
+    this.grid.addEventListener("pointerdown", this._onPointerDown);
+    this.grid.addEventListener("keydown", () => {
+      this._pointerSelect = false;
+    });
+  }
+
+  /** Trained filters from the model card; null when the card has none. */
+  setKernels(kernels) {
+    this.kernels = kernels;
+    this.kernelMax = kernels ? largestMagnitude(kernels) : 0;
+    this._ensureCells(kernels ? kernels.length : this.cells.length || 30);
+    this._paintAll();
+  }
+
+  /** Show decoded maps (see pixels.decodeMaps); null clears them (blank canvas). */
+  show(maps, pooled) {
+    this.maps = maps;
+    this.pooled = pooled;
+    // One shared range for all maps of this drawing: the largest activation anywhere.
+    // Max pooling keeps each map's maximum, so the pooled maps fit the same range.
+    this.sharedMax = maps ? Math.max(0, ...maps.scale, ...(pooled ? pooled.scale : [])) : 0;
+    if (maps) this._ensureCells(maps.count);
+    this.legendMax.textContent = maps ? this.sharedMax.toFixed(2) : "max";
+    this._paintAll();
+  }
+
+  _ensureCells(count) {
+    if (this.cells.length === count) return;
+    this.grid.querySelectorAll(".map-cell").forEach((cell) => cell.remove());
+    this.cells = [];
+    this.selected = Math.min(this.selected, count - 1);
+    for (let index = 0; index < count; index += 1) {
+      const label = element("label", "map-cell");
+      label.dataset.mapIndex = String(index);
+      const input = element("input", "visually-hidden");
+      input.type = "radio";
+      input.name = "feature-map";
+      input.value = String(index);
+      input.checked = index === this.selected;
+      const body = element("span", "map-cell-body");
+      const filter = element("canvas", "pixelated filter-thumb");
+      const map = element("canvas", "pixelated fmap");
+      const pooled = element("canvas", "pixelated pmap");
+      for (const canvas of [filter, map, pooled]) canvas.setAttribute("aria-hidden", "true");
+      const caption = element("span", "map-number", `${index + 1}`);
+      caption.setAttribute("aria-hidden", "true");
+      const name = element("span", "visually-hidden", `Filter ${index + 1}`);
+      body.append(filter, map, pooled, caption, name);
+      label.append(input, body);
+      this.grid.append(label);
+      this.cells.push({ label, input, filter, map, pooled });
+    }
+  }
+
+  _onChange(event) {
+    if (event.target.name !== "feature-map") return;
+    this.selected = Number(event.target.value);
+    this._paintDetail();
+    // On a narrow screen the enlarged view sits above the grid: bring it into view after a tap
+    // (not after arrow keys, which would scroll the focused cell away).
+    if (this._pointerSelect) {
+      const box = this.detail.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) {
+        const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+        this.detail.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+      }
+    }
+    this._pointerSelect = false;
+  }
+
+  _paintAll() {
+    for (const [index, cell] of this.cells.entries()) {
+      if (this.kernels?.[index]) drawFilter(cell.filter, this.kernels[index], this.kernelMax);
+      else drawBlank(cell.filter, 5, 5);
+      if (this.maps) {
+        drawMap(cell.map, this.maps, index, this.sharedMax);
+        if (this.pooled) drawMap(cell.pooled, this.pooled, index, this.sharedMax);
+      } else {
+        drawBlank(cell.map, 24, 24);
+        drawBlank(cell.pooled, 12, 12);
+      }
+    }
+    this._paintDetail();
+  }
+
+  _paintDetail() {
+    const index = this.selected;
+    const detail = this.detail;
+    detail.querySelector(".detail-title").textContent = `Filter ${index + 1} of ${this.cells.length}`;
+    const weights = detail.querySelector(".weights");
+    weights.replaceChildren();
+    const kernel = this.kernels?.[index];
+    if (kernel) {
+      for (const row of kernel) {
+        const tr = element("tr");
+        for (const w of row) {
+          const td = element("td", "", w.toFixed(2).replace("-", "−"));
+          td.style.backgroundColor = divergingColour(w, this.kernelMax);
+          if (Math.abs(w) > this.kernelMax * 0.6) td.classList.add("on-dark");
+          tr.append(td);
+        }
+        weights.append(tr);
+      }
+    }
+    detail.querySelector(".weights-missing").hidden = Boolean(kernel);
+    const big = detail.querySelector(".detail-map");
+    const bigPooled = detail.querySelector(".detail-pooled");
+    const strength = detail.querySelector(".detail-strength");
+    if (this.maps) {
+      drawMap(big, this.maps, index, this.sharedMax);
+      if (this.pooled) drawMap(bigPooled, this.pooled, index, this.sharedMax);
+      const peak = this.maps.scale[index];
+      strength.textContent =
+        peak > 0
+          ? `Strongest response ${peak.toFixed(2)} (${Math.round((peak / this.sharedMax) * 100)}% of the brightest map).`
+          : "This filter found nothing it responds to in this drawing: after ReLU the whole map is zero.";
+    } else {
+      drawBlank(big, 24, 24);
+      drawBlank(bigPooled, 12, 12);
+      strength.textContent = "Draw a digit to see how strongly this filter responds.";
+    }
+  }
+}
