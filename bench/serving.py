@@ -174,19 +174,27 @@ class GunicornServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Poll /readyz until it answers 200; raise with the server's output if it does not."""
+        """Poll until /readyz answers 200 and every worker is up; raise with the server's output if not."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
             try:
                 status, _, _ = self.request("GET", "/readyz", timeout=2)
-                if status == 200:
+                if status == 200 and len(self.worker_pids()) >= self.expected_workers():
                     return
             except OSError:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log()}")
+
+    def expected_workers(self) -> int:
+        """How many workers the master will run: WEB_CONCURRENCY, else what gunicorn.conf.py
+        logged when ready (its default depends on the CPUs), else 1."""
+        if self.env.get("WEB_CONCURRENCY", "").isdigit():
+            return int(self.env["WEB_CONCURRENCY"])
+        logged = re.search(r"with (\d+) workers", self.log())
+        return int(logged.group(1)) if logged else 1
 
     def request(
         self,

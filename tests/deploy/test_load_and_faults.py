@@ -1,0 +1,144 @@
+"""The service under a short mixed load and under faults, served as in Docker (2 workers, 127.0.0.1).
+
+Bounded: each load lasts a few seconds; bench/load.py runs the longer version and prints figures.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from app import DEFAULTS
+from bench.load import (
+    LoadRun,
+    abandoned_upload,
+    kill_worker_under_load,
+    padded_pixels_body,
+    summary,
+    trickle_upload,
+)
+from bench.serving import GunicornServer
+
+pytestmark = pytest.mark.slow
+TWO_WORKERS = {"WEB_CONCURRENCY": "2"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, served_weights):
+    """Two workers, shared by the fault tests that must leave them standing."""
+    with GunicornServer(tmp_path_factory.mktemp("faults") / "server.log", env=TWO_WORKERS) as running:
+        yield running
+
+
+def _assert_still_serving(server: GunicornServer, workers_before: set[int], probes: dict) -> None:
+    assert server.worker_pids() == workers_before, "a worker was replaced"
+    probe = probes["valid"][0]
+    status, _, body = server.request("POST", "/predict", probe.body, {"Content-Type": probe.content_type})
+    assert status == 200 and json.loads(body)["digit"] == probe.digit
+    assert "Traceback" not in server.log(), server.log()
+
+
+def test_mixed_load_answers_every_request_right(server, probes):
+    workers = server.worker_pids()
+    run = LoadRun(server.port, probes["valid"], probes["bad"], clients=8, seconds=5).run()
+    print(f"\n{summary(run)}")
+    kinds = Counter(o.kind.split(":")[0] for o in run.outcomes)
+    assert len(run.outcomes) >= 40, "too few requests to mean anything"
+    assert kinds["bad"] > 0 and all(kinds[kind] > 0 for kind in ("png", "jpeg", "multipart", "pixels"))
+    assert [(f.kind, f.result, f.detail) for f in run.failures()] == []
+    assert server.worker_pids() == workers
+
+
+def test_killed_worker_is_replaced_and_the_service_keeps_answering(start_gunicorn, probes):
+    server = start_gunicorn(TWO_WORKERS, name="kill")
+    run = LoadRun(server.port, probes["valid"], probes["bad"], clients=8, seconds=6)
+    report = kill_worker_under_load(server, run, kill_after=2.0, grace=1.0)
+    within = report["failed_within_grace"]
+    print(
+        f"\nworker {report['victim']} killed at {report['kill_time']:.1f} s, respawned in "
+        f"{report['respawn_seconds']} s; failed within 1 s: {len(within)} "
+        f"{dict(Counter(f.result for f in within))}; after: {len(report['failed_after_grace'])} of "
+        f"{report['requests_after_grace']}\n{summary(run)}"
+    )
+    assert report["respawn_seconds"] is not None, "no new worker within 10 s"
+    assert report["victim"] not in report["workers_after"] and len(report["workers_after"]) == 2
+    assert report["failed_before_kill"] == []
+    # Only the dead worker's requests may fail, and only by losing the connection: no 5xx, no
+    # wrong answer. Afterwards everything, on old and new connections, succeeds.
+    assert all(f.result == "connection_error" for f in within), [(f.result, f.detail) for f in within]
+    assert report["failed_after_grace"] == []
+    assert report["requests_after_grace"] > 0
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
+def test_client_hanging_up_mid_upload_does_not_take_a_worker_down(server, probes, reset):
+    workers = server.worker_pids()
+    for _ in range(4):
+        abandoned_upload(server.port, declared=1_000_000, sent=500_000, reset=reset)
+    _assert_still_serving(server, workers, probes)
+
+
+def test_slow_clients_trickling_their_bodies_do_not_block_other_requests(server, probes):
+    workers = server.worker_pids()
+    slow_probe = next(p for p in probes["valid"] if p.kind == "png")
+    # More slow clients than workers: with sync workers nothing else would be answered meanwhile.
+    answers: list[tuple[int | None, bytes]] = []
+    uploads = [
+        threading.Thread(target=lambda: answers.append(trickle_upload(server.port, slow_probe, 4.0)))
+        for _ in range(3)
+    ]
+    for upload in uploads:
+        upload.start()
+    run = LoadRun(server.port, probes["valid"], probes["bad"], clients=2, seconds=3).run()
+    still_uploading = any(upload.is_alive() for upload in uploads)
+    for upload in uploads:
+        upload.join(30)
+    assert still_uploading, "the slow uploads ended before the other requests: nothing was shown"
+    assert run.failures() == [] and len(run.outcomes) >= 5
+    assert [(status, json.loads(body)["digit"]) for status, body in answers] == [(200, slow_probe.digit)] * 3
+    _assert_still_serving(server, workers, probes)
+
+
+def _send_and_read_answer(port: int, body: bytes | None, declared: int) -> bytes:
+    """POST ``body`` (or only headers if None) declaring ``declared`` bytes, and return the start
+    of the answer. A server that answers before the body is in may hang up mid-upload; what the
+    client must still get is that answer."""
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head)
+        try:
+            for start in range(0, len(body or b""), 65536):
+                connection.sendall(body[start : start + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return connection.recv(65536)  # times out (fails) if no answer comes
+
+
+def test_body_at_the_size_limit_is_answered_and_one_byte_more_is_refused(server, probes):
+    workers = server.worker_pids()
+    limit = DEFAULTS["MAX_CONTENT_LENGTH"]
+    pixels_probe = next(p for p in probes["valid"] if p.kind == "pixels")
+    at_limit = padded_pixels_body(np.array(json.loads(pixels_probe.body)["pixels"]), limit)
+    status, _, body = server.request("POST", "/predict", at_limit, {"Content-Type": "application/json"})
+    assert (status, json.loads(body).get("digit")) == (200, pixels_probe.digit)
+    reply = _send_and_read_answer(server.port, at_limit + b" ", limit + 1)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b'"code":"payload_too_large"' in reply.replace(b" ", b"")
+    _assert_still_serving(server, workers, probes)
+
+
+def test_oversized_declared_body_is_refused_before_it_is_sent(server, probes):
+    """The limit is checked on Content-Length: the answer comes without the body ever arriving."""
+    workers = server.worker_pids()
+    reply = _send_and_read_answer(server.port, None, DEFAULTS["MAX_CONTENT_LENGTH"] + 1)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert b'"code":"payload_too_large"' in reply.replace(b" ", b"")
+    _assert_still_serving(server, workers, probes)
