@@ -136,14 +136,12 @@ def _json_image(entry: object, where: str) -> ImageInput:
 
 
 def _multipart_images() -> list[ImageInput]:
-    files = request.files.getlist("image")
-    # A part without a filename arrives as text: accept a data URL or base64 there.
-    texts = request.form.getlist("image")
-    if files and texts:
-        raise ApiError(400, "invalid_parameter", "send the 'image' parts either all as files or all as text")
-    if files:
-        return [ImageInput("file", part.read()) for part in files]
-    return [ImageInput("base64", text) for text in texts]
+    if "image" in request.form:
+        # A part without a filename: its bytes would have been decoded as text, so refuse it.
+        raise ApiError(
+            400, "invalid_parameter", "send each 'image' part as a file (a part with a filename)"
+        )
+    return [ImageInput("file", part.read()) for part in request.files.getlist("image")]
 
 
 def _single_request() -> tuple[ImageInput, bool]:

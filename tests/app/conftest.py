@@ -52,18 +52,14 @@ def encode(image: Image.Image, pillow_format: str, **options) -> bytes:
     return buffer.getvalue()
 
 
+# Small limits, so that the limit tests stay cheap.
+TEST_LIMITS = {"MAX_CONTENT_LENGTH": 512 * 1024, "MAX_IMAGE_PIXELS": 1000 * 1000, "MAX_BATCH_SIZE": 8}
+
+
 @pytest.fixture(scope="session")
 def app(tiny_weights):
-    """The app on the tiny checkpoint, with small limits so that the limit tests stay cheap."""
-    return create_app(
-        {
-            "WEIGHTS_PATH": str(tiny_weights),
-            "TESTING": True,
-            "MAX_CONTENT_LENGTH": 512 * 1024,
-            "MAX_IMAGE_PIXELS": 1000 * 1000,
-            "MAX_BATCH_SIZE": 8,
-        }
-    )
+    """The app on the tiny checkpoint, with TEST_LIMITS."""
+    return create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True, **TEST_LIMITS})
 
 
 @pytest.fixture()

@@ -116,7 +116,7 @@ BAD_PREDICT_REQUESTS = [
     pytest.param(body({"pixels": ZEROS, "include": [{}]}), 400, "invalid_parameter", id="include an object"),
     pytest.param(multipart(picture=file()), 400, "missing_field", id="multipart without image"),
     pytest.param(multipart(image=[file(), file()]), 400, "invalid_parameter", id="multipart with two images"),
-    pytest.param(multipart(image="not base64!"), 400, "invalid_base64", id="multipart text not base64"),
+    pytest.param(multipart(image=b64(PNG)), 400, "invalid_parameter", id="multipart image as text"),
     pytest.param(multipart(image=file(), include="x"), 400, "invalid_parameter", id="multipart bad include"),
     pytest.param(raw(b"--x\r\n", "multipart/form-data"), 400, "missing_field", id="multipart no boundary"),
     pytest.param(raw(_png(200, 200), "image/png"), 422, "no_digit_found", id="blank white page"),
@@ -244,6 +244,8 @@ BAD_BATCH_REQUESTS = [
     ("text", {"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
     ("multipart without images", {"data": {"x": "1"}, "content_type": "multipart/form-data"}, 400,
      "missing_field"),
+    ("multipart image as text", {"data": {"image": "{}"}, "content_type": "multipart/form-data"}, 400,
+     "invalid_parameter"),
 ]
 
 

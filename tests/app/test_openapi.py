@@ -1,0 +1,166 @@
+"""/openapi.json is a valid OpenAPI 3.1 document that describes exactly what the API does."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+
+import hypothesis
+import jsonschema_rs
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+from app import openapi
+from tests.app.conftest import TEST_LIMITS
+
+ZEROS = [[0] * 28] * 28
+
+
+@pytest.fixture(scope="module")
+def document(app) -> dict:
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def response_schema(document: dict, path: str, method: str, status: int) -> dict:
+    """The JSON schema of one documented response, with the components attached for $refs."""
+    operation = document["paths"][path][method]
+    schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+    return {**schema, "components": document["components"]}
+
+
+def conforms(document: dict, path: str, method: str, response) -> None:
+    schema = response_schema(document, path, method, response.status_code)
+    jsonschema_rs.validator_for(schema).validate(response.get_json())
+
+
+def test_the_document_is_valid_openapi_3_1(document):
+    assert document["openapi"].startswith("3.1")
+    OPENAPI_31_VALIDATOR.validate(document)
+
+
+def test_every_schema_is_a_valid_json_schema(document):
+    for name, schema in document["components"]["schemas"].items():
+        assert jsonschema_rs.meta.is_valid(schema), name
+
+
+def test_every_api_route_is_documented_with_its_methods(app, document):
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert documented == served
+
+
+def test_the_limits_in_the_document_are_the_apps(app, document):
+    images = document["components"]["schemas"]["BatchJson"]["properties"]["images"]
+    assert images["maxItems"] == app.config["MAX_BATCH_SIZE"]
+    assert str(app.config["MAX_CONTENT_LENGTH"]) in document["info"]["description"]
+
+
+def test_every_accepted_content_type_is_documented(document):
+    content = document["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert set(content) == {
+        "multipart/form-data", "application/json",
+        "image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp",
+    }
+    batch = document["paths"]["/predict/batch"]["post"]["requestBody"]["content"]
+    assert set(batch) == {"multipart/form-data", "application/json"}
+
+
+def test_real_responses_match_their_documented_schemas(client, document, canvas_png, digit_pixels):
+    png64 = base64.b64encode(canvas_png).decode()
+    checks = [
+        ("/predict", client.post("/predict?include=feature_maps", json={"pixels": digit_pixels})),
+        ("/predict", client.post("/predict", data=canvas_png, content_type="image/png")),
+        ("/predict", client.post("/predict", json={"pixels": 7})),
+        ("/predict", client.post("/predict", data="x", content_type="text/plain")),
+        ("/predict", client.post("/predict", json={"pixels": ZEROS, "include": ["x"]})),
+        ("/predict", client.post("/predict", data={"image": (io.BytesIO(canvas_png), "a.png")},
+                                 content_type="multipart/form-data")),
+        ("/predict/batch", client.post("/predict/batch?include=feature_maps",
+                                       json={"images": [png64, "!!", {"pixels": digit_pixels}, 5]})),
+        ("/predict/batch", client.post("/predict/batch", json={"images": []})),
+        ("/predict/batch", client.post("/predict/batch", json={"images": ["x"] * 100})),
+    ]
+    statuses = set()
+    for path, response in checks:
+        conforms(document, path, "post", response)
+        statuses.add(response.status_code)
+    assert statuses == {200, 400, 413, 415}
+    for path in ("/api/model", "/healthz", "/readyz", "/openapi.json"):
+        conforms(document, path, "get", client.get(path))
+
+
+def test_a_result_with_an_unknown_field_would_not_conform(client, document, digit_pixels):
+    # The response schemas are closed: the document cannot silently fall behind the code.
+    result = client.post("/predict", json={"pixels": digit_pixels}).get_json()
+    validator = jsonschema_rs.validator_for(response_schema(document, "/predict", "post", 200))
+    assert validator.is_valid(result)
+    assert not validator.is_valid({**result, "surprise": 1})
+    assert not validator.is_valid({**result, "digit": 10})
+
+
+# --- schemathesis: generated requests from the document, every check --------------------------
+
+
+# Built at import (schemathesis needs the schema to generate the tests); the test below proves the
+# app serves this very document.
+DOCUMENT = openapi.document(TEST_LIMITS)
+# BMP bodies are sent as raw bytes, like the other image types schemathesis knows.
+schemathesis.serializer.alias("image/bmp", "application/octet-stream")
+SCHEMATHESIS_CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            # The contract answers a batch over the limit with 413 batch_too_large.
+            "negative_data_rejection": {
+                "expected-statuses": [*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "413"]
+            },
+            # Replaced by valid_requests_are_refused_only_for_their_image_content below.
+            "positive_data_acceptance": {"enabled": False},
+        }
+    }
+)
+schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=SCHEMATHESIS_CONFIG)
+
+
+def test_schemathesis_tests_the_document_the_app_serves(document):
+    assert document == DOCUMENT
+
+
+# Schema-valid requests may still be refused for what their image holds, which no schema can
+# express (a string or binary field that is not a decodable image, too many pixels, no digit).
+# Everything else a schema-valid request gets must be a success.
+IMAGE_CONTENT_REFUSALS = {"invalid_base64", "invalid_image", "image_too_large", "no_digit_found"}
+
+
+def valid_requests_are_refused_only_for_their_image_content(ctx, response, case):
+    """Replaces schemathesis's positive_data_acceptance, which cannot know about image content."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code < 400:
+        return None
+    code = response.json()["error"]["code"]
+    sent_pixels = isinstance(case.body, dict) and "pixels" in case.body
+    if code not in IMAGE_CONTENT_REFUSALS or sent_pixels:
+        raise AssertionError(f"a schema-valid request was refused with {response.status_code} {code}")
+    return None
+
+
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+    derandomize=True,
+)
+def test_the_api_behaves_as_documented(app, case):
+    case.call_and_validate(
+        app=app, additional_checks=[valid_requests_are_refused_only_for_their_image_content]
+    )
