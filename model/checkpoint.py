@@ -60,7 +60,9 @@ def load(path: str | Path) -> Network:
         spec = json.loads(contents["spec"].item())
     except (KeyError, ValueError) as exc:
         raise CheckpointError(f"weights file {path} has no readable network spec") from exc
-    params = {key.removeprefix("param/"): value for key, value in contents.items() if key.startswith("param/")}
+    params = {
+        key.removeprefix("param/"): value for key, value in contents.items() if key.startswith("param/")
+    }
     try:
         network = Network(spec, params)
     except SpecError as exc:
