@@ -35,7 +35,8 @@ FINE_BOX = BOX * SUPERSAMPLE
 SOURCE_MAX_SIDE = 1024  # larger images are reduced (area averaging) first: plenty for one digit
 COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but not below this
-ACCEPTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF")
+# Decoders tried, and no others (JPEG covers MPO, the multi-picture JPEG of some phones).
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 QUANTILE_BINS = 1024
 
 MIN_CONTRAST = 0.10  # ink must differ from the paper by ≥ 10% of the full range...
@@ -148,7 +149,8 @@ def _flatten(image: Image.Image) -> _Flat:
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "1":
-        image = image.convert("L")
+        # Bilevel scans are often dithered: a 3×3 mean turns the dot patterns back into grey.
+        image = image.convert("L").filter(ImageFilter.BoxBlur(1))
     elif mode in ("PA", "La", "RGBa"):
         image = image.convert("RGBA")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
@@ -232,30 +234,36 @@ def _as_unit_array(image: Image.Image) -> np.ndarray:
 
 def _fit_paper(grey: np.ndarray) -> np.ndarray:
     """Coefficients (6,) of the quadratic surface c0 + c1 u + c2 v + c3 u² + c4 uv + c5 v² that
-    fits the paper of ``grey`` (H, W)."""
+    fits the paper of ``grey`` (H, W).
+
+    The paper is found from the image's border (a digit is a line drawing: even one that fills
+    the frame leaves most of the border bare), then the fit is refined on the pixels it explains,
+    so ink covering half the image does not drag the surface down.
+    """
     height, width = grey.shape
-    thumb_w, thumb_h = min(width, 16), min(height, 16)
-    thumb = np.asarray(
-        Image.fromarray(grey, "F").resize((thumb_w, thumb_h), Image.Resampling.BOX), dtype=np.float64
-    ).ravel()
-    u = (np.arange(thumb_w) + 0.5) / thumb_w * 2 - 1
-    v = (np.arange(thumb_h) + 0.5) / thumb_h * 2 - 1
+    step_y, step_x = max(1, height // 32), max(1, width // 32)
+    sample = grey[step_y // 2 :: step_y, step_x // 2 :: step_x].astype(np.float64)
+    v = (np.arange(sample.shape[0]) * step_y + step_y // 2 + 0.5) / height * 2 - 1
+    u = (np.arange(sample.shape[1]) * step_x + step_x // 2 + 0.5) / width * 2 - 1
     uu, vv = (grid.ravel() for grid in np.meshgrid(u, v))
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
-    # Start from the median (the paper is the majority), then refit on the inliers.
-    coefficients = np.zeros(6)
-    coefficients[0] = np.median(thumb)
+    sample = sample.ravel()
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    level = float(np.median(border))
+    spread = 1.4826 * float(np.median(np.abs(border - level)))
+    coefficients = np.array([level, 0, 0, 0, 0, 0], dtype=np.float64)
+    inliers = np.abs(sample - level) <= max(3 * spread, 0.05)
     for _ in range(3):
-        residual = thumb - design @ coefficients
-        spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-        inliers = np.abs(residual) <= max(2.5 * spread, 0.02)
         if inliers.sum() < 12:
             break
         chosen = design[inliers]
         try:
-            coefficients = np.linalg.solve(chosen.T @ chosen + 1e-6 * np.eye(6), chosen.T @ thumb[inliers])
+            coefficients = np.linalg.solve(chosen.T @ chosen + 1e-6 * np.eye(6), chosen.T @ sample[inliers])
         except np.linalg.LinAlgError:
             break
+        residual = sample - design @ coefficients
+        spread = 1.4826 * float(np.median(np.abs(residual[inliers])))
+        inliers = np.abs(residual) <= max(2.5 * spread, 0.02)
     return coefficients
 
 
@@ -284,18 +292,26 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
     return [float((index + 0.5) * 2 / QUANTILE_BINS - 1) for index in found]
 
 
-def _robust_spread(values: np.ndarray) -> float:
-    """Standard deviation of the bulk of ``values`` (MAD-based, on a subsample for speed)."""
-    sample = values[:: max(1, values.shape[0] // 64), :: max(1, values.shape[1] // 64)]
-    (median,) = _quantiles(sample, (0.5,))
-    (deviation,) = _quantiles(np.abs(sample - np.float32(median)), (0.5,))
-    # A histogram bin's half-width is the resolution: a flat canvas has no noise at all.
-    return 1.4826 * max(deviation - 1 / QUANTILE_BINS, 0.0)
+def _paper_noise(deviation: np.ndarray) -> tuple[float, float]:
+    """Noise standard deviation of the paper in ``deviation`` (H, W; paper ≈ 0), estimated from
+    below and from above zero separately: (below, above). The ink lies on one side only, so the
+    other side's estimate holds however much of the image is ink."""
+    sample = deviation[:: max(1, deviation.shape[0] // 64), :: max(1, deviation.shape[1] // 64)]
+    below = float(np.count_nonzero(sample < 0)) / sample.size
+    above = float(np.count_nonzero(sample > 0)) / sample.size
+    low, high = _quantiles(sample, (below / 2, 1 - above / 2))
+    # Half-normal: the median of |x| is 0.6745 σ. A histogram bin's half-width is the
+    # resolution, so a flat canvas has no noise at all.
+    resolution = 1 / QUANTILE_BINS
+    return (
+        max(-low - resolution, 0.0) / 0.6745 if below > 0.01 else 0.0,
+        max(high - resolution, 0.0) / 0.6745 if above > 0.01 else 0.0,
+    )
 
 
 def _dark_ink(deviation: np.ndarray) -> bool:
     """Whether the ink is darker than the paper: the side with more outlying mass."""
-    floor = max(4 * _robust_spread(deviation), 0.03)
+    floor = max(4 * min(_paper_noise(deviation)), 0.03)
     darker = float(np.clip(-deviation - floor, 0, None).sum())
     lighter = float(np.clip(deviation - floor, 0, None).sum())
     return darker >= lighter
@@ -406,7 +422,7 @@ def to_mnist(image: Image.Image) -> np.ndarray:
             coefficients = _fit_paper(grey)
         deviation = grey - _paper_surface(coefficients, u, v)
         strength = -deviation if dark_ink else deviation
-    noise = _robust_spread(strength)
+    noise = _paper_noise(strength)[0]  # the side away from the ink
     contrast = _top_value(strength, 0.0005)
     if contrast < MIN_CONTRAST:
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
