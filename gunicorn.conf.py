@@ -104,11 +104,9 @@ sys.excepthook = _report_start_failure
 
 
 def when_ready(server):
-    """Log which model is being served once the workers are about to start."""
-    app = server.app.wsgi()
-    server.log.info(
-        "Serving model %s with %d workers × %d threads",
-        app.config.get("WEIGHTS_PATH"),
-        server.num_workers,
-        server.cfg.threads,
-    )
+    """Log the workers, and which model they serve when the master has loaded the app."""
+    # server.app.callable is the preloaded app; calling server.app.wsgi() here would load it in
+    # the master even with preload_app off.
+    app = server.app.callable
+    model = f"model {app.config.get('WEIGHTS_PATH')} " if app is not None else ""
+    server.log.info("Serving %swith %d workers × %d threads", model, server.num_workers, server.cfg.threads)

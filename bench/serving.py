@@ -259,10 +259,22 @@ def children(pid: int) -> set[int]:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """Rss and Pss of a process in KiB (Pss shares each shared page among its users)."""
-    values = {}
+    """Rss, Pss (shared pages divided among their users) and Uss (pages only this process holds:
+    what one more such process costs) in KiB."""
+    fields = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         name, _, rest = line.partition(":")
-        if name in ("Rss", "Pss"):
-            values[name] = int(rest.split()[0])
-    return values
+        if name in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+            fields[name] = int(rest.split()[0])
+    return {
+        "Rss": fields["Rss"],
+        "Pss": fields["Pss"],
+        "Uss": fields["Private_Clean"] + fields["Private_Dirty"],
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3 of stat(5); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
