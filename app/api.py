@@ -50,7 +50,9 @@ def _read_body() -> bytes:
     if length is not None:
         if length > limit:
             raise _too_large(limit)
-        return request.get_data(cache=False)  # Werkzeug stops reading at Content-Length
+        # Exactly Content-Length bytes, straight from the server's stream (a short read is a
+        # client that went away: the body is then incomplete and will not parse).
+        return request.environ["wsgi.input"].read(length) if length else b""
     if "wsgi.input_terminated" not in request.environ:
         return b""  # no length and a server that does not end the stream: nothing safe to read
     # A chunked body that the server de-chunks: read one byte past the limit to tell a body of

@@ -1,0 +1,407 @@
+"""Service benchmark: /predict latency in process and throughput under gunicorn, next to /healthz.
+
+    python -m bench.service                    # about 45 s
+    python -m bench.service --seconds 10 --client python --weights path/to/weights.npz
+
+1. In process (Flask test client): median and p99 latency of POST /predict with a 280x280 RGBA
+   canvas PNG (a digit drawn on transparency, as the page sends it), split into decode+preprocess
+   and network time with the response's timing_ms; the same for a JSON pixels request.
+   Target: canvas PNG p50 <= 3 ms.
+2. Under gunicorn with 2 workers on 127.0.0.1 (``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'``),
+   a bounded load (``--seconds`` per endpoint) on /healthz, /predict with the canvas PNG and
+   /predict with JSON pixels, in that order, on the same server in the same run; throughput
+   ratios against /healthz. Targets: canvas PNG >= 25%, JSON pixels >= 50%. The load comes from
+   ``wrk`` when installed (apt-get install wrk), else from Python threads.
+
+Weights: model/weights/digit_lens.npz when present, else a freshly initialised network saved to a
+temporary file (speed does not depend on the weight values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+CANVAS_SIDE = 280
+PNG_TARGET_MS = 3.0
+PNG_RATIO_TARGET = 0.25
+PIXELS_RATIO_TARGET = 0.50
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def canvas_png() -> bytes:
+    """A 7 drawn with a round 18 px pen on a transparent 280x280 canvas, anti-aliased like a browser's."""
+    scale = 4  # drawn large and reduced: anti-aliased edges in the alpha channel
+    side = CANVAS_SIDE * scale
+    alpha = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(alpha)
+    stroke = [(78, 64), (140, 60), (204, 62), (170, 120), (142, 176), (124, 226)]
+    points = [(x * scale, y * scale) for x, y in stroke]
+    width = 18 * scale
+    draw.line(points, fill=255, width=width, joint="curve")
+    for x, y in (points[0], points[-1]):
+        draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
+    alpha = alpha.resize((CANVAS_SIDE, CANVAS_SIDE), Image.Resampling.BOX)
+    image = Image.new("RGBA", alpha.size, (17, 17, 17, 0))
+    image.putalpha(alpha)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    body: bytes = b""
+    content_type: str | None = None
+
+
+def scenarios(png: bytes, pixels_body: bytes) -> list[Scenario]:
+    return [
+        Scenario("/healthz", "GET", "/healthz"),
+        Scenario("/predict canvas PNG", "POST", "/predict", png, "image/png"),
+        Scenario("/predict JSON pixels", "POST", "/predict", pixels_body, "application/json"),
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+# --- in process ------------------------------------------------------------------------------
+
+
+def in_process(app, png: bytes, pixels_body: bytes, requests: int) -> dict[str, dict[str, list[float]]]:
+    """Per scenario: wall-clock total, CPU total, preprocess and inference ms of ``requests`` requests.
+
+    The CPU time of the request's thread is what the request costs on a machine busy with other
+    work, where the wall-clock time also counts the waits for a core.
+    """
+    client = app.test_client()
+    figures = {}
+    for scenario in scenarios(png, pixels_body):
+        samples: dict[str, list[float]] = {"total": [], "cpu": [], "preprocess": [], "inference": []}
+        for i in range(requests + 20):
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            if scenario.method == "GET":
+                response = client.get(scenario.path)
+            else:
+                response = client.post(scenario.path, data=scenario.body, content_type=scenario.content_type)
+            elapsed, elapsed_cpu = time.perf_counter() - started, time.thread_time() - started_cpu
+            if response.status_code != 200:
+                raise SystemExit(f"{scenario.name}: {response.status_code} {response.get_data(as_text=True)}")
+            if i < 20:
+                continue  # warm-up
+            samples["total"].append(elapsed * 1e3)
+            samples["cpu"].append(elapsed_cpu * 1e3)
+            timing = response.get_json().get("timing_ms")
+            if timing:
+                samples["preprocess"].append(timing["preprocess"])
+                samples["inference"].append(timing["inference"])
+        figures[scenario.name] = samples
+    return figures
+
+
+def png_decode_ms(png: bytes, repeats: int = 200) -> float:
+    """Median time to decode the canvas PNG alone: the floor under /predict's preprocessing."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        Image.open(io.BytesIO(png)).load()
+        times.append((time.perf_counter() - started) * 1e3)
+    return statistics.median(times)
+
+
+# --- gunicorn ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'`` in its own process group."""
+
+    def __init__(self, weights: Path, workers: int, blas_threads: int):
+        self.port = free_port()
+        env = {**os.environ, "DIGIT_LENS_WEIGHTS_PATH": str(weights)}
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[variable] = str(blas_threads)
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        self.command = [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "app:create_app()"]
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                if request_once("127.0.0.1", self.port, Scenario("ready", "GET", "/readyz"))[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"gunicorn was not ready within {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group this script started
+                self.process.wait(timeout=5)
+
+
+def request_once(host: str, port: int, scenario: Scenario) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        headers = {"Content-Type": scenario.content_type} if scenario.content_type else {}
+        connection.request(scenario.method, scenario.path, body=scenario.body or None, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def python_load(port: int, scenario: Scenario, seconds: float, threads: int) -> LoadResult:
+    """``threads`` clients, each sending requests back to back until ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors = [0] * threads
+
+    def client(index: int) -> None:
+        # A bound on the count as well as the time, whatever the server does.
+        for _ in range(1_000_000):
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                status, _ = request_once("127.0.0.1", port, scenario)
+            except OSError:
+                status = 0
+            latencies[index].append((time.perf_counter() - started) * 1e3)
+            if status != 200:
+                errors[index] += 1
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=seconds + 15)
+    elapsed = time.monotonic() - started
+    merged = [value for values in latencies for value in values]
+    return LoadResult(len(merged), sum(errors), elapsed, percentile(merged, 50), percentile(merged, 99))
+
+
+WRK_SCRIPT = """
+wrk.method = "{method}"
+{headers}
+local file = io.open("{body_path}", "rb")
+wrk.body = file:read("*all")
+file:close()
+"""
+
+
+def _wrk_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk_load(port: int, scenario: Scenario, seconds: float, threads: int, tmp: Path) -> LoadResult:
+    body_path = tmp / "body.bin"
+    body_path.write_bytes(scenario.body)
+    headers = f'wrk.headers["Content-Type"] = "{scenario.content_type}"' if scenario.content_type else ""
+    script = tmp / "request.lua"
+    script.write_text(WRK_SCRIPT.format(method=scenario.method, headers=headers, body_path=body_path))
+    command = [
+        "wrk", "-t", str(min(threads, 2)), "-c", str(threads), "-d", f"{seconds:g}s", "--timeout", "10s",
+        "--latency", "-s", str(script), f"http://127.0.0.1:{port}{scenario.path}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", output).group(1))
+    duration = re.search(r"requests in ([\d.]+(?:us|ms|s))", output).group(1)
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result = LoadResult(
+        requests,
+        int(non_2xx.group(1)) if non_2xx else 0,
+        _wrk_ms(duration) / 1e3,
+        _wrk_ms(percentiles["50"]),
+        _wrk_ms(percentiles["99"]),
+    )
+    if socket_errors:
+        result.notes.append(f"socket errors: {socket_errors.group(1)}")
+    return result
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def weights_path(explicit: str | None, tmp: Path) -> tuple[Path, str]:
+    from model import checkpoint
+    from model.network import Network
+
+    if explicit:
+        return Path(explicit), "given"
+    if checkpoint.DEFAULT_WEIGHTS.is_file():
+        return checkpoint.DEFAULT_WEIGHTS, "committed"
+    path = tmp / "fresh.npz"
+    checkpoint.save(path, Network(rng=np.random.default_rng(0)), {"name": "freshly initialised (benchmark)"})
+    return path, "freshly initialised"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def print_in_process(figures: dict[str, dict[str, list[float]]], requests: int) -> None:
+    print(f"\nIn process (Flask test client), {requests} requests each; p50 / p99 in ms:")
+    columns = ("total", "cpu", "preprocess", "inference")
+    titles = ("wall clock", "CPU", "decode+preprocess", "network")
+    print(f"{'':24}" + "".join(f"{title:>20}" for title in titles))
+    for name, samples in figures.items():
+        cells = [
+            f"{percentile(samples[column], 50):9.3f} /{percentile(samples[column], 99):8.3f}"
+            if samples[column] else ""
+            for column in columns
+        ]
+        print(f"{name:24}" + "".join(f"{cell:>20}" for cell in cells))
+
+
+def print_load(results: dict[str, LoadResult]) -> None:
+    titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz")
+    print(f"{'':24}" + "".join(f"{title:>12}" for title in titles))
+    health = results["/healthz"].per_second
+    for name, result in results.items():
+        ratio = result.per_second / health if health else float("nan")
+        cells = (f"{result.requests:d}", f"{result.per_second:.1f}", f"{result.p50_ms:.2f}",
+                 f"{result.p99_ms:.2f}", f"{result.errors:d}", f"{ratio:.1%}")
+        print(f"{name:24}" + "".join(f"{cell:>12}" for cell in cells) + " " + " ".join(result.notes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="in-process requests per scenario")
+    parser.add_argument("--seconds", type=float, default=10.0, help="gunicorn load per endpoint (s)")
+    parser.add_argument("--threads", type=int, default=4, help="concurrent clients (connections)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--blas-threads", type=int, default=1, help="OPENBLAS/OMP threads per worker")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--weights", help="weights file (default: committed, else fresh)")
+    parser.add_argument("--skip-gunicorn", action="store_true")
+    args = parser.parse_args(argv)
+    if not (1 <= args.requests <= 100_000 and 0 < args.seconds <= 120 and 1 <= args.threads <= 64):
+        parser.error("--requests 1..100000, --seconds 0..120, --threads 1..64")
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "python"
+
+    from app import create_app
+    from app.preprocessing import load_image, to_mnist
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        weights, origin = weights_path(args.weights, tmp)
+        png = canvas_png()
+        pixels = np.rint(to_mnist(load_image(png, max_pixels=10**8)) * 255).astype(int).tolist()
+        pixels_body = json.dumps({"pixels": pixels}, separators=(",", ":")).encode()
+        print(f"weights: {weights} ({origin})")
+        print(f"canvas PNG {CANVAS_SIDE}x{CANVAS_SIDE} RGBA: {len(png)} bytes; "
+              f"pixels body: {len(pixels_body)} bytes")
+        print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+        app = create_app({"WEIGHTS_PATH": str(weights)})
+        figures = in_process(app, png, pixels_body, args.requests)
+        print_in_process(figures, args.requests)
+        print(f"PNG decode alone (Pillow): {png_decode_ms(png):.3f} ms median")
+        png_p50 = percentile(figures["/predict canvas PNG"]["total"], 50)
+        print(f"target canvas PNG p50 <= {PNG_TARGET_MS} ms (wall clock): {png_p50:.3f} ms  "
+              f"{verdict(png_p50 <= PNG_TARGET_MS)}")
+        if args.skip_gunicorn:
+            return 0 if png_p50 <= PNG_TARGET_MS else 1
+
+        server = Gunicorn(weights, args.workers, args.blas_threads)
+        try:
+            server.wait_ready()
+            print(f"\nUnder gunicorn: {' '.join(server.command)}")
+            print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint, "
+                  f"BLAS threads per worker: {args.blas_threads}")
+            results = {}
+            for scenario in scenarios(png, pixels_body):
+                status, body = request_once("127.0.0.1", server.port, scenario)
+                if status != 200:
+                    raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
+                if client == "wrk":
+                    results[scenario.name] = wrk_load(server.port, scenario, args.seconds, args.threads, tmp)
+                else:
+                    results[scenario.name] = python_load(server.port, scenario, args.seconds, args.threads)
+        finally:
+            server.stop()
+        print_load(results)
+        health = results["/healthz"].per_second
+        png_ratio = results["/predict canvas PNG"].per_second / health
+        pixels_ratio = results["/predict JSON pixels"].per_second / health
+        errors = sum(result.errors for result in results.values())
+        print(f"target canvas PNG >= {PNG_RATIO_TARGET:.0%} of /healthz: {png_ratio:.1%}  "
+              f"{verdict(png_ratio >= PNG_RATIO_TARGET)}")
+        print(f"target JSON pixels >= {PIXELS_RATIO_TARGET:.0%} of /healthz: {pixels_ratio:.1%}  "
+              f"{verdict(pixels_ratio >= PIXELS_RATIO_TARGET)}")
+        print(f"failed requests under load: {errors}")
+        passed = (png_p50 <= PNG_TARGET_MS and png_ratio >= PNG_RATIO_TARGET
+                  and pixels_ratio >= PIXELS_RATIO_TARGET and errors == 0)
+        return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
