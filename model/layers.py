@@ -109,20 +109,21 @@ class Convolution(Layer):
         self.params = {"W": W, "b": b}
         self.stride, self.pad, self.input_grad = stride, pad, input_grad
 
-    def _convolve(self, col: np.ndarray, n: int, oh: int, ow: int) -> np.ndarray:
+    def _convolve(self, col: np.ndarray, n: int, oh: int, ow: int, bias: bool = True) -> np.ndarray:
         W, b = self.params["W"], self.params["b"]
         out = col @ W.reshape(len(W), -1).T
-        out += b
+        if bias:
+            out += b
         # Rows come out as (n, oh, ow); the NCHW result is a view of that NHWC memory.
         return out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2)
 
-    def predict(self, x):
+    def predict(self, x, bias: bool = True):
         fn, c, fh, fw = self.params["W"].shape
         col = im2col(x, fh, fw, self.stride, self.pad)
         n = x.shape[0]
         oh = output_size(x.shape[2], fh, self.stride, self.pad)
         ow = output_size(x.shape[3], fw, self.stride, self.pad)
-        return self._convolve(col, n, oh, ow)
+        return self._convolve(col, n, oh, ow, bias)
 
     def forward(self, x):
         fn, c, fh, fw = self.params["W"].shape
@@ -168,10 +169,11 @@ class _Pooling(Layer):
         super().__init__()
         self.size, self.stride, self.pad = size, stride or size, pad
 
-    def _is_tiling(self, x) -> bool:
-        # Non-overlapping windows that tile the image exactly need no window copies.
+    def tiles(self, shape: tuple) -> bool:
+        """Whether the windows tile an input of this NCHW shape exactly, without overlap:
+        then pooling needs no window copies."""
         s = self.size
-        return self.stride == s and self.pad == 0 and x.shape[2] % s == 0 and x.shape[3] % s == 0
+        return self.stride == s and self.pad == 0 and shape[2] % s == 0 and shape[3] % s == 0
 
     def _blocks(self, x):
         """x (N, C, H, W) as channels-last blocks (N, OH, size, OW, size, C).
@@ -204,7 +206,7 @@ class MaxPooling(_Pooling):
     """
 
     def predict(self, x):
-        if not self._is_tiling(x):
+        if not self.tiles(x.shape):
             return self._window_rows(x).max(axis=-1)
         return self._max_of_blocks(self._blocks(x)).transpose(0, 3, 1, 2)
 
@@ -222,7 +224,7 @@ class MaxPooling(_Pooling):
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.tiling = self._is_tiling(x)
+        self.tiling = self.tiles(x.shape)
         if self.tiling:
             self.blocks = self._blocks(x)
             self.out = self._max_of_blocks(self.blocks)
@@ -248,13 +250,13 @@ class AveragePooling(_Pooling):
     """The mean of each size×size window (stride defaults to size)."""
 
     def predict(self, x):
-        if not self._is_tiling(x):
+        if not self.tiles(x.shape):
             return self._window_rows(x).mean(axis=-1)
         return self._blocks(x).mean(axis=(2, 4)).transpose(0, 3, 1, 2)
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.tiling = self._is_tiling(x)
+        self.tiling = self.tiles(x.shape)
         return self.predict(x)
 
     def backward(self, dout):

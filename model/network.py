@@ -44,6 +44,9 @@ DEFAULT_SPEC = {
     ],
 }
 
+# Images per step of a large inference batch (see Network.predict).
+PREDICT_CHUNK = 250
+
 LAYER_TYPES = ("Convolution", "Relu", "MaxPooling", "AveragePooling", "Affine")
 
 
@@ -105,12 +108,7 @@ def parameter_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
 
 def output_shapes(spec: dict) -> list[tuple[str, tuple[int, ...]]]:
     """(name, output shape without N) of every layer, in order: the architecture diagram."""
-    shapes = []
-    x = np.zeros((1, *spec["input_shape"]), dtype=DTYPE)
-    for name, layer in Network(spec, rng=np.random.default_rng(0)).layers:
-        x = layer.predict(x)
-        shapes.append((name, tuple(x.shape[1:])))
-    return shapes
+    return Network(spec, rng=np.random.default_rng(0))._output_shapes()
 
 
 def init_params(spec: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -142,6 +140,7 @@ class Network:
         self.params = {name: np.ascontiguousarray(params[name], dtype=self.dtype) for name in expected}
         self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(self.spec["layers"])]
         self.head = SoftmaxWithLoss()
+        self._conv_relu_pool = self._find_conv_relu_pool()
 
     @staticmethod
     def _check_params(params: dict, expected: dict) -> None:
@@ -169,6 +168,14 @@ class Network:
         pooling = MaxPooling if kind == "MaxPooling" else AveragePooling
         return pooling(entry.get("size", 2), entry.get("stride"), entry.get("pad", 0))
 
+    def _output_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        x = np.zeros((1, *self.spec["input_shape"]), dtype=self.dtype)
+        shapes = []
+        for name, layer in self.layers:
+            x = layer.predict(x)
+            shapes.append((name, tuple(x.shape[1:])))
+        return shapes
+
     @property
     def layer_names(self) -> list[str]:
         return [name for name, _ in self.layers]
@@ -189,20 +196,53 @@ class Network:
         if unknown:
             raise KeyError(f"no layer named {sorted(unknown)}; layers are {self.layer_names}")
         x = np.asarray(x, dtype=self.dtype)
+        if len(x) <= PREDICT_CHUNK:
+            scores, activations = self._scores(x, keep)
+            return softmax(scores), activations
+        # A few hundred images at a time keep every intermediate array in the CPU's cache; a
+        # whole large batch at once spends its time streaming them through memory.
+        chunks = [self._scores(x[i : i + PREDICT_CHUNK], keep) for i in range(0, len(x), PREDICT_CHUNK)]
+        scores = np.concatenate([chunk_scores for chunk_scores, _ in chunks])
+        activations = {name: np.concatenate([a[name] for _, a in chunks]) for name in keep}
+        return softmax(scores), activations
+
+    def _scores(self, x: np.ndarray, keep) -> tuple[np.ndarray, dict]:
         activations = {}
-        for name, layer in self.layers:
-            x = layer.predict(x)
+        i = 0
+        while i < len(self.layers):
+            name, layer = self.layers[i]
+            if i in self._conv_relu_pool and not {name, self.layers[i + 1][0]} & set(keep):
+                x = self._convolve_relu_pool(x, layer, self.layers[i + 2][1])
+                i += 2
+                name = self.layers[i][0]
+            else:
+                x = layer.predict(x)
             if name in keep:
                 activations[name] = x
-        return softmax(x), activations
+            i += 1
+        return x, activations
 
-    def accuracy(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> float:
-        """Fraction of images (N, C, H, W) whose most probable class is their label."""
-        correct = 0
-        for start in range(0, len(images), batch_size):
-            probabilities, _ = self.predict(images[start : start + batch_size])
-            correct += int((probabilities.argmax(axis=1) == labels[start : start + batch_size]).sum())
-        return correct / len(images)
+    @staticmethod
+    def _convolve_relu_pool(x, conv, pool):
+        """pool(relu(conv(x) + b)) computed as relu(pool(conv(x)) + b).
+
+        Equal because max commutes with the ReLU and with adding a per-channel constant; the
+        bias and the ReLU then touch a quarter of the values (for 2×2 pooling).
+        """
+        pooled = pool.predict(conv.predict(x, bias=False))
+        pooled += conv.params["b"][:, None, None]
+        return np.maximum(pooled, 0, out=pooled)
+
+    def _find_conv_relu_pool(self) -> set[int]:
+        """Indices i where layers i, i+1, i+2 are Convolution, Relu, tiling MaxPooling."""
+        shapes = [tuple(self.spec["input_shape"])] + [shape for _, shape in self._output_shapes()]
+        found = set()
+        for i in range(len(self.layers) - 2):
+            kinds = [type(layer).__name__ for _, layer in self.layers[i : i + 3]]
+            pool = self.layers[i + 2][1]
+            if kinds == ["Convolution", "Relu", "MaxPooling"] and pool.tiles((1, *shapes[i + 2])):
+                found.add(i)
+        return found
 
     # --- training ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from model.layers import softmax
 from model.network import DEFAULT_SPEC, Network, SpecError, output_shapes, parameter_shapes
 from tests.model.test_layers import numerical_gradient
 
@@ -124,3 +125,28 @@ def test_the_first_layer_computes_no_input_gradient(tiny_network):
     first = tiny_network.layers[0][1]
     assert first.input_grad is False
     assert all(getattr(layer, "input_grad", True) for _, layer in tiny_network.layers[1:])
+
+
+def _layer_by_layer(network, x):
+    for _, layer in network.layers:
+        x = layer.predict(x)
+    return x
+
+
+def test_fused_and_chunked_inference_equals_running_each_layer(tiny_network):
+    # 600 images: more than one chunk, and conv→relu→pool takes the fused path.
+    assert tiny_network._conv_relu_pool == {0}
+    x = np.random.default_rng(4).random((600, 1, 28, 28), dtype=np.float32)
+    probabilities, activations = tiny_network.predict(x, keep=("pool1",))
+    np.testing.assert_allclose(probabilities, softmax(_layer_by_layer(tiny_network, x)), rtol=1e-5, atol=1e-7)
+    pooled = x
+    for _, layer in tiny_network.layers[:3]:
+        pooled = layer.predict(pooled)
+    np.testing.assert_array_equal(activations["pool1"], pooled)
+
+
+def test_asking_for_the_relu_maps_takes_the_unfused_path(tiny_network):
+    x = np.random.default_rng(5).random((2, 1, 28, 28), dtype=np.float32)
+    _, activations = tiny_network.predict(x, keep=("relu1",))
+    expected = tiny_network.layers[1][1].predict(tiny_network.layers[0][1].predict(x))
+    np.testing.assert_array_equal(activations["relu1"], expected)
