@@ -365,19 +365,40 @@ def _stroke_width(ink: np.ndarray) -> float:
     return float(ink.sum()) / max(edges / 2, 1.0)
 
 
-def _normalise_stroke(ink: Image.Image, width: float) -> Image.Image:
-    """Thicken hair-thin and thin very fat strokes towards MNIST's width (``ink``: mode F)."""
-    if width < 0.6 * TARGET_STROKE_WIDTH:
-        for _ in range(min(6, round((0.85 * TARGET_STROKE_WIDTH - width) / 2))):
-            ink = ink.filter(ImageFilter.MaxFilter(3))
-    elif width > 1.7 * TARGET_STROKE_WIDTH:
-        mass = float(np.asarray(ink, dtype=np.float32).sum())
+def _normalise_stroke(ink: np.ndarray, width: float) -> np.ndarray:
+    """Thicken hair-thin and thin very fat strokes of ``ink`` (H, W) towards MNIST's width.
+    Thickened ink is padded first, so it may grow past the old box."""
+    if width < 0.7 * TARGET_STROKE_WIDTH:
+        passes = min(6, round((TARGET_STROKE_WIDTH - width) / 2))
+        image = Image.fromarray(np.pad(ink, passes), "F")
+        for _ in range(passes):
+            image = image.filter(ImageFilter.MaxFilter(3))
+        return np.asarray(image, dtype=np.float32)
+    if width > 1.7 * TARGET_STROKE_WIDTH:
+        image = Image.fromarray(ink, "F")
+        mass = float(ink.sum())
         for _ in range(min(4, round((width - 1.2 * TARGET_STROKE_WIDTH) / 2))):
-            thinner = ink.filter(ImageFilter.MinFilter(3))
+            thinner = image.filter(ImageFilter.MinFilter(3))
             if float(np.asarray(thinner, dtype=np.float32).sum()) < 0.4 * mass:
                 break  # erosion would start deleting strokes, not thinning them
-            ink = thinner
+            image = thinner
+        return np.asarray(image, dtype=np.float32)
     return ink
+
+
+def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
+    """``ink`` (H, W) cropped to its ink and scaled, aspect kept, so its longer side is ``side``."""
+    rows = np.flatnonzero(ink.max(axis=1) > 0.05)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.05)
+    if rows.size == 0:
+        raise NoDigitFound("no digit found")
+    ink = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    scale = side / max(ink.shape)
+    if abs(scale - 1) <= 0.02:
+        return ink
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    return np.asarray(Image.fromarray(ink, "F").resize(size, resample), dtype=np.float32)
 
 
 def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
@@ -466,16 +487,12 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     cols = np.flatnonzero(ink_mask.any(axis=0))
     ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
-    fine = Image.fromarray(np.ascontiguousarray(ink, dtype=np.float32), "F")
-    refit = FINE_BOX / max(ink.shape)
-    if abs(refit - 1) > 0.02:
-        fine_size = (max(1, round(ink.shape[1] * refit)), max(1, round(ink.shape[0] * refit)))
-        resample = Image.Resampling.BOX if refit < 1 else Image.Resampling.BILINEAR
-        fine = fine.resize(fine_size, resample)
-    stroke_width = _stroke_width(np.asarray(fine, dtype=np.float32))
+    fine = _fit_box(ink, FINE_BOX)
+    stroke_width = _stroke_width(fine)
     if stroke_width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
-    fine_values = np.asarray(_normalise_stroke(fine, stroke_width), dtype=np.float32)
+    # MNIST's box is around the pen strokes, so the box is fitted again after the pen changed.
+    fine_values = _fit_box(_normalise_stroke(fine, stroke_width), FINE_BOX)
     solid = fine_values[fine_values > 0.05]
     if solid.size == 0:
         raise NoDigitFound("no digit found")
@@ -486,10 +503,12 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
     )
     patch = Image.fromarray(fine_values, "F").resize(out_size, Image.Resampling.BOX)
-    patch_values = np.clip(np.asarray(patch, dtype=np.float32), 0.0, 1.0)
-    if patch_values.sum() <= 0:
+    patch_values = np.asarray(patch, dtype=np.float32)
+    peak = float(patch_values.max())
+    if peak <= 0:
         raise NoDigitFound("no digit found")
-    return _centre_by_mass(patch_values)
+    # Every MNIST digit reaches full ink somewhere; a stroke under two pixels wide would not.
+    return _centre_by_mass(np.clip(patch_values / peak, 0.0, 1.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,7 +531,7 @@ def from_pixels(pixels: object) -> np.ndarray:
     try:
         values = np.array(pixels, dtype=np.float64)
     except OverflowError as exc:
-        raise InvalidPixels("pixel values must be in [0, 1] or [0, 255]; got a huge number") from exc
+        raise InvalidPixels("a pixel value is out of range: values must be in [0, 1] or [0, 255]") from exc
     if not np.isfinite(values).all():
         row, column = np.argwhere(~np.isfinite(values))[0]
         raise InvalidPixels(f"pixels[{row}][{column}] is not a finite number")

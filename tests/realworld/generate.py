@@ -35,23 +35,24 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 SEED = 20261128
 MNIST_PER_KIND = 25
 
-# Font files (Debian's fonts-dejavu-core and fonts-liberation); missing ones are skipped.
+# Font files from Debian's fonts-dejavu-core and fonts-liberation (what CI installs, so the set
+# is the same there); missing ones are skipped.
 FONT_FILES = (
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",
-    "DejaVuSans-Oblique.ttf",
     "DejaVuSerif.ttf",
     "DejaVuSerif-Bold.ttf",
     "DejaVuSansMono.ttf",
     "DejaVuSansMono-Bold.ttf",
-    "DejaVuSansCondensed.ttf",
     "LiberationSans-Regular.ttf",
     "LiberationSans-Bold.ttf",
     "LiberationSans-Italic.ttf",
     "LiberationSerif-Regular.ttf",
     "LiberationSerif-Bold.ttf",
+    "LiberationSerif-Italic.ttf",
     "LiberationMono-Regular.ttf",
     "LiberationSansNarrow-Regular.ttf",
+    "LiberationSansNarrow-Bold.ttf",
 )
 FONT_DIRECTORIES = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 
@@ -542,6 +543,9 @@ def canvas_samples(rng: np.random.Generator) -> list[Sample]:
 
 # ---------------------------------------------------------------------------------------------
 # The whole set and its evaluation
+
+
+ALL_KINDS = ("typed", "typed_light_on_dark", *CANVAS_STYLES, *MNIST_KINDS)
 
 
 def generate(mnist_images: np.ndarray, mnist_labels: np.ndarray, seed: int = SEED) -> list[Sample]:
