@@ -29,6 +29,7 @@ import os
 import random
 import signal
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -110,7 +111,6 @@ def digit_probes(image: np.ndarray, digit: int | None) -> list[Probe]:
 def _png_declaring(width: int, height: int) -> bytes:
     """A small PNG whose header declares ``width``×``height`` but whose data holds almost nothing:
     a server that decoded before checking the size would allocate width × height bytes."""
-    import struct
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -439,17 +439,19 @@ def trickle_upload(port: int, probe: Probe, seconds: float, chunk: int = 8) -> t
             return None, b""
 
 
-def abandoned_upload(port: int, declared: int, sent: int, reset: bool = False) -> None:
-    """Announce a ``declared``-byte body, send ``sent`` bytes of it and hang up (RST if ``reset``)."""
+def abandoned_upload(port: int, probe: Probe, declared: int, sent: int, reset: bool = False) -> None:
+    """Announce a ``declared``-byte body of ``probe``'s type, send its first ``sent`` bytes (the
+    probe's body, then zeros) and hang up: FIN, or RST if ``reset``."""
     head = (
-        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: image/png\r\n"
+        f"POST {probe.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {probe.content_type}\r\n"
         f"Content-Length: {declared}\r\n\r\n"
     ).encode()
+    body = (probe.body + b"\0" * max(0, sent - len(probe.body)))[:sent]
     connection = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        connection.sendall(head + b"\0" * sent)
-        if reset:
-            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+        connection.sendall(head + body)
+        if reset:  # linger on, timeout 0: close() sends RST instead of FIN
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     finally:
         connection.close()
 
