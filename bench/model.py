@@ -118,7 +118,7 @@ def main(argv=None) -> None:
         + f"; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs"
     )
-    for name, runner in runners.items():  # warm-up: allocations, BLAS threads, torch kernels
+    for runner in runners.values():  # warm-up: allocations, BLAS threads, torch kernels
         measure(runner, single, batch, argparse.Namespace(train_steps=5, single_calls=50, batch_calls=1))
 
     samples = {name: {"train_step": [], "single": [], "batch": []} for name in runners}
