@@ -149,13 +149,27 @@ JSON_VALUES = st.recursive(
     max_leaves=100,
 )
 PIXEL_VALUES = st.one_of(
-    st.integers(-300, 300), st.floats(allow_nan=False), st.sampled_from([0, 1, 255, 0.5, 1.0000001, 255.0001])
-)
-PIXELS = st.one_of(
-    st.lists(st.lists(PIXEL_VALUES, min_size=28, max_size=28), min_size=28, max_size=28),
-    st.lists(st.lists(PIXEL_VALUES, min_size=26, max_size=30), min_size=26, max_size=30),
+    st.integers(-300, 300),
+    st.floats(allow_nan=False),
+    st.sampled_from([0, 1, 255, 0.5, 1.0000001, 255.0001]),
     JSON_VALUES,
 )
+
+
+@st.composite
+def pixel_grids(draw) -> object:
+    """A 28x28 grid (0-1 or 0-255 scale) with a few cells replaced by anything, or a grid of the
+    wrong shape: built with NumPy, since 784 values drawn one by one are slow to generate."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rows, columns = draw(st.sampled_from([(28, 28), (28, 28), (27, 28), (28, 29), (0, 0), (1, 784)]))
+    grid = rng.random((rows, columns))
+    grid = (grid * 255).round().astype(int).tolist() if draw(st.booleans()) else grid.tolist()
+    for _ in range(draw(st.integers(0, 3)) if rows and columns else 0):
+        grid[rng.integers(rows)][rng.integers(columns)] = draw(PIXEL_VALUES)
+    return grid
+
+
+PIXELS = st.one_of(pixel_grids(), JSON_VALUES)
 IMAGE_STRINGS = st.one_of(
     st.text(max_size=200),
     st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n", max_size=200),
