@@ -117,6 +117,85 @@ def dockerfile_command(instructions: list[Instruction]) -> list[str]:
     return commands[-1].exec_form
 
 
+def _dockerignore_regexes() -> list[tuple[bool, re.Pattern]]:
+    """(negated, regex) per .dockerignore pattern, in file order (the last match wins)."""
+    rules = []
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        regex = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                regex += "(?:.*/)?"
+                i += 3
+            elif pattern.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif pattern[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif pattern[i] == "?":
+                regex += "[^/]"
+                i += 1
+            elif pattern[i] == "[":
+                end = pattern.index("]", i)
+                regex += pattern[i : end + 1]
+                i = end + 1
+            else:
+                regex += re.escape(pattern[i])
+                i += 1
+        rules.append((negated, re.compile(regex + r"\Z")))
+    return rules
+
+
+def excluded_from_context(path: str) -> bool:
+    """Whether Docker leaves ``path`` (relative to the context) out of the build context.
+
+    As Docker does, a pattern that matches a parent folder matches everything under it, and the
+    last matching pattern decides.
+    """
+    parts = path.strip("/").split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    excluded = False
+    for negated, regex in _dockerignore_regexes():
+        if any(regex.match(candidate) for candidate in candidates):
+            excluded = not negated
+    return excluded
+
+
+def image_layout(destination: Path) -> Path:
+    """Lay out under ``destination`` the files the final stage copies into its WORKDIR, as the
+    build would: only what .dockerignore lets into the context. Returns the WORKDIR stand-in.
+
+    Running gunicorn there proves the image holds everything the server needs.
+    """
+    import shutil
+
+    workdir = Path(destination)
+    for instruction in final_stage(read_dockerfile()):
+        if instruction.keyword != "COPY" or "from" in instruction.flags:
+            continue
+        *sources, target = instruction.arguments.split()
+        for source in sources:
+            origin = ROOT / source
+            files = [origin] if origin.is_file() else sorted(p for p in origin.rglob("*") if p.is_file())
+            for file in files:
+                relative = file.relative_to(ROOT).as_posix()
+                if excluded_from_context(relative):
+                    continue
+                if origin.is_file():
+                    placed = workdir / target / origin.name if target.endswith("/") else workdir / target
+                else:
+                    placed = workdir / target / file.relative_to(origin)
+                placed.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, placed)
+    return workdir
+
+
 def config_value(name: str, path: Path = GUNICORN_CONFIG):
     """A literal setting of gunicorn.conf.py (e.g. ``graceful_timeout``), read without running it."""
     for node in ast.parse(path.read_text()).body:
@@ -145,16 +224,24 @@ def container_env(port: int, overrides: dict[str, str] | None = None) -> dict[st
 
 
 class GunicornServer:
-    """gunicorn started with the Dockerfile's CMD, cwd = repository root, output to ``log_path``.
+    """gunicorn started with the Dockerfile's CMD in ``cwd`` (the repository root, or an
+    ``image_layout``), output to ``log_path``.
 
     Use as a context manager; ``stop()`` sends SIGTERM and returns the exit code.
     """
 
-    def __init__(self, log_path: Path, env: dict[str, str] | None = None, argv: list[str] | None = None):
+    def __init__(
+        self,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        argv: list[str] | None = None,
+        cwd: Path = ROOT,
+    ):
         self.port = free_port()
         self.argv = argv or dockerfile_command(read_dockerfile())
         self.env = container_env(self.port, env)
         self.log_path = Path(log_path)
+        self.cwd = Path(cwd)
         self.process: subprocess.Popen | None = None
 
     def start(self) -> GunicornServer:
@@ -162,7 +249,7 @@ class GunicornServer:
             # Output goes to a file, not a pipe: an access log nobody reads must never block.
             self.process = subprocess.Popen(
                 self.argv,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

