@@ -173,6 +173,22 @@ class Gunicorn:
         self.stop()
         raise SystemExit(f"gunicorn was not ready within {timeout} s:\n{self.output()}")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the master and its live workers (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a process that just ended
+            pid, parent = int(entry.name), int(fields[1])
+            if pid == self.process.pid or parent == self.process.pid:
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")[-3000:]
@@ -206,6 +222,12 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     notes: list[str] = field(default_factory=list)
+    server_cpu_seconds: float = float("nan")  # gunicorn's CPU time over the run
+
+    @property
+    def server_cpu_us(self) -> float:
+        """The server's CPU time per request: what a request costs, whoever else uses the CPUs."""
+        return self.server_cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -320,14 +342,17 @@ def print_in_process(figures: dict[str, dict[str, list[float]]], requests: int) 
 
 
 def print_load(results: dict[str, LoadResult]) -> None:
-    titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz")
+    titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz", "server CPU", "CPU ratio")
     print(f"{'':24}" + "".join(f"{title:>12}" for title in titles))
-    health = results["/healthz"].per_second
+    health = results["/healthz"]
     for name, result in results.items():
-        ratio = result.per_second / health if health else float("nan")
+        ratio = result.per_second / health.per_second if health.per_second else float("nan")
         cells = (f"{result.requests:d}", f"{result.per_second:.1f}", f"{result.p50_ms:.2f}",
-                 f"{result.p99_ms:.2f}", f"{result.errors:d}", f"{ratio:.1%}")
+                 f"{result.p99_ms:.2f}", f"{result.errors:d}", f"{ratio:.1%}",
+                 f"{result.server_cpu_us:.0f} us", f"{health.server_cpu_us / result.server_cpu_us:.1%}")
         print(f"{name:24}" + "".join(f"{cell:>12}" for cell in cells) + " " + " ".join(result.notes))
+    print("(server CPU: gunicorn's CPU time per request; CPU ratio: /healthz's over this one's, the "
+          "throughput ratio a server with the CPUs to itself would show)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,10 +407,13 @@ def main(argv: list[str] | None = None) -> int:
                 status, body = request_once("127.0.0.1", server.port, scenario)
                 if status != 200:
                     raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
+                cpu_before = server.cpu_seconds()
                 if client == "wrk":
-                    results[scenario.name] = wrk_load(server.port, scenario, args.seconds, args.threads, tmp)
+                    result = wrk_load(server.port, scenario, args.seconds, args.threads, tmp)
                 else:
-                    results[scenario.name] = python_load(server.port, scenario, args.seconds, args.threads)
+                    result = python_load(server.port, scenario, args.seconds, args.threads)
+                result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+                results[scenario.name] = result
         finally:
             server.stop()
         print_load(results)

@@ -361,3 +361,17 @@ def test_static_files_carry_the_security_headers(tiny_weights, tmp_path):
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "body { color: black; }\n"
     _assert_security_headers(response)
+
+
+def test_a_view_may_choose_its_own_policy_and_still_gets_the_other_headers(tiny_weights):
+    app = create_app({"WEIGHTS_PATH": str(tiny_weights)})
+
+    @app.get("/strict")
+    def strict():
+        return "x", 200, {"Content-Security-Policy": "default-src 'none'"}
+
+    response = app.test_client().get("/strict")
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    for name, value in errors.SECURITY_HEADERS.items():
+        if name != "Content-Security-Policy":
+            assert response.headers[name] == value
