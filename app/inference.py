@@ -25,14 +25,14 @@ class Prediction:
     activations: dict[str, np.ndarray]
 
 
-def architecture(network: Network) -> dict:
-    """The spec's layers with their output shapes (C, H, W) and parameter counts."""
+def architecture(network: Network) -> list[dict]:
+    """The spec's layers, each with its output shape (C, H, W) and parameter count (the card's form)."""
     sizes = {name: value.size for name, value in network.params.items()}
     layers = []
     for entry, (name, shape) in zip(network.spec["layers"], output_shapes(network.spec), strict=True):
         parameters = sum(size for key, size in sizes.items() if key.startswith(f"{name}."))
         layers.append({**entry, "output_shape": list(shape), "parameters": parameters})
-    return {"input_shape": list(network.spec["input_shape"]), "layers": layers}
+    return layers
 
 
 def feature_layers(spec: dict) -> tuple[str | None, str | None]:

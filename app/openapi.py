@@ -202,22 +202,16 @@ def _schemas(max_batch_size: int) -> dict:
             "required": ["architecture", "parameter_count"],
             "properties": {
                 "architecture": {
-                    "type": "object",
-                    "required": ["layers"],
-                    "properties": {
-                        "input_shape": {"type": "array", "items": {"type": "integer"}},
-                        "layers": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["name", "type"],
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "type": {"type": "string"},
-                                    "output_shape": {"type": "array", "items": {"type": "integer"}},
-                                    "parameters": {"type": "integer", "minimum": 0},
-                                },
-                            },
+                    "type": "array",
+                    "description": "The layers in order, each with its output shape [C, H, W] or [units].",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "type", "output_shape"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "type": {"type": "string"},
+                            "output_shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                            "parameters": {"type": "integer", "minimum": 0},
                         },
                     },
                 },
@@ -282,7 +276,13 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                 "type": "object",
                 "required": ["image"],
                 "properties": {
-                    "image": multipart_image,
+                    "image": {
+                        **multipart_image,
+                        "description": (
+                            "The image file(s) (PNG, JPEG, WebP, GIF, BMP, TIFF), each a file part "
+                            "(with a filename); a text part named image is refused."
+                        ),
+                    },
                     "include": {"type": "string", "enum": ["feature_maps"]},
                 },
             },
@@ -291,7 +291,8 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
     }
     if not batch:
         for media_type in RAW_IMAGE_TYPES:
-            content[media_type] = {"schema": binary}
+            # The bytes decide the format; the Content-Type only has to name one of these.
+            content[media_type] = {"schema": {**binary, "description": "The image file itself."}}
     return {
         "summary": "Read several handwritten digits" if batch else "Read one handwritten digit",
         "operationId": "predictBatch" if batch else "predict",

@@ -65,7 +65,7 @@ def test_images_of_the_wrong_shape_are_refused(predictor, shape):
 
 def test_the_card_gains_the_architecture_and_parameter_count(predictor):
     assert predictor.card["parameter_count"] == predictor.network.parameter_count
-    layers = predictor.card["architecture"]["layers"]
+    layers = predictor.card["architecture"]
     assert [(layer["name"], layer["output_shape"]) for layer in layers] == [
         ("conv1", [30, 24, 24]), ("relu1", [30, 24, 24]), ("pool1", [30, 12, 12]),
         ("affine1", [100]), ("relu2", [100]), ("affine2", [10]),
@@ -74,7 +74,8 @@ def test_the_card_gains_the_architecture_and_parameter_count(predictor):
 
 
 def test_what_the_card_says_is_kept(tiny_network):
-    card = {"parameter_count": 1, "architecture": {"layers": [{"name": "x", "type": "y"}]}, "extra": [1]}
+    layers = [{"name": "x", "type": "y", "output_shape": [1]}]
+    card = {"parameter_count": 1, "architecture": layers, "extra": [1]}
     assert Predictor(tiny_network, card).card == card
     bare = {"name": "bare"}
     assert set(Predictor(tiny_network, bare).card) == {"name", "architecture", "parameter_count"}
@@ -115,4 +116,4 @@ def test_a_spec_without_pooling_gives_only_the_maps():
     [prediction] = predictor.predict(np.zeros((1, 28, 28), dtype=np.float32), feature_maps=True)
     assert set(prediction.activations) == {"act"}
     assert prediction.activations["act"].shape == (4, 26, 26)
-    assert architecture(predictor.network)["layers"][0]["parameters"] == 4 * 9 + 4
+    assert architecture(predictor.network)[0]["parameters"] == 4 * 9 + 4

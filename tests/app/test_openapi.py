@@ -14,7 +14,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
-from app import openapi
+from app import create_app, openapi
 from tests.app.conftest import TEST_LIMITS
 
 ZEROS = [[0] * 28] * 28
@@ -98,6 +98,16 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
     assert statuses == {200, 400, 413, 415}
     for path in ("/api/model", "/healthz", "/readyz", "/openapi.json"):
         conforms(document, path, "get", client.get(path))
+
+
+def test_the_committed_model_card_matches_the_document(document):
+    from model import checkpoint
+    from tests.conftest import skip_or_fail
+
+    if not checkpoint.DEFAULT_WEIGHTS.is_file():
+        skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
+    served = create_app({"WEIGHTS_PATH": str(checkpoint.DEFAULT_WEIGHTS)}).test_client().get("/api/model")
+    conforms(document, "/api/model", "get", served)
 
 
 def test_a_result_with_an_unknown_field_would_not_conform(client, document, digit_pixels):
