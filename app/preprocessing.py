@@ -173,8 +173,11 @@ def _composite_alpha(image: Image.Image) -> _Flat:
     alpha = image.getchannel("A")
     if alpha.getextrema()[0] == 255:
         return _Flat(image.convert(colour_mode), None)
-    alpha_values = np.asarray(alpha)
-    border = np.concatenate([alpha_values[0], alpha_values[-1], alpha_values[:, 0], alpha_values[:, -1]])
+    # Statistics from small copies (Pillow reduces one band fast, four bands slowly): is the
+    # border transparent, and how light is the ink?
+    factor = max(1, min(image.size) // 32)
+    small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
+    border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
     if np.median(border) >= 128:
         # Opaque paper with transparent holes: the holes are paper too.
         backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
@@ -182,10 +185,8 @@ def _composite_alpha(image: Image.Image) -> _Flat:
     # Transparent surroundings: the ink is whatever is opaque. Put it on a backdrop of the
     # opposite lightness so dark ink stays dark-on-light and light ink light-on-dark.
     grey = image.getchannel("L") if image.mode == "LA" else image.convert("L")
-    factor = max(1, min(image.size) // 32)
-    sample_grey = np.asarray(grey.reduce(factor), dtype=np.float32)
-    sample_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
-    ink_level = float((sample_grey * sample_alpha).sum() / max(float(sample_alpha.sum()), 1.0))
+    small_grey = np.asarray(grey.reduce(factor), dtype=np.float32)
+    ink_level = float((small_grey * small_alpha).sum() / max(float(small_alpha.sum()), 1.0))
     level = 255 if ink_level < 128 else 0
     flat = Image.composite(grey, Image.new("L", image.size, level), alpha)
     return _Flat(flat, level / 255)
@@ -232,14 +233,21 @@ def _as_unit_array(image: Image.Image) -> np.ndarray:
 # image, fitted robustly (the ink is the minority that does not fit), so shadows drop out.
 
 
-def _fit_paper(grey: np.ndarray) -> np.ndarray:
+def _fit_paper(grey: np.ndarray, inliers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Coefficients (6,) of the quadratic surface c0 + c1 u + c2 v + c3 u² + c4 uv + c5 v² that
-    fits the paper of ``grey`` (H, W).
+    fits the paper of ``grey`` (H, W), and which of the sampled pixels are paper (or None).
 
     The paper is found from the image's border (a digit is a line drawing: even one that fills
     the frame leaves most of the border bare), then the fit is refined on the pixels it explains,
-    so ink covering half the image does not drag the surface down.
+    so ink covering half the image does not drag the surface down. A perfectly even border (a
+    digital drawing) is taken as flat paper at once. Given ``inliers`` from a fit of another
+    channel of the same image, one fit on those pixels is made.
     """
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    level = float(np.median(border))
+    coefficients = np.array([level, 0, 0, 0, 0, 0], dtype=np.float64)
+    if inliers is None and float(border.max() - border.min()) <= 2 / 255:
+        return coefficients, None
     height, width = grey.shape
     step_y, step_x = max(1, height // 32), max(1, width // 32)
     sample = grey[step_y // 2 :: step_y, step_x // 2 :: step_x].astype(np.float64)
@@ -248,12 +256,12 @@ def _fit_paper(grey: np.ndarray) -> np.ndarray:
     uu, vv = (grid.ravel() for grid in np.meshgrid(u, v))
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
     sample = sample.ravel()
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    level = float(np.median(border))
-    spread = 1.4826 * float(np.median(np.abs(border - level)))
-    coefficients = np.array([level, 0, 0, 0, 0, 0], dtype=np.float64)
-    inliers = np.abs(sample - level) <= max(3 * spread, 0.05)
-    for _ in range(3):
+    rounds = 1
+    if inliers is None:
+        spread = 1.4826 * float(np.median(np.abs(border - level)))
+        inliers = np.abs(sample - level) <= max(3 * spread, 0.05)
+        rounds = 3
+    for _ in range(rounds):
         if inliers.sum() < 12:
             break
         chosen = design[inliers]
@@ -264,7 +272,7 @@ def _fit_paper(grey: np.ndarray) -> np.ndarray:
         residual = sample - design @ coefficients
         spread = 1.4826 * float(np.median(np.abs(residual[inliers])))
         inliers = np.abs(residual) <= max(2.5 * spread, 0.02)
-    return coefficients
+    return coefficients, inliers
 
 
 def _paper_surface(coefficients: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -334,6 +342,8 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
     if nonzero.size == 0:
         return 0, 0
     breaks = np.flatnonzero(np.diff(nonzero) > gap)
+    if breaks.size == 0:
+        return int(nonzero[0]), int(nonzero[-1]) + 1
     starts = np.concatenate([[nonzero[0]], nonzero[breaks + 1]])
     stops = np.concatenate([nonzero[breaks], [nonzero[-1]]]) + 1
     cumulative = np.concatenate([[0.0], np.cumsum(profile, dtype=np.float64)])
@@ -348,8 +358,11 @@ def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int,
     weights = np.where(ink_mask, strength, 0.0)
     top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
     for _ in range(2):
+        box = (top, bottom, left, right)
         left, right = _main_run(weights[top:bottom].sum(axis=0), gap)
         top, bottom = _main_run(weights[:, left:right].sum(axis=1), gap)
+        if (top, bottom, left, right) == box:
+            break
     inside = ink_mask[top:bottom, left:right]
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
@@ -365,24 +378,33 @@ def _stroke_width(ink: np.ndarray) -> float:
     return float(ink.sum()) / max(edges / 2, 1.0)
 
 
+def _spread(values: np.ndarray, passes: int, pick=np.maximum) -> np.ndarray:
+    """``passes`` rounds of a 3×3 maximum (dilation; ``pick=np.minimum``: erosion) of ``values``
+    (H, W), separably with NumPy: Pillow's rank filters sort every window and are far slower."""
+    out = values.copy()
+    for _ in range(passes):
+        pick(out[:, 1:], values[:, :-1], out=out[:, 1:])
+        pick(out[:, :-1], values[:, 1:], out=out[:, :-1])
+        values = out.copy()
+        pick(out[1:], values[:-1], out=out[1:])
+        pick(out[:-1], values[1:], out=out[:-1])
+        values = out.copy()
+    return out
+
+
 def _normalise_stroke(ink: np.ndarray, width: float) -> np.ndarray:
     """Thicken hair-thin and thin very fat strokes of ``ink`` (H, W) towards MNIST's width.
     Thickened ink is padded first, so it may grow past the old box."""
     if width < 0.7 * TARGET_STROKE_WIDTH:
         passes = min(6, round((TARGET_STROKE_WIDTH - width) / 2))
-        image = Image.fromarray(np.pad(ink, passes), "F")
-        for _ in range(passes):
-            image = image.filter(ImageFilter.MaxFilter(3))
-        return np.asarray(image, dtype=np.float32)
+        return _spread(np.pad(ink, passes), passes)
     if width > 1.7 * TARGET_STROKE_WIDTH:
-        image = Image.fromarray(ink, "F")
         mass = float(ink.sum())
         for _ in range(min(4, round((width - 1.2 * TARGET_STROKE_WIDTH) / 2))):
-            thinner = image.filter(ImageFilter.MinFilter(3))
-            if float(np.asarray(thinner, dtype=np.float32).sum()) < 0.4 * mass:
+            thinner = _spread(ink, 1, np.minimum)
+            if float(thinner.sum()) < 0.4 * mass:
                 break  # erosion would start deleting strokes, not thinning them
-            image = thinner
-        return np.asarray(image, dtype=np.float32)
+            ink = thinner
     return ink
 
 
@@ -433,18 +455,20 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         dark_ink = flat.backdrop > 0.5
         grey = _as_unit_array(coarse)
         strength = (np.float32(1) - grey) if dark_ink else grey
+        # Alpha is exact: a drawing on transparency has no paper noise.
+        noise, contrast = 0.0, float(strength.max())
     else:
         grey = _as_unit_array(coarse.convert("L") if colour else coarse)
-        coefficients = _fit_paper(grey)
+        coefficients, paper = _fit_paper(grey)
         u, v = _unit_coordinates(grey.shape[1]), _unit_coordinates(grey.shape[0])
         dark_ink = _dark_ink(grey - _paper_surface(coefficients, u, v))
         if colour:
             grey = _as_unit_array(_extreme_channel(coarse, dark_ink))
-            coefficients = _fit_paper(grey)
+            coefficients, _ = _fit_paper(grey, paper)
         deviation = grey - _paper_surface(coefficients, u, v)
         strength = -deviation if dark_ink else deviation
-    noise = _paper_noise(strength)[0]  # the side away from the ink
-    contrast = _top_value(strength, 0.0005)
+        noise = _paper_noise(strength)[0]  # the side away from the ink
+        contrast = _top_value(strength, 0.0005)
     if contrast < MIN_CONTRAST:
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
@@ -466,23 +490,33 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     fine_image = source.resize(fine_size, resample, box=(x0, y0, x1, y1))
     if colour:
         fine_image = _extreme_channel(fine_image, dark_ink)
-    fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
-    fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
-    deviation = _as_unit_array(fine_image) - _paper_surface(coefficients, fine_u, fine_v)
-    strength = -deviation if dark_ink else deviation
-    # White noise averages down with the area of a pixel: fine pixels are 1/scale source pixels,
-    # coarse ones factor source pixels.
-    noise *= factor * min(scale, 1.0)
-    contrast = _top_value(strength, 0.01)
-    ink_mask = strength > max(0.35 * contrast, 4 * noise)
+    if flat.backdrop is not None:
+        # A drawing on transparency: exact ink, flat paper, no noise.
+        values = _as_unit_array(fine_image)
+        strength = (np.float32(1) - values) if dark_ink else values
+        contrast = core = float(strength.max())
+        ink_mask = strength > 0.35 * contrast
+        floor = 0.15 * contrast
+        ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
+    else:
+        fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
+        fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
+        deviation = _as_unit_array(fine_image) - _paper_surface(coefficients, fine_u, fine_v)
+        strength = -deviation if dark_ink else deviation
+        # White noise averages down with the area of a pixel: fine pixels are 1/scale source
+        # pixels, coarse ones factor source pixels.
+        noise *= factor * min(scale, 1.0)
+        contrast = _top_value(strength, 0.01)
+        ink_mask = strength > max(0.35 * contrast, 4 * noise)
+        if not ink_mask.any():
+            raise NoDigitFound("no digit found")
+        core = min(_quantiles(strength[ink_mask], (0.75,))[0], contrast)
+        floor = max(0.15 * contrast, 3 * noise)
+        ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
+        # Sub-threshold texture away from any stroke is not ink.
+        ink = np.where(_spread(ink_mask, 2, np.logical_or), ink, np.float32(0))
     if not ink_mask.any():
         raise NoDigitFound("no digit found")
-    core = min(_quantiles(strength[ink_mask], (0.75,))[0], contrast)
-    floor = max(0.15 * contrast, 3 * noise)
-    ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
-    # Sub-threshold texture away from any stroke is not ink.
-    near_strokes = Image.fromarray(ink_mask.astype(np.uint8) * 255, "L").filter(ImageFilter.MaxFilter(5))
-    ink = np.where(np.asarray(near_strokes) > 0, ink, np.float32(0))
     rows = np.flatnonzero(ink_mask.any(axis=1))
     cols = np.flatnonzero(ink_mask.any(axis=0))
     ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
@@ -491,8 +525,9 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     stroke_width = _stroke_width(fine)
     if stroke_width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
+    normalised = _normalise_stroke(fine, stroke_width)
     # MNIST's box is around the pen strokes, so the box is fitted again after the pen changed.
-    fine_values = _fit_box(_normalise_stroke(fine, stroke_width), FINE_BOX)
+    fine_values = fine if normalised is fine else _fit_box(normalised, FINE_BOX)
     solid = fine_values[fine_values > 0.05]
     if solid.size == 0:
         raise NoDigitFound("no digit found")
