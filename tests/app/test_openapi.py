@@ -165,7 +165,7 @@ def valid_requests_are_refused_only_for_their_image_content(ctx, response, case)
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     suppress_health_check=list(hypothesis.HealthCheck),
     derandomize=True,
