@@ -231,6 +231,19 @@ def test_specks_and_stray_marks_far_from_the_digit_are_ignored():
     assert similarity(dirty, clean) > 0.97
 
 
+def test_a_detached_stroke_stays_part_of_the_digit():
+    # A 7 whose top bar the pen lifted off: a gap of a sixth of the digit's height.
+    image = Image.new("L", (280, 280), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(60, 40), (220, 40)], fill=0, width=14)
+    draw.line([(200, 75), (110, 250)], fill=0, width=14)
+    result = roundtrip(image)
+    assert_mnist_like(result)
+    rows = np.flatnonzero(result.max(axis=1) > 0.5)
+    top_bar = result[rows[0] : rows[0] + 2]
+    assert np.count_nonzero(top_bar.max(axis=0) > 0.5) >= 12, "the bar must be kept, full width"
+
+
 # ---------------------------------------------------------------------------------------------
 # Formats and modes
 
@@ -425,6 +438,43 @@ def test_random_bytes_never_escape_as_anything_but_a_preprocessing_error(prefix,
     except PreprocessingError:
         return
     assert result.shape == (28, 28) and result.dtype == np.float32
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    mode=st.sampled_from(["L", "RGB", "RGBA", "LA", "P", "I;16", "1", "F", "CMYK"]),
+    height=st.integers(1, 48),
+    width=st.integers(1, 48),
+    seed=st.integers(0, 2**32 - 1),
+    pattern=st.sampled_from(["noise", "uniform", "block", "sparse"]),
+)
+def test_any_decoded_image_gives_an_mnist_input_or_no_digit_found(mode, height, width, seed, pattern):
+    rng = np.random.default_rng(seed)
+    if pattern == "noise":
+        pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+    elif pattern == "uniform":
+        pixels = np.broadcast_to(rng.integers(0, 256, 4, dtype=np.uint8), (height, width, 4)).copy()
+    elif pattern == "block":
+        pixels = np.full((height, width, 4), 255, np.uint8)
+        y, x = rng.integers(0, height), rng.integers(0, width)
+        pixels[y : y + int(rng.integers(1, 12)), x : x + int(rng.integers(1, 12))] = rng.integers(0, 256, 4)
+    else:
+        pixels = (rng.random((height, width, 4)) < 0.1).astype(np.uint8) * 255
+    image = Image.fromarray(pixels, "RGBA")
+    if mode == "I;16":
+        image = Image.fromarray(pixels[..., 0].astype(np.uint16) * 257)
+    elif mode == "F":
+        image = Image.fromarray(pixels[..., 0].astype(np.float32) * 3.5, "F")
+    elif mode == "P":
+        image = image.convert("RGB").quantize(8)
+    else:
+        image = image.convert(mode)
+    try:
+        result = to_mnist(image)
+    except NoDigitFound:
+        return
+    assert result.shape == (28, 28) and result.dtype == np.float32
+    assert np.isfinite(result).all() and result.min() >= 0 and result.max() <= 1
 
 
 # ---------------------------------------------------------------------------------------------
