@@ -35,8 +35,9 @@ export class PredictionClient {
   }
 
   /**
-   * Queue a job: a function returning {tag, body: Promise<FormData>} at the moment it is sent
-   * (so a drawing is exported in its newest state, not the state when it was queued).
+   * Queue a job: a function returning {tag, body, headers?} at the moment it is sent (so a
+   * drawing is exported in its newest state, not the state when it was queued); body is
+   * anything fetch() accepts, or a promise of it.
    */
   submit(job, { urgent = false } = {}) {
     if (urgent) {
@@ -91,7 +92,12 @@ export class PredictionClient {
       tag = prepared.tag;
       const body = await prepared.body;
       if (controller.signal.aborted) return;
-      const response = await fetch(this.url, { method: "POST", body, signal: controller.signal });
+      const response = await fetch(this.url, {
+        method: "POST",
+        body,
+        headers: prepared.headers,
+        signal: controller.signal,
+      });
       const payload = await readJson(response);
       if (sequence <= this._shown) return; // a newer answer is already on screen
       this._shown = sequence;

@@ -2,7 +2,15 @@
 // ReLU) and its pooled map, in a grid of radio buttons (one tab stop, arrow keys move), and
 // the selected one enlarged. All maps share one colour range per drawing (see pixels.js).
 
-import { divergingColour, drawBlank, drawFilter, drawMap, largestMagnitude } from "./pixels.js";
+import {
+  css,
+  divergingColour,
+  drawBlank,
+  drawFilter,
+  drawMap,
+  largestMagnitude,
+  readableTextOn,
+} from "./pixels.js";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -129,8 +137,9 @@ export class FeatureMapView {
         const tr = element("tr");
         for (const w of row) {
           const td = element("td", "", w.toFixed(2).replace("-", "−"));
-          td.style.backgroundColor = divergingColour(w, this.kernelMax);
-          if (Math.abs(w) > this.kernelMax * 0.6) td.classList.add("on-dark");
+          const background = divergingColour(w, this.kernelMax);
+          td.style.backgroundColor = css(background);
+          td.style.color = readableTextOn(background);
           tr.append(td);
         }
         weights.append(tr);

@@ -50,8 +50,12 @@ function formatConfidence(p) {
   return p >= 0.9995 ? ">99.9%" : percent(p);
 }
 
-// A drawing of dots only (a tap) is not a digit yet; the server would answer "no digit found".
-const MIN_EXTENT = 4;
+// A dot, or a stroke much shorter than the brush is wide, is a blot and not a digit yet: the
+// server would answer "no digit found" (it does for lengths below about a quarter of the brush).
+function tooSmallToRead() {
+  const { span, brush } = pad.extent();
+  return span < Math.max(4, 0.4 * brush);
+}
 
 function showResult(result, tag) {
   errorView.hidden = true;
@@ -72,7 +76,6 @@ function showResult(result, tag) {
     bar.querySelector(".bar-fill").style.width = `${(p * 100).toFixed(1)}%`;
     bar.querySelector(".bar-value").textContent = formatShare(p);
     bar.classList.toggle("top", d === digit);
-    bar.setAttribute("aria-label", `${d}: ${percent(p)}`);
   }
   drawInput(networkInput, result.input);
   networkInput.classList.remove("empty");
@@ -84,7 +87,15 @@ function showResult(result, tag) {
   if (tag.final) announce(`The network reads ${digit}, ${percent(confidence, 0)} sure.`);
 }
 
+/** No digit on screen: the blank canvas's answer (versions in step, nothing to wait for). */
 function showEmpty() {
+  resetAnswer();
+  answer.dataset.state = "empty";
+  answer.dataset.requestedVersion = String(pad.version);
+  answer.dataset.renderedVersion = String(pad.version);
+}
+
+function resetAnswer() {
   digitView.textContent = "";
   confidenceView.textContent = "";
   verdictNote.textContent = "";
@@ -95,19 +106,17 @@ function showEmpty() {
     bar.querySelector(".bar-fill").style.width = "0%";
     bar.querySelector(".bar-value").textContent = "–";
     bar.classList.remove("top");
-    bar.setAttribute("aria-label", `${bar.dataset.digit}: no answer yet`);
   }
   const context = networkInput.getContext("2d");
   context.clearRect(0, 0, networkInput.width, networkInput.height);
   networkInput.classList.add("empty");
   featureMaps.show(null, null);
-  answer.dataset.state = "empty";
-  answer.dataset.renderedVersion = String(pad.version);
+  errorView.hidden = true;
   lastAnnouncement = "";
 }
 
 function showError(error, tag) {
-  showEmpty();
+  resetAnswer();
   emptyHint.hidden = true;
   const advice = {
     no_digit_found: "Draw a bit larger, or upload an image with a clear digit.",
@@ -120,6 +129,7 @@ function showError(error, tag) {
   errorView.hidden = false;
   answer.dataset.state = "error";
   if (tag) answer.dataset.renderedVersion = String(tag.version);
+  announce(`No answer: ${errorView.textContent}`);
 }
 
 function announce(text) {
@@ -132,16 +142,13 @@ function announce(text) {
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
 
+/** The drawing as JSON {"image": PNG data URL} — encoded synchronously, sent at once. */
 function drawingJob(final) {
-  return () => {
-    const version = pad.version;
-    const body = pad.toBlob().then((blob) => {
-      const form = new FormData();
-      form.append("image", blob, "drawing.png");
-      return form;
-    });
-    return { tag: { version, final }, body };
-  };
+  return () => ({
+    tag: { version: pad.version, final },
+    body: JSON.stringify({ image: pad.toDataURL() }),
+    headers: { "Content-Type": "application/json" },
+  });
 }
 
 /** Ask for a prediction of the drawing — never for a blank canvas. */
@@ -151,7 +158,7 @@ function predictDrawing({ final }) {
     showEmpty();
     return;
   }
-  if (pad.extent() < MIN_EXTENT) {
+  if (tooSmallToRead()) {
     if (final) {
       client.cancel();
       showEmpty();
@@ -159,6 +166,9 @@ function predictDrawing({ final }) {
     }
     return;
   }
+  // The answer's data-requested-version / data-rendered-version tell tests (and bench/page.py)
+  // when the answer on screen belongs to the newest drawing.
+  answer.dataset.requestedVersion = String(pad.version);
   client.submit(drawingJob(final), { urgent: final });
 }
 
@@ -172,6 +182,7 @@ function predictFile(file) {
   uploadPreview.hidden = false;
   uploadCount += 1;
   const tag = { version: `upload-${uploadCount}`, final: true };
+  answer.dataset.requestedVersion = tag.version;
   client.submit(
     () => {
       const form = new FormData();
@@ -180,6 +191,7 @@ function predictFile(file) {
     },
     { urgent: true },
   );
+  updateButtons();
 }
 
 function hidePreview() {

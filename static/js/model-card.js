@@ -1,7 +1,7 @@
 // The model panel, drawn from GET /api/model (the model card). Every part is optional: a card
 // that lacks a field gets a short "not in this model card" note instead of that part.
 
-import { drawFilter, largestMagnitude } from "./pixels.js";
+import { css, drawFilter, largestMagnitude, readableTextOn } from "./pixels.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -59,12 +59,13 @@ function architectureLayers(card) {
   const source = card.architecture?.layers ?? card.architecture ?? card.layers;
   if (!Array.isArray(source) || source.length === 0) return null;
   const layers = [];
-  const inputShape = Array.isArray(card.input?.shape) ? card.input.shape.map(Number) : null;
+  const rawInput = card.input?.shape ?? card.architecture?.input_shape;
+  const inputShape = Array.isArray(rawInput) ? rawInput.map(Number) : null;
   if (inputShape) layers.push({ name: "input", type: "Input", shape: inputShape, weights: null });
   let previous = inputShape;
   for (const [index, layer] of source.entries()) {
     const raw = layer.output_shape ?? layer.shape ?? null;
-    const shape = Array.isArray(raw) ? raw.map(Number) : null;
+    const shape = Array.isArray(raw) ? raw.map(Number) : outputShape(layer, previous);
     layers.push({
       name: String(layer.name ?? `layer ${index + 1}`),
       type: String(layer.type ?? ""),
@@ -74,6 +75,24 @@ function architectureLayers(card) {
     previous = shape;
   }
   return layers;
+}
+
+/** A layer's output shape worked out from its settings (for a card that only has the spec). */
+function outputShape(layer, inputShape) {
+  if (!inputShape) return null;
+  const [channels, height, width] = inputShape;
+  const side = (length) => Math.floor((length + 2 * (layer.pad ?? 0) - layer.size) / (layer.stride ?? 1)) + 1;
+  switch (layer.type) {
+    case "Convolution":
+      return inputShape.length === 3 ? [layer.filters, side(height), side(width)] : null;
+    case "MaxPooling":
+    case "AveragePooling":
+      return inputShape.length === 3 ? [channels, side(height), side(width)] : null;
+    case "Affine":
+      return [layer.units];
+    default:
+      return inputShape;
+  }
 }
 
 /** Weights and biases of a layer, from its settings and the shape it receives (null if none). */
@@ -303,10 +322,12 @@ function renderConfusion(container, card) {
       const share = matrix[r][c] / total;
       const cell = element("td", { text: String(matrix[r][c]) });
       if (r === c) cell.classList.add("diagonal");
-      // A square-root ramp so the few mistakes still show next to the many correct answers.
-      const strength = Math.sqrt(share);
-      cell.style.backgroundColor = `rgba(31, 58, 138, ${(strength * 0.85).toFixed(3)})`;
-      if (strength > 0.55) cell.classList.add("on-dark");
+      // A square-root ramp so the few mistakes still show next to the many correct answers;
+      // the accent colour blended over white by that strength.
+      const strength = Math.sqrt(share) * 0.85;
+      const background = [31, 58, 138].map((c) => Math.round(255 + (c - 255) * strength));
+      cell.style.backgroundColor = css(background);
+      cell.style.color = readableTextOn(background);
       cell.title = `true ${r}, read as ${c}: ${matrix[r][c]} (${percent(share)} of the ${r}s)`;
       row.append(cell);
     }

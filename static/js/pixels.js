@@ -156,9 +156,29 @@ export function largestMagnitude(kernels) {
   return largest;
 }
 
-/** Colour of a weight on the diverging scale, as CSS. */
+/** Colour of a weight on the diverging scale, as [r, g, b]. */
 export function divergingColour(weight, absMax) {
   const t = absMax > 0 ? Math.max(-1, Math.min(1, weight / absMax)) : 0;
   const level = Math.round((t + 1) * 127.5) * 3;
-  return `rgb(${DIVERGING[level]}, ${DIVERGING[level + 1]}, ${DIVERGING[level + 2]})`;
+  return [DIVERGING[level], DIVERGING[level + 1], DIVERGING[level + 2]];
 }
+
+const DARK_TEXT = [27, 33, 48];
+
+function luminance([r, g, b]) {
+  const linear = (c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+}
+
+/** White or dark text, whichever contrasts more with the background [r, g, b]. */
+export function readableTextOn(background) {
+  const light = luminance(background);
+  const onWhite = 1.05 / (light + 0.05);
+  const onDark = (light + 0.05) / (luminance(DARK_TEXT) + 0.05);
+  return onWhite > onDark ? "#ffffff" : `rgb(${DARK_TEXT.join(", ")})`;
+}
+
+export const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;

@@ -1,7 +1,7 @@
 // SketchPad: a drawing surface for one digit, driven by Pointer Events (mouse, touch and pen).
 //
 // Public API: on(), off(), clear(), undo(), redo(), isEmpty(), canUndo(), canRedo(),
-// extent(), toBlob(), lineWidth, version. Listeners are added by on() and removed by off() in pairs.
+// extent(), toBlob(), toDataURL(), lineWidth, version. Listeners are added by on() and removed by off() in pairs.
 // Events (dispatched on the pad itself, an EventTarget):
 //   "strokestart", "strokemove" (points were added during a stroke), "strokeend",
 //   "change" (clear, undo or redo changed the drawing without a stroke).
@@ -68,7 +68,10 @@ export class SketchPad extends EventTarget {
     return this._strokes.length === 0 && this._active === null;
   }
 
-  /** The longest side of the box around all stroke centre lines, in logical px (0 for dots). */
+  /**
+   * How far the ink reaches: `span`, the longest side of the box around all stroke centre
+   * lines (0 for dots), and `brush`, the widest stroke, both in logical px.
+   */
   extent() {
     const strokes = this._active ? [...this._strokes, this._active.stroke] : this._strokes;
     let left = Infinity;
@@ -83,7 +86,8 @@ export class SketchPad extends EventTarget {
         bottom = Math.max(bottom, y);
       }
     }
-    return strokes.length ? Math.max(right - left, bottom - top) : 0;
+    const brush = Math.max(0, ...strokes.map((stroke) => stroke.width));
+    return { span: strokes.length ? Math.max(right - left, bottom - top) : 0, brush };
   }
 
   canUndo() {
@@ -128,6 +132,21 @@ export class SketchPad extends EventTarget {
    * @returns {Promise<Blob>}
    */
   toBlob(size = LOGICAL_SIZE) {
+    const canvas = this._export(size);
+    return new Promise((resolve, reject) => {
+      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("canvas export failed"))), "image/png");
+    });
+  }
+
+  /**
+   * The same PNG as a data URL, encoded synchronously. Live predictions use this: Chromium may
+   * hold an asynchronous toBlob() back until the page is idle — up to a second while drawing.
+   */
+  toDataURL(size = LOGICAL_SIZE) {
+    return this._export(size).toDataURL("image/png");
+  }
+
+  _export(size) {
     const canvas = document.createElement("canvas");
     canvas.width = size;
     canvas.height = size;
@@ -135,9 +154,7 @@ export class SketchPad extends EventTarget {
     context.scale(size / LOGICAL_SIZE, size / LOGICAL_SIZE);
     const strokes = this._active ? [...this._strokes, this._active.stroke] : this._strokes;
     for (const stroke of strokes) this._drawStroke(context, stroke, 0);
-    return new Promise((resolve, reject) => {
-      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("canvas export failed"))), "image/png");
-    });
+    return canvas;
   }
 
   // --- pointer handling -------------------------------------------------------------------

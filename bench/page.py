@@ -1,0 +1,180 @@
+"""End-to-end latency of the drawing page: from the last pointer move of a stroke to the updated
+prediction on screen, in real headless Chromium on 127.0.0.1.
+
+    python -m bench.page                 # app on a werkzeug server in this process
+    python -m bench.page --draws 40
+    python -m bench.page --url http://127.0.0.1:8000   # an already running server (gunicorn)
+
+Each draw: Escape clears the canvas, the mouse draws a 1, 7 or 0 (as the browser tests do),
+and the page itself timestamps (performance.now()) the last pointermove, the pointerup, the
+start and end of the final /predict fetch, and the moment the answer for the newest drawing is
+in the DOM (a MutationObserver on the answer's data-rendered-version), then the next frame.
+Figures are medians over the draws (plus p90, min, max) and the time split into its parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser.strokes import ONE, SEVEN, ZERO  # noqa: E402  (the browser tests' strokes)
+
+CHROMIUM = "/usr/bin/chromium"
+TARGET_MS = 50.0
+
+# Timestamps inside the page; window.__latency.done holds one record per finished draw.
+PROBE = """
+(() => {
+  const state = {lastMove: 0, up: 0, fetchStart: 0, fetchEnd: 0, armed: false, done: []};
+  window.__latency = state;
+  window.addEventListener("pointermove", () => { state.lastMove = performance.now(); }, true);
+  window.addEventListener("pointerup", () => { state.up = performance.now(); state.armed = true; }, true);
+  const originalFetch = window.fetch;
+  window.fetch = async (...args) => {
+    const start = performance.now();
+    const response = await originalFetch(...args);
+    if (String(args[0]).includes("/predict")) {
+      state.fetchStart = start;
+      state.fetchEnd = performance.now();
+    }
+    return response;
+  };
+  const watch = () => {
+    const answer = document.getElementById("answer");
+    new MutationObserver(() => {
+      const a = answer.dataset;
+      if (!state.armed || a.state !== "answer" || a.renderedVersion !== a.requestedVersion) return;
+      state.armed = false;
+      const record = {lastMove: state.lastMove, up: state.up, fetchStart: state.fetchStart,
+                      fetchEnd: state.fetchEnd, shown: performance.now()};
+      requestAnimationFrame(() => { record.frame = performance.now(); state.done.push(record); });
+    }).observe(answer, {attributes: true, attributeFilter: ["data-rendered-version"]});
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
+  else watch();
+})();
+"""
+
+
+def start_server(weights: Path):
+    from werkzeug.serving import make_server
+
+    from app import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+
+    app = create_app({"WEIGHTS_PATH": str(weights)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def draw(page, strokes, box) -> None:
+    mouse = page.mouse
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        mouse.move(*points[0])
+        mouse.down()
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            steps = max(1, round(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / 6))
+            mouse.move(x1, y1, steps=steps)
+        mouse.up()
+
+
+def wait_for_records(page, count: int, timeout: float = 10.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = page.evaluate("window.__latency.done")
+        if len(records) >= count:
+            return records
+        page.wait_for_timeout(5)
+    raise TimeoutError(f"no answer on screen within {timeout} s (draw {count})")
+
+
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    return (
+        f"median {statistics.median(ordered):6.1f}  p90 {p90:6.1f}  "
+        f"min {ordered[0]:6.1f}  max {ordered[-1]:6.1f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=30, help="number of digits drawn (≥ 20)")
+    parser.add_argument("--url", help="measure a running server instead of starting one")
+    parser.add_argument("--weights", type=Path, default=ROOT / "model" / "weights" / "digit_lens.npz")
+    parser.add_argument("--chromium", default=CHROMIUM)
+    args = parser.parse_args(argv)
+    draws = max(20, min(args.draws, 500))
+
+    from playwright.sync_api import sync_playwright
+
+    server = None
+    url = args.url
+    if url is None:
+        if not args.weights.is_file():
+            print(f"weights not found: {args.weights}", file=sys.stderr)
+            return 2
+        server, url = start_server(args.weights)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=args.chromium,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.add_init_script(PROBE)
+            page.goto(url.rstrip("/") + "/")
+            page.wait_for_selector("#model-summary > *", state="attached")
+            box = page.get_by_test_id("draw-canvas").bounding_box()
+            digits = [ONE, SEVEN, ZERO]
+            draw(page, SEVEN, box)  # warm-up: first fetch, first canvas allocations
+            wait_for_records(page, 1)
+            page.evaluate("window.__latency.done = []")
+            for i in range(draws):
+                page.keyboard.press("Escape")
+                draw(page, digits[i % 3], box)
+                wait_for_records(page, i + 1)
+            records = page.evaluate("window.__latency.done")
+            browser.close()
+    finally:
+        if server is not None:
+            server.shutdown()
+
+    total = [r["shown"] - r["lastMove"] for r in records]
+    rows = [
+        ("last pointer move → prediction in the DOM", total),
+        ("last pointer move → next frame painted", [r["frame"] - r["lastMove"] for r in records]),
+        ("pointerup → prediction in the DOM", [r["shown"] - r["up"] for r in records]),
+        ("  pointerup → fetch starts (PNG export)", [r["fetchStart"] - r["up"] for r in records]),
+        ("  fetch (network + server)", [r["fetchEnd"] - r["fetchStart"] for r in records]),
+        ("  response → DOM (JSON, maps, bars)", [r["shown"] - r["fetchEnd"] for r in records]),
+    ]
+    print(f"Drawing page, end to end on {url} — {len(records)} draws (1, 7, 0 in turn), times in ms")
+    for label, values in rows:
+        print(f"  {label:<44} {summary(values)}")
+    median = statistics.median(total)
+    verdict = "meets" if median <= TARGET_MS else "misses"
+    print(f"median {median:.1f} ms {verdict} the {TARGET_MS:.0f} ms target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

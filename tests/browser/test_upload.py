@@ -1,0 +1,100 @@
+"""Uploading an image instead of drawing: the file picker and drag-and-drop."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from PIL import Image, ImageDraw
+
+
+def photo_of_a_seven(size: int = 240) -> bytes:
+    """Dark ink on slightly uneven light paper, as a phone photo of a written 7 would be."""
+    image = Image.new("RGB", (size, size), (236, 232, 224))
+    draw = ImageDraw.Draw(image)
+    for row in range(size):  # a soft shadow across the paper
+        shade = round(12 * row / size)
+        draw.line([(0, row), (size, row)], fill=(236 - shade, 232 - shade, 224 - shade))
+    s = size / 100
+    draw.line(
+        [(30 * s, 25 * s), (70 * s, 25 * s), (45 * s, 80 * s)],
+        fill=(25, 25, 40),
+        width=round(7 * s),
+        joint="curve",
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def blank_paper() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 120), (250, 250, 250)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_uploaded_photo_is_read_through_the_same_pipeline(digit_page, trained_server):
+    digit_page.open(trained_server)
+
+    digit_page.by_test_id("upload").set_input_files(
+        files=[{"name": "seven.jpg", "mimeType": "image/jpeg", "buffer": photo_of_a_seven()}]
+    )
+
+    assert digit_page.wait_for_answer() == "answer"
+    assert digit_page.prediction() == "7"
+    assert any(digit_page.network_input())
+    preview = digit_page.page.locator("#upload-preview")
+    assert preview.is_visible()
+    assert preview.get_attribute("alt") == "Uploaded image: seven.jpg"
+
+
+def test_clear_after_an_upload_empties_the_answer(digit_page, trained_server):
+    digit_page.open(trained_server)
+    digit_page.by_test_id("upload").set_input_files(
+        files=[{"name": "seven.jpg", "mimeType": "image/jpeg", "buffer": photo_of_a_seven()}]
+    )
+    digit_page.wait_for_answer()
+
+    digit_page.by_test_id("clear").click()
+
+    assert digit_page.wait_for_answer() == "empty"
+    assert digit_page.prediction() == ""
+    assert digit_page.page.locator("#upload-preview").is_hidden()
+
+
+def test_dropped_file_is_read(digit_page, trained_server):
+    page = digit_page.page
+    digit_page.open(trained_server)
+    encoded = base64.b64encode(photo_of_a_seven()).decode()
+
+    transfer = page.evaluate_handle(
+        """(encoded) => {
+            const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "dropped.jpg", {type: "image/jpeg"}));
+            return transfer;
+        }""",
+        encoded,
+    )
+    page.dispatch_event("#drop-zone", "dragenter", {"dataTransfer": transfer})
+    assert "dragging" in page.get_attribute("#drop-zone", "class")
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+
+    assert digit_page.wait_for_answer() == "answer"
+    assert digit_page.prediction() == "7"
+    assert "dragging" not in page.get_attribute("#drop-zone", "class")
+
+
+def test_upload_without_a_digit_shows_the_servers_reason(digit_page, trained_server):
+    digit_page.open(trained_server)
+    digit_page.allow_errors(r"422")
+
+    digit_page.by_test_id("upload").set_input_files(
+        files=[{"name": "blank.png", "mimeType": "image/png", "buffer": blank_paper()}]
+    )
+
+    assert digit_page.wait_for_answer() == "error"
+    error = digit_page.page.locator("#error")
+    assert error.is_visible()
+    assert "no digit found" in error.inner_text().lower()
+    assert digit_page.prediction() == ""
