@@ -23,7 +23,7 @@ from app.preprocessing import PreprocessingError, from_pixels, load_image, to_mn
 
 bp = Blueprint("api", __name__)
 
-RAW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp"})
+RAW_IMAGE_TYPES = frozenset(openapi.RAW_IMAGE_TYPES)
 INCLUDE_OPTIONS = frozenset({"feature_maps"})
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
