@@ -47,27 +47,36 @@ def _read_body() -> bytes:
     """The request body, never more than MAX_CONTENT_LENGTH bytes read into memory."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     length = request.content_length
-    if length is not None:
-        if length > limit:
-            raise _too_large(limit)
-        # Exactly Content-Length bytes, straight from the server's stream (a short read is a
-        # client that went away: the body is then incomplete and will not parse).
-        return request.environ["wsgi.input"].read(length) if length else b""
-    if "wsgi.input_terminated" not in request.environ:
-        return b""  # no length and a server that does not end the stream: nothing safe to read
-    # A chunked body that the server de-chunks: read one byte past the limit to tell a body of
-    # exactly the limit from a longer one (Werkzeug's own limited stream cannot).
+    if length is not None and length > limit:
+        raise _too_large(limit)
     stream = request.environ["wsgi.input"]
-    chunks, size = [], 0
-    while size <= limit:
-        chunk = stream.read(min(64 * 1024, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
+    try:
+        if length is not None:
+            # Exactly Content-Length bytes, straight from the server's stream.
+            body = stream.read(length) if length else b""
+            if len(body) < length:
+                raise _incomplete_body()
+            return body
+        if "wsgi.input_terminated" not in request.environ:
+            return b""  # no length and a server that does not end the stream: nothing safe to read
+        # A chunked body that the server de-chunks: read one byte past the limit to tell a body of
+        # exactly the limit from a longer one (Werkzeug's own limited stream cannot).
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = stream.read(min(64 * 1024, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:  # the client reset the connection mid-body
+        raise _incomplete_body() from None
     if size > limit:
         raise _too_large(limit)
     return b"".join(chunks)
+
+
+def _incomplete_body() -> ApiError:
+    return ApiError(400, "incomplete_body", "the request body ended before all of it arrived")
 
 
 def _too_large(limit: int) -> ApiError:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, current_app
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -62,6 +62,11 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _client_disconnected(exc: ClientDisconnected) -> Response:
+    # Werkzeug's form parser met the end of a body cut short (a client that went away).
+    return error_response(400, "incomplete_body", "the request body ended before all of it arrived")
+
+
 def _unexpected_error(exc: Exception) -> Response:
     # The traceback goes to the log, never to the client. Tests prove no input gets here.
     current_app.logger.exception("unhandled error")
@@ -86,6 +91,7 @@ def _add_security_headers(response: Response) -> Response:
 def register(app: Flask) -> None:
     """Install the JSON error handlers and the security headers on ``app``."""
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ClientDisconnected, _client_disconnected)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.after_request(_add_security_headers)

@@ -12,13 +12,13 @@ RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/
 
 ERROR_CODES = {
     400: ["invalid_json", "invalid_base64", "invalid_image", "invalid_pixels", "missing_field",
-          "invalid_parameter"],
+          "invalid_parameter", "incomplete_body"],
     413: ["payload_too_large", "image_too_large"],
     415: ["unsupported_media_type"],
     422: ["no_digit_found"],
 }
 BATCH_ERROR_CODES = {
-    400: ["invalid_json", "missing_field", "invalid_parameter", "empty_batch"],
+    400: ["invalid_json", "missing_field", "invalid_parameter", "empty_batch", "incomplete_body"],
     413: ["payload_too_large", "batch_too_large"],
     415: ["unsupported_media_type"],
 }

@@ -16,7 +16,7 @@ from tests.app.conftest import draw_digit_seven, encode
 
 CODES_BY_STATUS = {
     400: {"invalid_json", "invalid_base64", "invalid_image", "invalid_pixels", "missing_field", "empty_batch",
-          "invalid_parameter"},
+          "invalid_parameter", "incomplete_body"},
     404: {"not_found"},
     405: {"method_not_allowed"},
     413: {"payload_too_large", "image_too_large", "batch_too_large"},
@@ -226,6 +226,49 @@ def test_a_decompression_bomb_is_refused(client):
     response = client.post("/predict", data=bomb, content_type="image/png")
     assert response.status_code in (400, 413)
     assert response.get_json()["error"]["code"] in ("image_too_large", "invalid_image")
+
+
+class ResetStream(io.RawIOBase):
+    """A request body whose client resets the connection after ``good`` bytes."""
+
+    def __init__(self, good: bytes):
+        self.good = io.BytesIO(good)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.good.readinto(buffer)
+        if not count:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return count
+
+
+MULTIPART_HEAD = b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "head"),
+    [
+        ("/predict", "image/png", PNG[:100]),
+        ("/predict", "application/json", b'{"image": "iVBOR'),
+        ("/predict", "multipart/form-data; boundary=b", MULTIPART_HEAD + PNG[:100]),
+        ("/predict/batch", "application/json", b'{"images": ["iVBOR'),
+        ("/predict/batch", "multipart/form-data; boundary=b", MULTIPART_HEAD + PNG[:100]),
+    ],
+)
+@pytest.mark.parametrize("reset", [True, False], ids=["reset", "closed early"])
+def test_a_body_cut_short_is_a_clean_400(app, path, content_type, head, reset, caplog):
+    stream = ResetStream(head) if reset else io.BytesIO(head)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().post(
+            path,
+            content_type=content_type,
+            # The body as the server hands it over: 5000 bytes announced, fewer arriving.
+            environ_overrides={"wsgi.input": stream, "CONTENT_LENGTH": "5000"},
+        )
+    assert_error(response, 400, "incomplete_body")
+    assert "unhandled" not in caplog.text
 
 
 # --- batch -----------------------------------------------------------------------------------
