@@ -212,9 +212,8 @@ function historyOf(card) {
 }
 
 /** A small line chart in inline SVG. series: [{label, values, className}]. */
-function lineChart({ title, series, yMin, yMax, format }) {
-  const width = 280;
-  const height = 190;
+function lineChart({ title, series, yMin, yMax, format, width }) {
+  const height = Math.round(Math.min(220, Math.max(150, width * 0.45)));
   const margin = { top: 14, right: 12, bottom: 34, left: 44 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
@@ -270,12 +269,21 @@ function renderCurves(container, card) {
     return;
   }
   const charts = element("div", { className: "charts" });
+  // The SVG's user units match its width on screen when drawn, so its text stays at 12.5 px.
+  const width = Math.round(Math.min(640, Math.max(260, container.clientWidth || 300)));
   if (history.loss.length) {
     const series = [{ label: "training loss", values: history.loss, className: "series-loss" }];
     const top = Math.max(...history.loss);
     charts.append(
       element("figure", { className: "chart-figure" }, [
-        lineChart({ title: "Training loss", series, yMin: 0, yMax: top > 0 ? top * 1.05 : 1, format: (v) => v.toFixed(2) }),
+        lineChart({
+          title: "Training loss",
+          series,
+          yMin: 0,
+          yMax: top > 0 ? top * 1.05 : 1,
+          format: (v) => v.toFixed(2),
+          width,
+        }),
         element("figcaption", { text: "Loss (cross-entropy): lower is better." }),
       ]),
     );
@@ -286,10 +294,11 @@ function renderCurves(container, card) {
   ].filter((s) => s.values.length);
   if (accuracies.length) {
     const all = accuracies.flatMap((s) => s.values);
-    const low = Math.max(0, Math.floor(Math.min(...all) * 20) / 20);
+    // The lower end on a multiple of 4%, so the five gridlines fall on whole percents.
+    const low = Math.max(0, Math.floor(Math.min(...all) * 25) / 25);
     charts.append(
       element("figure", { className: "chart-figure" }, [
-        lineChart({ title: "Accuracy", series: accuracies, yMin: low, yMax: 1, format: (v) => percent(v, 0) }),
+        lineChart({ title: "Accuracy", series: accuracies, yMin: low, yMax: 1, format: (v) => percent(v, 0), width }),
         chartLegend(accuracies),
         element("figcaption", { text: "Share of digits read correctly after each epoch." }),
       ]),
