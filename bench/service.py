@@ -400,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             server.wait_ready()
             print(f"\nUnder gunicorn: {' '.join(server.command)}")
+            # gunicorn also reads ./gunicorn.conf.py (the Docker image's settings) when it exists.
+            worker = re.search(r"Using worker: (\S+)", server.output())
+            config = ROOT / "gunicorn.conf.py"
+            print(f"worker class: {worker.group(1) if worker else '?'}; "
+                  f"settings from {config.name if config.is_file() else 'defaults only'}")
             print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint, "
                   f"BLAS threads per worker: {args.blas_threads}")
             results = {}
