@@ -203,3 +203,43 @@ def test_predictions_arrive_while_drawing_one_request_at_a_time(digit_page, trai
     assert len(starts) >= 2
     gaps = sorted(b - a for a, b in zip(starts, starts[1:], strict=False))
     assert gaps[len(gaps) // 2] >= 45  # the client spaces live requests ≥ 50 ms apart (± export time)
+
+
+def test_pen_drawing_is_read_like_the_mouse(digit_page, trained_server):
+    page = digit_page.page
+    page.add_init_script(
+        "window.__pointerTypes = new Set();"
+        "addEventListener('pointerdown', (e) => window.__pointerTypes.add(e.pointerType), true);"
+    )
+    digit_page.open(trained_server)
+    box = digit_page.canvas_box()
+    cdp = page.context.new_cdp_session(page)
+    points = [digit_page.to_page(box, p) for p in SEVEN[0]]
+    path = [points[0]]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        path += [(x0 + (x1 - x0) * k / 20, y0 + (y1 - y0) * k / 20) for k in range(1, 21)]
+
+    def pen(kind, x, y, buttons):
+        cdp.send(
+            "Input.dispatchMouseEvent",
+            {
+                "type": kind,
+                "x": x,
+                "y": y,
+                "button": "left",
+                "buttons": buttons,
+                "clickCount": 1,
+                "pointerType": "pen",
+                "force": 0.5,
+            },
+        )
+
+    pen("mousePressed", *path[0], 1)
+    for x, y in path[1:]:
+        pen("mouseMoved", x, y, 1)
+    pen("mouseReleased", *path[-1], 0)
+    cdp.detach()
+
+    assert page.evaluate("[...window.__pointerTypes]") == ["pen"]
+    assert digit_page.wait_for_answer() == "answer"
+    assert digit_page.prediction() == "7"

@@ -40,7 +40,7 @@ def test_thirty_feature_maps_light_up_on_one_shared_scale(digit_page, trained_se
     assert all(cell["map"]["width"] == 24 and cell["pooled"]["width"] == 12 for cell in cells)
     # After ReLU a filter may find nothing in a digit, but the trained filters mostly respond.
     lit = [cell for cell in cells if cell["map"]["colours"] > 1]
-    assert len(lit) >= 25
+    assert len(lit) >= 27  # all 30 for the 1, 7 and 0 drawn here; allow a few to go quiet
     assert all(cell["pooled"]["colours"] > 1 for cell in lit)
     # One shared range: the strongest map reaches the top of the scale, weaker ones do not.
     reaching_top = [cell for cell in cells if cell["map"]["reachesTop"]]
@@ -118,3 +118,19 @@ def test_model_panel_copes_with_a_minimal_card(digit_page, tiny_server):
     digit_page.read(SEVEN)
     assert page.locator('[data-testid="feature-maps"] [data-map-index]').count() == 30
     assert page.locator("#map-detail .weights-missing").is_visible()
+
+
+def test_a_model_card_that_fails_to_load_is_reported_and_drawing_still_works(digit_page, tiny_server):
+    page = digit_page.page
+    digit_page.allow_errors(r"500")
+    page.route(
+        "**/api/model",
+        lambda route: route.fulfill(
+            status=500, json={"error": {"code": "internal_error", "message": "model card unreadable"}}
+        ),
+    )
+    digit_page.open(tiny_server)
+
+    assert "Could not load the model description: model card unreadable" in page.inner_text("#model-summary")
+    assert digit_page.read(SEVEN) != ""
+    assert page.locator('[data-testid="feature-maps"] [data-map-index]').count() == 30
