@@ -78,7 +78,6 @@ function showResult(result, tag) {
     bar.classList.toggle("top", d === digit);
   }
   drawInput(networkInput, result.input);
-  networkInput.classList.remove("empty");
   if (result.feature_maps) {
     featureMaps.show(decodeMaps(result.feature_maps), result.pooled_maps ? decodeMaps(result.pooled_maps) : null);
   }
@@ -109,7 +108,6 @@ function resetAnswer() {
   }
   const context = networkInput.getContext("2d");
   context.clearRect(0, 0, networkInput.width, networkInput.height);
-  networkInput.classList.add("empty");
   featureMaps.show(null, null);
   errorView.hidden = true;
   lastAnnouncement = "";
@@ -260,7 +258,11 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-uploadInput.addEventListener("change", () => predictFile(uploadInput.files[0]));
+uploadInput.addEventListener("change", () => {
+  const file = uploadInput.files[0];
+  uploadInput.value = ""; // choosing the same file again must still fire "change"
+  predictFile(file);
+});
 
 // Drag and drop an image file onto the drawing area.
 let dragDepth = 0;
