@@ -4,16 +4,19 @@ MNIST digits are white ink (1.0) on black (0.0): the ink's bounding box scaled, 
 kept, to fit 20×20 with anti-aliasing, then placed in 28×28 with the centre of mass of the ink
 at the centre. Uploads look nothing like that, so ``to_mnist``:
 
-1. flattens the image to grey in [0, 1] (alpha composited over a contrasting backdrop, colour
-   ink kept dark through the minimum channel, 16-bit rescaled) at a bounded working size;
-2. models the paper as a smooth quadratic surface fitted robustly (the ink is the minority
-   that does not fit), so shadows and gradients drop out;
-3. decides the ink polarity from which side of the surface the outliers lie;
-4. measures the noise and the ink contrast; an image whose strongest "ink" is no stronger than
-   its noise or than a faint smudge has no digit;
-5. keeps the main ink mass (specks separated from it by empty rows/columns are dropped), crops,
-   normalises the stroke width to MNIST's, scales to fit 20×20 with area averaging and centres
-   by mass.
+1. flattens the image (alpha composited over a backdrop that contrasts with the ink, 16-bit
+   rescaled, dithered 1-bit smoothed) to grey or RGB of bounded size;
+2. in a coarse copy (≤ COARSE_SIDE), models the paper as a smooth quadratic surface fitted from
+   the border inwards (the ink is the minority that does not fit), so gradients drop out, and
+   takes out broad faint shade (a sharp shadow edge) by a morphological opening;
+3. decides the ink polarity from which side of the paper the outlying thin strokes lie, and
+   reads coloured ink through the minimum (or maximum) channel;
+4. measures the paper's noise and the ink's contrast: an image whose strongest "ink" is a faint
+   smudge or no stronger than its noise has no digit;
+5. finds the main ink mass (specks cut off by empty space are dropped, detached strokes near the
+   digit kept), then re-reads just that box from the full image at 4× the output scale, drops
+   dust blobs, normalises the stroke width to MNIST's, fits 20×20 with area averaging and
+   centres by mass.
 
 All functions are pure and thread-safe: nothing global is read or written at call time.
 """
@@ -45,6 +48,7 @@ MIN_SIGNAL_TO_NOISE = 6.0  # ...and by ≥ 6 noise standard deviations
 # digit's extent and it holds at least PART_MASS of the ink so far.
 PART_GAP = 0.35
 PART_MASS = 0.03
+SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
 BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a digit
 # Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), by _stroke_width
 # (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
@@ -321,12 +325,62 @@ def _paper_noise(deviation: np.ndarray) -> tuple[float, float]:
     )
 
 
-def _dark_ink(deviation: np.ndarray) -> bool:
-    """Whether the ink is darker than the paper: the side with more outlying mass."""
+def _dark_ink(deviation: np.ndarray, even_paper: bool) -> bool:
+    """Whether the ink is darker than the paper (``deviation``: image − paper model, (H, W)).
+
+    The ink is the side with more outlying mass — unless that mass is broad and fainter than the
+    other side's thin strokes: the lit part of a page whose border lies in a shadow."""
     floor = max(4 * min(_paper_noise(deviation)), 0.03)
-    darker = float(np.clip(-deviation - floor, 0, None).sum())
-    lighter = float(np.clip(deviation - floor, 0, None).sum())
-    return darker >= lighter
+    darker = np.clip(-deviation - floor, 0, None)
+    lighter = np.clip(deviation - floor, 0, None)
+    dark_mass, light_mass = float(darker.sum()), float(lighter.sum())
+    if not even_paper and min(dark_mass, light_mass) > 0:
+        dark_thin = float((darker - _opening(darker)).sum()) / dark_mass
+        light_thin = float((lighter - _opening(lighter)).sum()) / light_mass
+        dark_top, light_top = _top_value(darker, 0.0005), _top_value(lighter, 0.0005)
+        if dark_thin > 0.5 > 0.25 > light_thin and dark_top > light_top:
+            return True
+        if light_thin > 0.5 > 0.25 > dark_thin and light_top > dark_top:
+            return False
+    return dark_mass >= light_mass
+
+
+def _opening(values: np.ndarray) -> np.ndarray:
+    """Morphological opening of ``values`` (H, W) with a square window of ~1/20 of the image:
+    what remains is only regions wider than the window, never a pen stroke of ordinary width."""
+    passes = max(2, round(max(values.shape) / 40))
+    return _spread(_spread(values, passes, np.minimum), passes, np.maximum)
+
+
+def _ink_strength(values: np.ndarray, paper: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """How much ink each pixel of ``values`` (H, W) holds against the ``paper`` surface (H, W).
+
+    Light falls on paper and ink alike, so dark ink is measured relative to the paper's brightness
+    (in a shadow both are darker by the same factor). Light ink on a dark ground is what it adds."""
+    if dark_ink:
+        return np.float32(1) - values / np.maximum(paper, np.float32(0.05))
+    return values - paper
+
+
+def _unshade(strength: np.ndarray, shade: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """``strength`` with a broad ``shade`` (see _broad_shade) taken out: divided out for dark ink
+    (a shadow dims the paper by a factor), subtracted for light ink."""
+    if dark_ink:
+        return (strength - shade) / (np.float32(1) - shade)
+    return strength - shade
+
+
+def _broad_shade(strength: np.ndarray) -> np.ndarray:
+    """The part of ``strength`` (H, W) that is a broad, faint shade — a sharp shadow edge the smooth
+    paper model cannot follow — rather than pen strokes: (H, W), zero elsewhere.
+
+    Of the regions wider than the opening's window, the ones fainter than half the strongest
+    ink are shade, not ink (a bold stroke wider than the window is as dark as the ink and stays).
+    A small window follows the corners of a shadow more closely."""
+    opened = _opening(strength)
+    ink_level = _top_value(strength, 0.0005)
+    shade = np.where((opened > 0) & (opened < 0.5 * ink_level), opened, np.float32(0))
+    return np.minimum(shade, np.float32(0.9)).astype(np.float32)
 
 
 def _top_value(values: np.ndarray, fraction: float) -> float:
@@ -390,6 +444,53 @@ def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int,
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
     return top + int(rows[0]), top + int(rows[-1]) + 1, left + int(cols[0]), left + int(cols[-1]) + 1
+
+
+def _drop_specks(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``ink`` (H, W) without the connected parts of ``mask`` (8-connected) that hold less than
+    SPECK_MASS of the heaviest part's ink: dust beside a digit, which the empty-space test of
+    _ink_box cannot separate. Connected runs are joined row by row with a union-find."""
+    height = mask.shape[0]
+    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
+    rows, starts = np.nonzero(edges == 1)
+    stops = np.nonzero(edges == -1)[1]
+    count = len(rows)
+    if count <= 1:
+        return ink
+    cumulative = np.zeros((height, mask.shape[1] + 1), dtype=np.float64)
+    np.cumsum(ink, axis=1, out=cumulative[:, 1:])
+    run_mass = cumulative[rows, stops] - cumulative[rows, starts]
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(rows, np.arange(height + 1)).tolist()
+    run_starts, run_stops = starts.tolist(), stops.tolist()
+    for row in range(1, height):
+        i, i_end = row_first[row - 1], row_first[row]
+        j, j_end = row_first[row], row_first[row + 1]
+        while i < i_end and j < j_end:
+            if run_starts[j] <= run_stops[i] and run_starts[i] <= run_stops[j]:  # touching, diagonals too
+                parent[root(i)] = root(j)
+            if run_stops[i] < run_stops[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([root(i) for i in range(count)])
+    mass = np.bincount(roots, weights=run_mass, minlength=count)
+    small = mass[roots] < SPECK_MASS * mass.max()
+    if not small.any():
+        return ink
+    ink = ink.copy()
+    for row, start, stop in zip(
+        rows[small].tolist(), starts[small].tolist(), stops[small].tolist(), strict=True
+    ):
+        ink[row, start:stop] = 0
+    return ink
 
 
 def _stroke_width(ink: np.ndarray) -> float:
@@ -484,15 +585,22 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         grey = _as_unit_array(coarse.convert("L") if colour else coarse)
         coefficients, paper = _fit_paper(grey)
         u, v = _unit_coordinates(grey.shape[1]), _unit_coordinates(grey.shape[0])
-        dark_ink = _dark_ink(grey - _paper_surface(coefficients, u, v))
+        # A perfectly even border (paper is None): a digital drawing, with no shadows to undo.
+        even_paper = paper is None
+        dark_ink = _dark_ink(grey - _paper_surface(coefficients, u, v), even_paper)
         if colour:
             grey = _as_unit_array(_extreme_channel(coarse, dark_ink))
             coefficients, _ = _fit_paper(grey, paper)
-        deviation = grey - _paper_surface(coefficients, u, v)
-        strength = -deviation if dark_ink else deviation
-        noise = _paper_noise(strength)[0]  # the side away from the ink
+        strength = _ink_strength(grey, _paper_surface(coefficients, u, v), dark_ink)
+        shade = np.zeros_like(strength) if even_paper else _broad_shade(strength)
+        strength = _unshade(strength, shade, dark_ink)
+        # Each side's estimate is inflated by what lies on it (ink; lit paper when the paper model
+        # follows a shadow): the smaller one is the paper's noise.
+        noise = min(_paper_noise(strength))
         contrast = _top_value(strength, 0.0005)
-    if contrast < MIN_CONTRAST:
+    # Half the contrast floor here: area averaging dims a tiny thin digit in the coarse image; the
+    # fine pass checks the full floor.
+    if contrast < MIN_CONTRAST / 2:
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
@@ -524,8 +632,12 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     else:
         fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
         fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
-        deviation = _as_unit_array(fine_image) - _paper_surface(coefficients, fine_u, fine_v)
-        strength = -deviation if dark_ink else deviation
+        surface = _paper_surface(coefficients, fine_u, fine_v)
+        strength = _ink_strength(_as_unit_array(fine_image), surface, dark_ink)
+        if shade.any():
+            box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
+            fine_shade = Image.fromarray(shade, "F").resize(fine_size, Image.Resampling.BILINEAR, box=box)
+            strength = _unshade(strength, np.asarray(fine_shade, dtype=np.float32), dark_ink)
         # White noise averages down with the area of a pixel: fine pixels are 1/scale source
         # pixels, coarse ones factor source pixels.
         noise *= factor * min(scale, 1.0)
@@ -536,10 +648,12 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         core = min(_quantiles(strength[ink_mask], (0.75,))[0], contrast)
         floor = max(0.15 * contrast, 3 * noise)
         ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
-        # Sub-threshold texture away from any stroke is not ink.
-        ink = np.where(_spread(ink_mask, 2, np.logical_or), ink, np.float32(0))
-    if not ink_mask.any():
-        raise NoDigitFound("no digit found")
+        # Sub-threshold texture away from any stroke is not ink, nor are specks of dust.
+        near_strokes = _spread(ink_mask, 2, np.logical_or)
+        ink = _drop_specks(np.where(near_strokes, ink, np.float32(0)), near_strokes)
+        ink_mask &= ink > 0
+    if contrast < MIN_CONTRAST or not ink_mask.any():
+        raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     rows = np.flatnonzero(ink_mask.any(axis=1))
     cols = np.flatnonzero(ink_mask.any(axis=0))
     ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]

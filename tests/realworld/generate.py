@@ -10,7 +10,8 @@ Three families of images, generated in memory (nothing is written unless asked):
 * ``mnist_*`` — MNIST *test* digits re-rendered as uploads: inverted, off-centre on a large page,
   alpha ink on transparency, on noisy shadowed paper as a JPEG, in coloured ink, as a low-quality
   JPEG, EXIF-rotated, as palette / 16-bit / grey+alpha / CMYK / 1-bit images, chalk on a board,
-  faint pencil on a large scan, a multi-megapixel phone photo, tiny, cropped tight to the ink,
+  faint pencil on a large scan, a multi-megapixel phone photo, a sharp shadow across the page,
+  tiny, cropped tight to the ink,
   on a page with dust and stray marks.
 
 ``python -m tests.realworld.generate --report`` runs the set through ``POST /predict`` of the real
@@ -296,6 +297,25 @@ def _mnist_photo(rng, digit):
     return (*_jpeg(image, 80), f"{width}×{height} phone photo, {digit_size}px digit")
 
 
+def _mnist_hard_shadow(rng, digit):
+    size = int(rng.integers(500, 900))
+    digit_size = int(size * rng.uniform(0.3, 0.55))
+    ink = np.zeros((size, size), dtype=np.float32)
+    x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
+    ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    # The sharp shadow of a phone held over the page: a straight edge at a random angle, through
+    # a random point of the digit's box, darkening one side by 20–40%.
+    angle = rng.uniform(0, math.pi)
+    cx, cy = x + rng.uniform(0.2, 0.8) * digit_size, y + rng.uniform(0.2, 0.8) * digit_size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    side = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
+    shade = 1.0 - rng.uniform(0.2, 0.4) / (1 + np.exp(np.clip(-side / rng.uniform(1.0, 4.0), -50, 50)))
+    paper = np.float32([238, 235, 226]) * shade[..., None]
+    rgb = _paint(ink * 0.9, paper, (25, 25, 35))
+    image = _add_grain(Image.fromarray(rgb, "RGB"), _noise_tile(rng, (size, size), 4))
+    return (*_jpeg(image, 85), "a sharp shadow edge across the page and the digit")
+
+
 def _mnist_tiny(rng, digit):
     size = int(rng.integers(14, 26))
     width, height = int(rng.integers(150, 400)), int(rng.integers(150, 400))
@@ -362,6 +382,7 @@ MNIST_KINDS: dict[str, Callable] = {
     "mnist_chalkboard": _mnist_chalkboard,
     "mnist_pencil": _mnist_pencil,
     "mnist_photo": _mnist_photo,
+    "mnist_hard_shadow": _mnist_hard_shadow,
     "mnist_tiny": _mnist_tiny,
     "mnist_tight_crop": _mnist_tight_crop,
     "mnist_speckled": _mnist_speckled,
