@@ -49,6 +49,7 @@ MIN_SIGNAL_TO_NOISE = 6.0  # ...and by ≥ 6 noise standard deviations
 PART_GAP = 0.35
 PART_MASS = 0.03
 SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
+MAX_BORDER_INK = 0.35  # "ink" along more of the image's border than this is shade, not a digit
 BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a digit
 # Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), by _stroke_width
 # (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
@@ -241,9 +242,12 @@ def _as_unit_array(image: Image.Image) -> np.ndarray:
 # image, fitted robustly (the ink is the minority that does not fit), so shadows drop out.
 
 
-def _fit_paper(grey: np.ndarray, inliers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def _fit_paper(
+    grey: np.ndarray, inliers: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Coefficients (6,) of the quadratic surface c0 + c1 u + c2 v + c3 u² + c4 uv + c5 v² that
-    fits the paper of ``grey`` (H, W), and which of the sampled pixels are paper (or None).
+    fits the paper of ``grey`` (H, W), which of the sampled pixels are paper (None for an even
+    border), and the paper's noise (robust standard deviation of those pixels about the surface).
 
     The paper is found from the image's border (a digit is a line drawing: even one that fills
     the frame leaves most of the border bare), then the fit is refined on the pixels it explains,
@@ -255,7 +259,7 @@ def _fit_paper(grey: np.ndarray, inliers: np.ndarray | None = None) -> tuple[np.
     level = float(np.median(border))
     coefficients = np.array([level, 0, 0, 0, 0, 0], dtype=np.float64)
     if inliers is None and float(border.max() - border.min()) <= 2 / 255:
-        return coefficients, None
+        return coefficients, None, 0.0
     height, width = grey.shape
     step_y, step_x = max(1, height // 32), max(1, width // 32)
     sample = grey[step_y // 2 :: step_y, step_x // 2 :: step_x].astype(np.float64)
@@ -265,8 +269,8 @@ def _fit_paper(grey: np.ndarray, inliers: np.ndarray | None = None) -> tuple[np.
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
     sample = sample.ravel()
     rounds = 1
+    spread = 1.4826 * float(np.median(np.abs(border - level)))
     if inliers is None:
-        spread = 1.4826 * float(np.median(np.abs(border - level)))
         inliers = np.abs(sample - level) <= max(3 * spread, 0.05)
         rounds = 3
     for _ in range(rounds):
@@ -280,7 +284,7 @@ def _fit_paper(grey: np.ndarray, inliers: np.ndarray | None = None) -> tuple[np.
         residual = sample - design @ coefficients
         spread = 1.4826 * float(np.median(np.abs(residual[inliers])))
         inliers = np.abs(residual) <= max(2.5 * spread, 0.02)
-    return coefficients, inliers
+    return coefficients, inliers, spread
 
 
 def _paper_surface(coefficients: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -338,9 +342,10 @@ def _dark_ink(deviation: np.ndarray, even_paper: bool) -> bool:
         dark_thin = float((darker - _opening(darker)).sum()) / dark_mass
         light_thin = float((lighter - _opening(lighter)).sum()) / light_mass
         dark_top, light_top = _top_value(darker, 0.0005), _top_value(lighter, 0.0005)
-        if dark_thin > 0.5 > 0.25 > light_thin and dark_top > light_top:
+        # "Much thinner" and stronger: a lit region is as broad as it gets, strokes are not.
+        if dark_thin > max(4 * light_thin, 0.1) and dark_top > light_top:
             return True
-        if light_thin > 0.5 > 0.25 > dark_thin and light_top > dark_top:
+        if light_thin > max(4 * dark_thin, 0.1) and light_top > dark_top:
             return False
     return dark_mass >= light_mass
 
@@ -583,20 +588,22 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         noise, contrast = 0.0, float(strength.max())
     else:
         grey = _as_unit_array(coarse.convert("L") if colour else coarse)
-        coefficients, paper = _fit_paper(grey)
+        coefficients, paper, spread = _fit_paper(grey)
         u, v = _unit_coordinates(grey.shape[1]), _unit_coordinates(grey.shape[0])
         # A perfectly even border (paper is None): a digital drawing, with no shadows to undo.
         even_paper = paper is None
         dark_ink = _dark_ink(grey - _paper_surface(coefficients, u, v), even_paper)
         if colour:
             grey = _as_unit_array(_extreme_channel(coarse, dark_ink))
-            coefficients, _ = _fit_paper(grey, paper)
+            coefficients, _, spread = _fit_paper(grey, paper)
         strength = _ink_strength(grey, _paper_surface(coefficients, u, v), dark_ink)
         shade = np.zeros_like(strength) if even_paper else _broad_shade(strength)
         strength = _unshade(strength, shade, dark_ink)
-        # Each side's estimate is inflated by what lies on it (ink; lit paper when the paper model
-        # follows a shadow): the smaller one is the paper's noise.
-        noise = min(_paper_noise(strength))
+        if even_paper:
+            noise = min(_paper_noise(strength))
+        else:
+            # The paper's own spread about its model, in units of ink strength.
+            noise = spread / max(float(coefficients[0]), 0.05) if dark_ink else spread
         contrast = _top_value(strength, 0.0005)
     # Half the contrast floor here: area averaging dims a tiny thin digit in the coarse image; the
     # fine pass checks the full floor.
@@ -605,6 +612,12 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
     ink_mask = strength > max(0.35 * contrast, 4 * noise)
+    border = np.concatenate([ink_mask[0], ink_mask[-1], ink_mask[:, 0], ink_mask[:, -1]])
+    if np.count_nonzero(border) > MAX_BORDER_INK * border.size:
+        # Even a digit cropped tight to its ink touches the border at a few strokes only.
+        raise NoDigitFound(
+            "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
+        )
     top, bottom, left, right = _ink_box(ink_mask, strength)
     ink_side = max(bottom - top, right - left) * factor  # in source pixels
     if ink_side < 5:
