@@ -651,9 +651,10 @@ def to_mnist(image: Image.Image) -> np.ndarray:
             box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
             fine_shade = Image.fromarray(shade, "F").resize(fine_size, Image.Resampling.BILINEAR, box=box)
             strength = _unshade(strength, np.asarray(fine_shade, dtype=np.float32), dark_ink)
-        # White noise averages down with the area of a pixel: fine pixels are 1/scale source
-        # pixels, coarse ones factor source pixels.
-        noise *= factor * min(scale, 1.0)
+        # White noise averages down with the area of a pixel (fine pixels are 1/scale source
+        # pixels, coarse ones factor source pixels), but a camera's noise is not white: the paper
+        # side of the fine crop itself bounds it too.
+        noise = min(noise * factor * min(scale, 1.0), _paper_noise(strength)[0])
         contrast = _top_value(strength, 0.01)
         ink_mask = strength > max(0.35 * contrast, 4 * noise)
         if not ink_mask.any():
