@@ -21,6 +21,7 @@ from model.layers import (
     Affine,
     AveragePooling,
     Convolution,
+    ConvReluMaxPool,
     MaxPooling,
     Relu,
     SoftmaxWithLoss,
@@ -140,7 +141,13 @@ class Network:
         self.params = {name: np.ascontiguousarray(params[name], dtype=self.dtype) for name in expected}
         self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(self.spec["layers"])]
         self.head = SoftmaxWithLoss()
-        self._conv_relu_pool = self._find_conv_relu_pool()
+        self._fused = self._fuse_conv_relu_pool()
+        # Training runs through the layers with every fusable triple replaced by its block.
+        self._training_steps = []
+        i = 0
+        while i < len(self.layers):
+            self._training_steps.append(self._fused.get(i, self.layers[i][1]))
+            i += 3 if i in self._fused else 1
 
     @staticmethod
     def _check_params(params: dict, expected: dict) -> None:
@@ -211,8 +218,8 @@ class Network:
         i = 0
         while i < len(self.layers):
             name, layer = self.layers[i]
-            if i in self._conv_relu_pool and not {name, self.layers[i + 1][0]} & set(keep):
-                x = self._convolve_relu_pool(x, layer, self.layers[i + 2][1])
+            if i in self._fused and not {name, self.layers[i + 1][0]} & set(keep):
+                x = self._fused[i].predict(x)
                 i += 2
                 name = self.layers[i][0]
             else:
@@ -222,45 +229,34 @@ class Network:
             i += 1
         return x, activations
 
-    @staticmethod
-    def _convolve_relu_pool(x, conv, pool):
-        """pool(relu(conv(x) + b)) computed as relu(pool(conv(x)) + b).
-
-        Equal because max commutes with the ReLU and with adding a per-channel constant; the
-        bias and the ReLU then touch a quarter of the values (for 2×2 pooling).
-        """
-        pooled = pool.predict(conv.predict(x, bias=False))
-        pooled += conv.params["b"][:, None, None]
-        return np.maximum(pooled, 0, out=pooled)
-
-    def _find_conv_relu_pool(self) -> set[int]:
-        """Indices i where layers i, i+1, i+2 are Convolution, Relu, tiling MaxPooling."""
+    def _fuse_conv_relu_pool(self) -> dict[int, ConvReluMaxPool]:
+        """A fused block for each i where layers i, i+1, i+2 are Convolution, Relu and a
+        MaxPooling whose windows tile its input."""
         shapes = [tuple(self.spec["input_shape"])] + [shape for _, shape in self._output_shapes()]
-        found = set()
+        fused = {}
         for i in range(len(self.layers) - 2):
-            kinds = [type(layer).__name__ for _, layer in self.layers[i : i + 3]]
-            pool = self.layers[i + 2][1]
-            if kinds == ["Convolution", "Relu", "MaxPooling"] and pool.tiles((1, *shapes[i + 2])):
-                found.add(i)
-        return found
+            conv, relu, pool = (layer for _, layer in self.layers[i : i + 3])
+            if (
+                isinstance(conv, Convolution) and isinstance(relu, Relu) and isinstance(pool, MaxPooling)
+                and pool.tiles((1, *shapes[i + 2]))
+            ):
+                fused[i] = ConvReluMaxPool(conv, pool)
+        return fused
 
     # --- training ----------------------------------------------------------------------
 
     def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
         """Forward pass that keeps what backward needs; the mean cross-entropy."""
-        for _, layer in self.layers:
-            x = layer.forward(x)
+        for step in self._training_steps:
+            x = step.forward(x)
         return self.head.forward(x, labels)
 
     def backward(self) -> dict[str, np.ndarray]:
         """Gradients of the last ``loss`` with respect to every parameter, by name."""
         dout = self.head.backward()
-        grads = {}
-        for name, layer in reversed(self.layers):
-            dout = layer.backward(dout)
-            for key, grad in layer.grads.items():
-                grads[f"{name}.{key}"] = grad
-        return grads
+        for step in reversed(self._training_steps):
+            dout = step.backward(dout)
+        return {f"{name}.{key}": grad for name, layer in self.layers for key, grad in layer.grads.items()}
 
     def gradient(self, x: np.ndarray, labels: np.ndarray):
         """(loss, grads) for one batch."""

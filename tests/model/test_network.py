@@ -135,7 +135,7 @@ def _layer_by_layer(network, x):
 
 def test_fused_and_chunked_inference_equals_running_each_layer(tiny_network):
     # 600 images: more than one chunk, and conv→relu→pool takes the fused path.
-    assert tiny_network._conv_relu_pool == {0}
+    assert list(tiny_network._fused) == [0]
     x = np.random.default_rng(4).random((600, 1, 28, 28), dtype=np.float32)
     probabilities, activations = tiny_network.predict(x, keep=("pool1",))
     np.testing.assert_allclose(probabilities, softmax(_layer_by_layer(tiny_network, x)), rtol=1e-5, atol=1e-7)
@@ -150,3 +150,28 @@ def test_asking_for_the_relu_maps_takes_the_unfused_path(tiny_network):
     _, activations = tiny_network.predict(x, keep=("relu1",))
     expected = tiny_network.layers[1][1].predict(tiny_network.layers[0][1].predict(x))
     np.testing.assert_array_equal(activations["relu1"], expected)
+
+
+FUSED_SPEC = {
+    "input_shape": [1, 10, 10],
+    "layers": [
+        {"name": "conv", "type": "Convolution", "filters": 3, "size": 3},
+        {"name": "relu", "type": "Relu"},
+        {"name": "pool", "type": "MaxPooling", "size": 2},
+        {"name": "out", "type": "Affine", "units": 3},
+    ],
+}
+
+
+def test_fused_conv_relu_pool_training_gradients_match_numerical_ones():
+    rng = np.random.default_rng(6)
+    network = Network(FUSED_SPEC, rng=rng, dtype=np.float64)
+    assert list(network._fused) == [0]
+    network.params["conv.b"][:] = rng.standard_normal(3)  # some pooled maxima negative, some not
+    x = rng.standard_normal((4, 1, 10, 10))
+    labels = np.array([0, 1, 2, 1])
+    _, grads = network.gradient(x, labels)
+    assert set(grads) == set(network.params)
+    for name, value in network.params.items():
+        numeric = numerical_gradient(lambda: network.loss(x, labels), value)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-4, atol=1e-7, err_msg=name)
