@@ -522,6 +522,19 @@ def _jittered(strokes, rng: np.random.Generator, height: float, origin: tuple[fl
     return result
 
 
+def _inside_canvas(strokes, brush: float):
+    """The strokes shrunk and shifted, if need be, so that the whole brush stays on the canvas."""
+    points = np.array([p for stroke in strokes for p in stroke])
+    margin = brush / 2 + 3
+    low, high = points.min(axis=0), points.max(axis=0)
+    shrink = min(1.0, (CANVAS - 2 * margin) / max(float((high - low).max()), 1.0))
+    centre = (low + high) / 2
+    points = [[centre + (np.array(p) - centre) * shrink for p in stroke] for stroke in strokes]
+    low, high = centre + (low - centre) * shrink - margin, centre + (high - centre) * shrink + margin
+    shift = np.clip(0 - low, 0, None) - np.clip(high - CANVAS, 0, None)
+    return [[(float(x + shift[0]), float(y + shift[1])) for x, y in stroke] for stroke in points]
+
+
 def _draw_canvas(strokes, width: float) -> Image.Image:
     """Black round-brush strokes on a transparent CANVAS×CANVAS RGBA image, anti-aliased."""
     big = Image.new("L", (CANVAS * SUPERSAMPLE, CANVAS * SUPERSAMPLE), 0)
@@ -556,7 +569,7 @@ def canvas_samples(rng: np.random.Generator) -> list[Sample]:
                     origin = (cx, cy)
                 else:
                     origin = (rng.uniform(half, CANVAS - half), rng.uniform(half, CANVAS - half))
-                image = _draw_canvas(_jittered(strokes, rng, height, origin), brush)
+                image = _draw_canvas(_inside_canvas(_jittered(strokes, rng, height, origin), brush), brush)
                 note = f"template {variant}, brush {brush:.1f}px, height {height:.0f}px"
                 samples.append(Sample(kind, digit, *_png(image), note))
     return samples
