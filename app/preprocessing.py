@@ -187,13 +187,16 @@ def _composite_alpha(image: Image.Image) -> _Flat:
     factor = max(1, min(image.size) // 32)
     small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
     border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
-    if np.median(border) >= 128:
+    if 2 * np.count_nonzero(border >= 128) >= border.size:
         # Opaque paper with transparent holes: the holes are paper too.
         backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
         return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha), None)
     # Transparent surroundings: the ink is whatever is opaque. Put it on a backdrop of the
     # opposite lightness so dark ink stays dark-on-light and light ink light-on-dark.
     grey = image.getchannel("L") if image.mode == "LA" else image.convert("L")
+    if grey.getextrema()[1] == 0:
+        # All black (a canvas with black ink, black under the transparency): alpha is the ink.
+        return _Flat(ImageChops.invert(alpha), 1.0)
     small_grey = np.asarray(grey.reduce(factor), dtype=np.float32)
     ink_level = float((small_grey * small_alpha).sum() / max(float(small_alpha.sum()), 1.0))
     level = 255 if ink_level < 128 else 0
@@ -398,8 +401,9 @@ def _top_value(values: np.ndarray, fraction: float) -> float:
 # Finding the ink
 
 
-def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
-    """The [start, stop) span of the main ink in a projection ``profile``.
+def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
+    """The [start, stop) span of the main ink in a projection ``profile``, and whether it holds
+    all of the profile's ink.
 
     Runs of non-zero entries separated by at most ``gap`` empty ones count as one. The heaviest
     run is kept, and grows by each neighbouring run that is near it for its size and holds real
@@ -407,10 +411,10 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
     left out."""
     nonzero = np.flatnonzero(profile > 0)
     if nonzero.size == 0:
-        return 0, 0
+        return 0, 0, True
     breaks = np.flatnonzero(np.diff(nonzero) > gap)
     if breaks.size == 0:
-        return int(nonzero[0]), int(nonzero[-1]) + 1
+        return int(nonzero[0]), int(nonzero[-1]) + 1, True
     starts = np.concatenate([[nonzero[0]], nonzero[breaks + 1]])
     stops = np.concatenate([nonzero[breaks], [nonzero[-1]]]) + 1
     cumulative = np.concatenate([[0.0], np.cumsum(profile, dtype=np.float64)])
@@ -430,7 +434,7 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
             if distance <= PART_GAP * extent and masses[k] >= PART_MASS * kept
         ]
         if not joined:
-            return int(starts[first]), int(stops[last])
+            return int(starts[first]), int(stops[last]), first == 0 and last == len(starts) - 1
         first, last = min(first, joined[0]), max(last, joined[0])
 
 
@@ -441,9 +445,9 @@ def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int,
     top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
     for _ in range(2):
         box = (top, bottom, left, right)
-        left, right = _main_run(weights[top:bottom].sum(axis=0), gap)
-        top, bottom = _main_run(weights[:, left:right].sum(axis=1), gap)
-        if (top, bottom, left, right) == box:
+        left, right, all_columns = _main_run(weights[top:bottom].sum(axis=0), gap)
+        top, bottom, all_rows = _main_run(weights[:, left:right].sum(axis=1), gap)
+        if (all_columns and all_rows) or (top, bottom, left, right) == box:
             break
     inside = ink_mask[top:bottom, left:right]
     rows = np.flatnonzero(inside.any(axis=1))
@@ -672,18 +676,18 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     cols = np.flatnonzero(ink_mask.any(axis=0))
     ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
-    fine = _fit_box(ink, FINE_BOX)
-    stroke_width = _stroke_width(fine)
+    # The crop is at about FINE_BOX scale already: widths are measured there, and the box is
+    # fitted once, after the pen was changed (MNIST's box is around the pen strokes).
+    stroke_width = _stroke_width(ink) * FINE_BOX / max(ink.shape)
     if stroke_width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
-    normalised = _normalise_stroke(fine, stroke_width)
-    # MNIST's box is around the pen strokes, so the box is fitted again after the pen changed.
-    fine_values = fine if normalised is fine else _fit_box(normalised, FINE_BOX)
+    fine_values = _fit_box(_normalise_stroke(np.ascontiguousarray(ink), stroke_width), FINE_BOX)
     solid = fine_values[fine_values > 0.05]
     if solid.size == 0:
         raise NoDigitFound("no digit found")
     # A faint (thin, then thickened) stroke is stretched so that its core is full ink again.
-    fine_values = np.clip(fine_values / max(_quantiles(solid, (0.9,))[0], 0.25), 0.0, 1.0)
+    if np.count_nonzero(solid >= 0.99) < 0.1 * solid.size:
+        fine_values = np.clip(fine_values / max(_quantiles(solid, (0.9,))[0], 0.25), 0.0, 1.0)
     out_size = (
         max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
         max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
