@@ -42,6 +42,10 @@ JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 QUANTILE_BINS = 1024
 
+# Register every Pillow decoder now, at import (start-up), rather than inside the first request
+# that names a format Pillow does not preload (WebP, TIFF).
+Image.init()
+
 MIN_CONTRAST = 0.10  # ink must differ from the paper by ≥ 10% of the full range...
 MIN_SIGNAL_TO_NOISE = 6.0  # ...and by ≥ 6 noise standard deviations
 # A run of ink beside the main one is part of the digit when the gap is under PART_GAP of the
