@@ -10,6 +10,7 @@ card beside it (.json). The same arguments and seed give the same weights.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime
 import math
 import platform
@@ -27,6 +28,23 @@ from model.optimizers import OPTIMIZERS
 # Train accuracy is measured on this many fixed training images (not all 60,000: it
 # would take as long as a third of an epoch and tells nothing more).
 TRAIN_EVAL_SIZE = 10_000
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks of up to 32 MiB for reuse instead of unmapping them.
+
+    Every training step allocates and frees the same few arrays of several MiB; by default
+    each comes from a fresh mmap whose pages fault in one by one, which costs ~15% of a step.
+    A no-op where the C library has no mallopt (macOS, musl).
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest allowed value
+    mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
 def to_network_input(images: np.ndarray) -> np.ndarray:
@@ -206,6 +224,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    keep_freed_memory()
     try:
         network, card = train(args)
     except mnist.MnistError as exc:

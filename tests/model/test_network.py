@@ -163,12 +163,29 @@ FUSED_SPEC = {
 }
 
 
-def test_fused_conv_relu_pool_training_gradients_match_numerical_ones():
+TWO_BLOCK_SPEC = {
+    "input_shape": [2, 14, 14],
+    "layers": [
+        {"name": "conv", "type": "Convolution", "filters": 3, "size": 3, "pad": 1},
+        {"name": "relu", "type": "Relu"},
+        {"name": "pool", "type": "MaxPooling", "size": 2},
+        {"name": "conv2", "type": "Convolution", "filters": 2, "size": 2, "stride": 1},
+        {"name": "relu2", "type": "Relu"},
+        {"name": "pool2", "type": "MaxPooling", "size": 3},
+        {"name": "out", "type": "Affine", "units": 3},
+    ],
+}
+
+
+@pytest.mark.parametrize(("spec", "blocks"), [(FUSED_SPEC, [0]), (TWO_BLOCK_SPEC, [0, 3])])
+def test_fused_conv_relu_pool_training_gradients_match_numerical_ones(spec, blocks):
     rng = np.random.default_rng(6)
-    network = Network(FUSED_SPEC, rng=rng, dtype=np.float64)
-    assert list(network._fused) == [0]
-    network.params["conv.b"][:] = rng.standard_normal(3)  # some pooled maxima negative, some not
-    x = rng.standard_normal((4, 1, 10, 10))
+    network = Network(spec, rng=rng, dtype=np.float64)
+    assert list(network._fused) == blocks
+    for name in network.params:
+        if name.endswith(".b"):  # some pooled maxima negative, some not
+            network.params[name][:] = rng.standard_normal(network.params[name].shape)
+    x = rng.standard_normal((4, *spec["input_shape"]))
     labels = np.array([0, 1, 2, 1])
     _, grads = network.gradient(x, labels)
     assert set(grads) == set(network.params)
