@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import dataclasses
 import datetime
 import math
 import platform
@@ -24,6 +25,14 @@ from model import checkpoint, mnist
 from model.augment import NONE, Augmentation, augment
 from model.network import DEFAULT_SPEC, Network, output_shapes
 from model.optimizers import OPTIMIZERS
+
+_FULL = Augmentation()
+AUGMENTATIONS = {
+    "full": _FULL,
+    "affine": dataclasses.replace(_FULL, thicken=0.0, thin=0.0),
+    "stroke": dataclasses.replace(_FULL, rotation_degrees=0.0, scale=0.0, shear=0.0, translation=0.0),
+    "none": NONE,
+}
 
 # Train accuracy is measured on this many fixed training images (not all 60,000: it
 # would take as long as a third of an epoch and tells nothing more).
@@ -97,7 +106,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     network = Network(DEFAULT_SPEC, rng=rng)
     filters_before = filters_of(network)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
-    aug = Augmentation() if args.augment else NONE
+    aug = AUGMENTATIONS[args.augment]
     eval_images = train_images[:TRAIN_EVAL_SIZE]
     eval_labels = train_labels[:TRAIN_EVAL_SIZE]
 
@@ -109,7 +118,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     log(
         f"training {network.parameter_count:,} parameters on {n:,} images: {args.epochs} epochs, "
         f"batch {args.batch_size}, {args.optimizer} lr {args.lr} ({args.schedule}), "
-        f"augmentation {'on' if args.augment else 'off'}, seed {args.seed}"
+        f"augmentation {args.augment}, seed {args.seed}"
     )
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
@@ -206,8 +215,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--augment", action=argparse.BooleanOptionalAction, default=True,
-        help="random affine jitter and stroke-width changes (default on)",
+        "--augment", choices=sorted(AUGMENTATIONS), default="full",
+        help="full: random affine jitter and stroke-width changes (default); affine or stroke: "
+        "one of them; none",
     )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N batches")

@@ -36,7 +36,7 @@ def test_bad_arguments_are_refused(argv, capsys):
 def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2):
     args = train.parse_args(
         ["--data-dir", str(mnist_dir), "--epochs", str(epochs), "--limit", str(limit),
-         "--seed", str(seed), "--log-every", "0", "--out", str(out), "--no-augment"]
+         "--seed", str(seed), "--log-every", "0", "--out", str(out), "--augment", "none"]
     )
     return train.train(args, log=lambda line: None)
 
