@@ -17,7 +17,7 @@ import numpy as np
 class Augmentation:
     """Ranges of the random jitter; each value is drawn uniformly in ±range."""
 
-    rotation_degrees: float = 15.0
+    rotation_degrees: float = 12.0
     scale: float = 0.12  # zoom factor in [1 − scale, 1 + scale]
     shear: float = 0.25  # horizontal shear (slant), x += shear · y
     translation: float = 2.5  # pixels
