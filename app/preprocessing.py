@@ -41,6 +41,7 @@ JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but 
 # Decoders tried, and no others (JPEG covers MPO, the multi-picture JPEG of some phones).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 QUANTILE_BINS = 1024
+_NUMBER_TYPES = frozenset({int, float})  # what a JSON number parses to
 
 # Register every Pillow decoder now, at import (start-up), rather than inside the first request
 # that names a format Pillow does not preload (WebP, TIFF).
@@ -152,6 +153,8 @@ class _Flat(NamedTuple):
     # Paper level (0.0 or 1.0) when the image was drawn on transparency: the paper is then known
     # to be perfectly flat and the ink polarity known too.
     backdrop: float | None
+    # With a backdrop: (left, top, right, bottom) outside which the image is plain backdrop.
+    ink_box: tuple[int, int, int, int] | None = None
 
 
 def _flatten(image: Image.Image) -> _Flat:
@@ -182,30 +185,69 @@ def _flatten(image: Image.Image) -> _Flat:
 def _composite_alpha(image: Image.Image) -> _Flat:
     """Alpha ink onto a backdrop that contrasts with it. Canvas drawings keep the ink only in
     alpha, and the colour under transparent pixels is meaningless (often black)."""
-    colour_mode = "RGB" if image.mode == "RGBA" else "L"
-    alpha = image.getchannel("A")
-    if alpha.getextrema()[0] == 255:
-        return _Flat(image.convert(colour_mode), None)
-    # Statistics from small copies (Pillow reduces one band fast, four bands slowly): is the
-    # border transparent, and how light is the ink?
-    factor = max(1, min(image.size) // 32)
-    small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
-    border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
-    if 2 * np.count_nonzero(border >= 128) >= border.size:
-        # Opaque paper with transparent holes: the holes are paper too.
-        backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
-        return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha), None)
-    # Transparent surroundings: the ink is whatever is opaque. Put it on a backdrop of the
-    # opposite lightness so dark ink stays dark-on-light and light ink light-on-dark.
-    grey = image.getchannel("L") if image.mode == "LA" else image.convert("L")
-    if grey.getextrema()[1] == 0:
-        # All black (a canvas with black ink, black under the transparency): alpha is the ink.
-        return _Flat(ImageChops.invert(alpha), 1.0)
-    small_grey = np.asarray(grey.reduce(factor), dtype=np.float32)
-    ink_level = float((small_grey * small_alpha).sum() / max(float(small_alpha.sum()), 1.0))
-    level = 255 if ink_level < 128 else 0
-    flat = Image.composite(grey, Image.new("L", image.size, level), alpha)
-    return _Flat(flat, level / 255)
+    ink_box = image.getbbox(alpha_only=True)  # around every pixel that is not fully transparent
+    if ink_box is None:  # a blank canvas
+        return _Flat(Image.new("L", image.size, 255), 1.0)
+    # A drawing clear of the border of the image (beyond the outer ring of blocks the border test
+    # below judges) has transparent surroundings; anything else is looked at closely.
+    width, height = image.size
+    factor = max(1, min(width, height) // 32)
+    inner_right = (math.ceil(width / factor) - 1) * factor
+    inner_bottom = (math.ceil(height / factor) - 1) * factor
+    left, top, right, bottom = ink_box
+    if not (left >= factor and top >= factor and right <= inner_right and bottom <= inner_bottom):
+        colour_mode = "RGB" if image.mode == "RGBA" else "L"
+        alpha = image.getchannel("A")
+        if alpha.getextrema()[0] == 255:
+            return _Flat(image.convert(colour_mode), None)
+        # Is the border opaque? Judged on a reduced copy: a few opaque border pixels are not paper.
+        small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
+        border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
+        if 2 * np.count_nonzero(border >= 128) >= border.size:
+            # Opaque paper with transparent holes: the holes are paper too.
+            backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
+            return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha), None)
+    # Transparent surroundings: the ink is whatever is opaque, all of it inside ink_box, so only
+    # that box is read. It goes on a backdrop of the opposite lightness so dark ink stays
+    # dark-on-light and light ink light-on-dark.
+    ink = image.crop(ink_box)
+    ink_alpha = ink.getchannel("A")
+    grey = ink.getchannel("L") if image.mode == "LA" else ink.convert("L")
+    darkest, lightest = grey.getextrema()
+    if lightest < 128 or darkest >= 128:
+        dark_ink = lightest < 128  # every pixel is on one side, so the ink is too
+    else:
+        # The ink's lightness, each pixel weighted by its opacity (the colour of transparent
+        # pixels means nothing).
+        weights = _pixels(ink_alpha).ravel().astype(np.float32)
+        dark_ink = float(_pixels(grey).ravel().astype(np.float32) @ weights) < 128 * float(weights.sum())
+    level = 255 if dark_ink else 0
+    flat = Image.new("L", image.size, level)
+    flat.paste(grey, ink_box, ink_alpha)  # the composite; outside ink_box alpha is 0
+    return _Flat(flat, level / 255, ink_box)
+
+
+def _reduced_drawing(flat: _Flat, factor: int) -> np.ndarray:
+    """A drawing on transparency (``flat`` with a backdrop) reduced ``factor``× by area averaging:
+    (H', W') uint8. Only the cells that overlap its ink box are computed; the rest are backdrop."""
+    image = flat.image
+    if factor == 1:
+        return _pixels(image)
+    width, height = image.size
+    shape = (math.ceil(height / factor), math.ceil(width / factor))
+    reduced = np.full(shape, round(flat.backdrop * 255), np.uint8)
+    left, top, right, bottom = flat.ink_box or (0, 0, width, height)
+    left, top = left // factor, top // factor
+    right, bottom = math.ceil(right / factor), math.ceil(bottom / factor)
+    box = (left * factor, top * factor, min(right * factor, width), min(bottom * factor, height))
+    reduced[top:bottom, left:right] = _pixels(image.reduce(factor, box=box))
+    return reduced
+
+
+def _drawing_strength(pixels: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """Ink strength in [0, 1] (float32, same shape) of the uint8 ``pixels`` of a drawing on transparency."""
+    values = pixels * np.float32(1 / 255)
+    return (np.float32(1) - values) if dark_ink else values
 
 
 def _high_depth_to_grey(image: Image.Image) -> Image.Image:
@@ -240,8 +282,15 @@ def _extreme_channel(image: Image.Image, dark_ink: bool) -> Image.Image:
     return pick(pick(red, green), blue)
 
 
+def _pixels(image: Image.Image) -> np.ndarray:
+    """The pixels of a one-band image as a read-only (H, W) array: np.asarray goes through
+    Pillow's array interface, several times slower for the small images read here."""
+    dtype = {"L": np.uint8, "F": np.float32, "I": np.int32}[image.mode]
+    return np.frombuffer(image.tobytes(), dtype=dtype).reshape(image.height, image.width)
+
+
 def _as_unit_array(image: Image.Image) -> np.ndarray:
-    return np.asarray(image, dtype=np.float32) * np.float32(1 / 255)
+    return _pixels(image) * np.float32(1 / 255)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +493,24 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
 
 def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the main ink mass; specks cut off by empty space are dropped."""
-    gap = max(2, round(0.06 * max(ink_mask.shape)))
+    gap = _run_gap(ink_mask)
+    rows = np.flatnonzero(ink_mask.any(axis=1))
+    cols = np.flatnonzero(ink_mask.any(axis=0))
+    if rows.size and np.diff(rows).max(initial=0) <= gap and np.diff(cols).max(initial=0) <= gap:
+        # No empty stretch wider than the gap either way (the usual case): one run in each
+        # direction, all of the ink, which is what the search below would find.
+        return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return _ink_box_by_runs(ink_mask, strength)
+
+
+def _run_gap(ink_mask: np.ndarray) -> int:
+    """The widest empty stretch that still joins two runs of ink into one."""
+    return max(2, round(0.06 * max(ink_mask.shape)))
+
+
+def _ink_box_by_runs(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int, int]:
+    """_ink_box by searching the row and column profiles for the main run (see _main_run)."""
+    gap = _run_gap(ink_mask)
     weights = np.where(ink_mask, strength, 0.0)
     top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
     for _ in range(2):
@@ -586,15 +652,13 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
     # Coarse pass: paper, polarity, noise, contrast, where the ink is.
     factor = max(1, math.ceil(max(source.size) / COARSE_SIDE))
-    coarse = source.reduce(factor) if factor > 1 else source
     if flat.backdrop is not None:
-        coefficients = np.array([flat.backdrop, 0, 0, 0, 0, 0])
         dark_ink = flat.backdrop > 0.5
-        grey = _as_unit_array(coarse)
-        strength = (np.float32(1) - grey) if dark_ink else grey
+        strength = _drawing_strength(_reduced_drawing(flat, factor), dark_ink)
         # Alpha is exact: a drawing on transparency has no paper noise.
         noise, contrast = 0.0, float(strength.max())
     else:
+        coarse = source.reduce(factor) if factor > 1 else source
         grey = _as_unit_array(coarse.convert("L") if colour else coarse)
         coefficients, paper, spread = _fit_paper(grey)
         u, v = _unit_coordinates(grey.shape[1]), _unit_coordinates(grey.shape[0])
@@ -643,13 +707,14 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if colour:
         fine_image = _extreme_channel(fine_image, dark_ink)
     if flat.backdrop is not None:
-        # A drawing on transparency: exact ink, flat paper, no noise.
-        values = _as_unit_array(fine_image)
-        strength = (np.float32(1) - values) if dark_ink else values
-        contrast = core = float(strength.max())
-        ink_mask = strength > 0.35 * contrast
+        # A drawing on transparency: exact ink, flat paper, no noise. Every step maps each grey
+        # level to a value, so it is done once per level and looked up for the pixels.
+        pixels = _pixels(fine_image)
+        strength = _drawing_strength(np.arange(256, dtype=np.uint8), dark_ink)
+        contrast = core = float(strength[pixels.min() if dark_ink else pixels.max()])
+        ink_mask = (strength > 0.35 * contrast)[pixels]
         floor = 0.15 * contrast
-        ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
+        ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)[pixels]
     else:
         fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
         fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
@@ -696,8 +761,7 @@ def to_mnist(image: Image.Image) -> np.ndarray:
         max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
         max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
     )
-    patch = Image.fromarray(fine_values, "F").resize(out_size, Image.Resampling.BOX)
-    patch_values = np.asarray(patch, dtype=np.float32)
+    patch_values = _pixels(Image.fromarray(fine_values, "F").resize(out_size, Image.Resampling.BOX))
     peak = float(patch_values.max())
     if peak <= 0:
         raise NoDigitFound("no digit found")
@@ -719,19 +783,20 @@ def from_pixels(pixels: object) -> np.ndarray:
         if not isinstance(row, list) or len(row) != SIZE:
             got = f"a list of {len(row)}" if isinstance(row, list) else type(row).__name__
             raise InvalidPixels(f"pixels row {index} must be a list of {SIZE} numbers; got {got}")
-        for column, value in enumerate(row):
-            if type(value) not in (int, float):  # bool is an int subclass, and not a pixel
-                raise InvalidPixels(f"pixels[{index}][{column}] must be a number; got {type(value).__name__}")
+        # bool is an int subclass, and not a pixel: the types are compared exactly.
+        if not _NUMBER_TYPES.issuperset(map(type, row)):
+            column, value = next((c, v) for c, v in enumerate(row) if type(v) not in _NUMBER_TYPES)
+            raise InvalidPixels(f"pixels[{index}][{column}] must be a number; got {type(value).__name__}")
     try:
         values = np.array(pixels, dtype=np.float64)
     except OverflowError as exc:
         raise InvalidPixels("a pixel value is out of range: values must be in [0, 1] or [0, 255]") from exc
-    if not np.isfinite(values).all():
-        row, column = np.argwhere(~np.isfinite(values))[0]
-        raise InvalidPixels(f"pixels[{row}][{column}] is not a finite number")
     low, high = float(values.min()), float(values.max())
-    if low < 0 or high > 255:
-        bad = values.min() if low < 0 else values.max()
+    if not (low >= 0 and high <= 255):  # also when NaN made both NaN
+        if not np.isfinite(values).all():
+            row, column = np.argwhere(~np.isfinite(values))[0]
+            raise InvalidPixels(f"pixels[{row}][{column}] is not a finite number")
+        bad = low if low < 0 else high
         row, column = np.argwhere(values == bad)[0]
         raise InvalidPixels(
             f"pixels[{row}][{column}] = {bad:g} is out of range: values must be in [0, 1] or [0, 255]"

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from app import preprocessing
 from app.preprocessing import (
     ImageTooLarge,
     InvalidImage,
@@ -145,6 +146,109 @@ def test_transparent_canvas_is_composited_from_alpha(reference, colour):
     x = roundtrip(canvas(seven_coverage(), colour))
     assert_mnist_like(x)
     assert similarity(x, reference) > 0.95
+
+
+def browser_canvas(coverage, colour) -> Image.Image:
+    """A drawing as a browser's canvas exports it: the colour only where there is ink (and
+    rounded through premultiplied alpha, so faint edge pixels drift darker), transparent black
+    everywhere else."""
+    alpha = np.clip(coverage * 255 + 0.5, 0, 255).astype(np.uint8)
+    premultiplied = np.rint(np.float32(colour) * alpha[..., None] / 255)
+    rgba = np.zeros((*coverage.shape, 4), np.uint8)
+    rgba[..., :3] = np.clip(np.rint(premultiplied * 255 / np.maximum(alpha[..., None], 1)), 0, 255)
+    rgba[..., 3] = alpha
+    return Image.fromarray(rgba, "RGBA")
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 8])
+def test_thin_light_ink_exported_by_a_browser_is_read_as_light_ink(reference, width):
+    # The black under the transparent pixels is no part of the ink: once it dragged the estimate
+    # of a thin white stroke's lightness below half, and the stroke vanished on a white backdrop.
+    x = roundtrip(browser_canvas(seven_coverage(width=width), (255, 255, 255)))
+    assert_mnist_like(x)
+    assert similarity(x, reference) > 0.93
+
+
+def test_dark_ink_over_white_transparent_pixels_is_read_as_dark_ink(reference):
+    coverage = seven_coverage(width=3)
+    image = canvas(coverage, (0, 0, 0))
+    white_under_transparency = np.asarray(image).copy()
+    white_under_transparency[coverage == 0, :3] = 255
+    x = roundtrip(Image.fromarray(white_under_transparency, "RGBA"))
+    assert_mnist_like(x)
+    assert similarity(x, reference) > 0.93
+
+
+def whole_canvas_composite(image: Image.Image) -> tuple[Image.Image, int]:
+    """A drawing on transparency composited over a backdrop of the opposite lightness, the
+    whole canvas at once: what reading it from the ink's box must give; and the backdrop."""
+    alpha = image.getchannel("A")
+    grey = image.convert("L")
+    ink = np.asarray(alpha, np.float64)
+    backdrop = 255 if float((np.asarray(grey, np.float64) * ink).sum()) < 128 * ink.sum() else 0
+    return Image.composite(grey, Image.new("L", image.size, backdrop), alpha), backdrop
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (17, 17, 17), (255, 255, 255), (40, 60, 200), (200, 200, 40)])
+@pytest.mark.parametrize(
+    "box",
+    [(70, 50, 210, 240), (0, 0, 60, 90), (200, 150, 280, 280), (3, 100, 277, 140)],
+    ids=["centre", "top-left-edge", "bottom-right-edge", "side-to-side"],
+)
+@pytest.mark.parametrize("export", [canvas, browser_canvas], ids=["plain", "browser"])
+def test_a_drawing_read_from_its_ink_box_is_the_whole_canvas_composited(colour, box, export):
+    image = export(seven_coverage(box=box), colour)
+    flat = preprocessing._flatten(image)
+    expected, backdrop = whole_canvas_composite(image)
+    assert flat.backdrop == backdrop / 255
+    assert flat.image.mode == "L"
+    assert np.array_equal(np.asarray(flat.image), np.asarray(expected))
+
+
+@pytest.mark.parametrize("size", [(280, 280), (281, 200), (97, 350)])
+@pytest.mark.parametrize("factor", [2, 3, 5])
+def test_a_drawing_reduced_from_its_ink_box_is_the_whole_canvas_reduced(size, factor):
+    rng = np.random.default_rng(factor)
+    width, height = size
+    for backdrop in (0, 255):
+        for _ in range(10):
+            left, right = sorted(rng.integers(0, width + 1, 2))
+            top, bottom = sorted(rng.integers(0, height + 1, 2))
+            right, bottom = max(right, left + 1), max(bottom, top + 1)
+            values = np.full((height, width), backdrop, np.uint8)
+            values[top:bottom, left:right] = rng.integers(0, 256, (bottom - top, right - left))
+            image = Image.fromarray(values, "L")
+            flat = preprocessing._Flat(image, backdrop / 255, (left, top, right, bottom))
+            reduced = preprocessing._reduced_drawing(flat, factor)
+            assert np.array_equal(reduced, np.asarray(image.reduce(factor)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(8, 60), st.integers(8, 60)),
+    blobs=st.integers(1, 4),
+)
+def test_the_ink_box_shortcut_finds_what_the_search_for_the_main_run_finds(seed, shape, blobs):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, bool)
+    for _ in range(blobs):
+        top, left = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        mask[top : top + rng.integers(1, 20), left : left + rng.integers(1, 20)] = True
+    mask &= rng.random(shape) < rng.uniform(0.3, 1.0)
+    mask.flat[rng.integers(mask.size)] = True
+    strength = np.where(mask, rng.uniform(0.4, 1.0, shape), rng.uniform(0.0, 0.3, shape)).astype(np.float32)
+    assert preprocessing._ink_box(mask, strength) == preprocessing._ink_box_by_runs(mask, strength)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1], ids=["joined", "at-the-gap", "apart"])
+def test_the_ink_box_shortcut_agrees_at_the_edge_of_the_gap(extra):
+    mask = np.zeros((50, 50), bool)
+    gap = preprocessing._run_gap(mask)
+    mask[10:40, 5:20] = True
+    mask[20:22, 20 + gap + extra : 24 + gap + extra] = True  # a small part beside the main one
+    strength = mask.astype(np.float32)
+    assert preprocessing._ink_box(mask, strength) == preprocessing._ink_box_by_runs(mask, strength)
 
 
 @pytest.mark.parametrize(
