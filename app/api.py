@@ -26,6 +26,8 @@ bp = Blueprint("api", __name__)
 RAW_IMAGE_TYPES = frozenset(openapi.RAW_IMAGE_TYPES)
 INCLUDE_OPTIONS = frozenset({"feature_maps"})
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+# The JSON text of each grey level, for the 784 numbers of a result's "input".
+_LEVEL_TEXT = [str(level) for level in range(256)]
 
 
 @dataclass(frozen=True)
@@ -247,14 +249,21 @@ def _rounded_probability(value: float) -> float:
     return float(f"{value:.8g}")
 
 
-def result_json(prediction: Prediction, image: np.ndarray, preprocess_ms: float, inference_ms: float) -> dict:
-    """The JSON result for one image: the prediction, the (28, 28) input as 0–255 ints, timings."""
+def input_json(image: np.ndarray) -> str:
+    """The (28, 28) image in [0, 1] as JSON: 28 rows of 28 ints 0–255. Written from a table of
+    the 256 numbers' text, in half the time json.dumps takes for these 784 numbers."""
+    levels = np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist()
+    return "[[" + "],[".join([",".join([_LEVEL_TEXT[level] for level in row]) for row in levels]) + "]]"
+
+
+def result_json(prediction: Prediction, image: np.ndarray, preprocess_ms: float, inference_ms: float) -> str:
+    """The JSON text of the result for one image: the prediction, timings, feature maps if any,
+    and the (28, 28) input the network saw as 0–255 ints."""
     probabilities = [_rounded_probability(p) for p in prediction.probabilities.tolist()]
     result = {
         "digit": prediction.digit,
         "confidence": probabilities[prediction.digit],
         "probabilities": probabilities,
-        "input": np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist(),
         "timing_ms": {"preprocess": round(preprocess_ms, 3), "inference": round(inference_ms, 3)},
     }
     predictor = _predictor()
@@ -264,7 +273,8 @@ def result_json(prediction: Prediction, image: np.ndarray, preprocess_ms: float,
     pooled = prediction.activations.get(predictor.pooled_layer)
     if pooled is not None:
         result["pooled_maps"] = feature_maps.encode(predictor.pooled_layer, pooled)
-    return result
+    # The input goes last, spliced in as text (json cannot take a pre-encoded part).
+    return f'{json.dumps(result, separators=(",", ":"))[:-1]},"input":{input_json(image)}}}'
 
 
 def _predictor() -> Predictor:
@@ -273,6 +283,11 @@ def _predictor() -> Predictor:
 
 def _json_response(payload: object) -> Response:
     return current_app.json.response(payload)
+
+
+def _json_text_response(body: str) -> Response:
+    """A response whose JSON text is already written (as current_app.json.response writes it)."""
+    return current_app.response_class(f"{body}\n", mimetype="application/json")
 
 
 def _cached_json(key: str, build) -> Response:
@@ -294,7 +309,7 @@ def predict():
     preprocessed = perf_counter()
     [prediction] = _predictor().predict(image[np.newaxis], feature_maps=include_maps)
     finished = perf_counter()
-    return _json_response(
+    return _json_text_response(
         result_json(prediction, image, (preprocessed - started) * 1e3, (finished - preprocessed) * 1e3)
     )
 
@@ -325,11 +340,11 @@ def predict_batch():
     next_prediction = iter(predictions)
     for slot in slots:
         if isinstance(slot, ApiError):
-            results.append({"error": {"code": slot.code, "message": slot.message}})
+            results.append(current_app.json.dumps({"error": {"code": slot.code, "message": slot.message}}))
         else:
             image, preprocess_ms = slot
             results.append(result_json(next(next_prediction), image, preprocess_ms, inference_ms))
-    return _json_response({"results": results})
+    return _json_text_response(f'{{"results":[{",".join(results)}]}}')
 
 
 @bp.get("/api/model")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app import create_app
+from app.api import input_json
 from app.preprocessing import load_image, to_mnist
 from model import checkpoint
 from model.network import Network
@@ -95,6 +96,30 @@ def test_model_card_keeps_what_training_wrote(tmp_path):
     served = create_app({"WEIGHTS_PATH": str(weights)}).test_client().get("/api/model").get_json()
     assert {key: served[key] for key in card} == card
     assert "architecture" in served
+
+
+# --- the result's JSON -------------------------------------------------------------------------
+
+
+def test_input_json_is_the_image_rounded_to_levels_0_to_255():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(-0.2, 1.2, (28, 28)).astype(np.float32)
+    image[0, :4] = [0.0, 1.0, 0.5 / 255, 254.5 / 255]  # the ends and two halves
+    expected = np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(int).tolist()
+    assert json.loads(input_json(image)) == expected
+    assert input_json(image) == json.dumps(expected, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("feature_maps", [False, True])
+def test_a_result_is_one_json_object_with_exactly_the_documented_fields(client, digit_pixels, feature_maps):
+    query = "?include=feature_maps" if feature_maps else ""
+    response = client.post(f"/predict{query}", json={"pixels": digit_pixels})
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    result = json.loads(response.get_data(as_text=True), parse_constant=pytest.fail)
+    fields = {"digit", "confidence", "probabilities", "input", "timing_ms"}
+    assert set(result) == fields | ({"feature_maps", "pooled_maps"} if feature_maps else set())
+    assert result["input"] == digit_pixels
 
 
 # --- /predict: every input form gives the network's own answer ---------------------------------
