@@ -4,8 +4,8 @@ MNIST digits are white ink (1.0) on black (0.0): the ink's bounding box scaled, 
 kept, to fit 20×20 with anti-aliasing, then placed in 28×28 with the centre of mass of the ink
 at the centre. Uploads look nothing like that, so ``to_mnist``:
 
-1. flattens the image (alpha composited over a backdrop that contrasts with the ink, 16-bit
-   rescaled, dithered 1-bit smoothed) to grey or RGB of bounded size;
+1. flattens the image (a drawing on transparency read from its opacity, other alpha composited
+   over white paper, 16-bit rescaled, dithered 1-bit smoothed) to grey or RGB of bounded size;
 2. in a coarse copy (≤ COARSE_SIDE), models the paper as a smooth quadratic surface fitted from
    the border inwards (the ink is the minority that does not fit), so gradients drop out, and
    takes out broad faint shade (a sharp shadow edge) by a morphological opening;
@@ -138,9 +138,10 @@ def load_image(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageTooLarge(f"the image is far too large: {exc}") from exc
     except Exception as exc:  # truncated data, bad compressed stream, decoder errors
         raise InvalidImage(f"the image could not be decoded: {exc}") from exc
-    # A corrupt EXIF block should not cost the user the image: keep it unrotated.
+    # A corrupt EXIF block should not cost the user the image: keep it unrotated. In place:
+    # otherwise every image without a rotation would be copied whole.
     with contextlib.suppress(Exception):
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
     return image
 
 
@@ -150,10 +151,8 @@ def load_image(data: bytes, max_pixels: int) -> Image.Image:
 
 class _Flat(NamedTuple):
     image: Image.Image  # mode "L" or "RGB", longest side ≤ SOURCE_MAX_SIDE
-    # Paper level (0.0 or 1.0) when the image was drawn on transparency: the paper is then known
-    # to be perfectly flat and the ink polarity known too.
-    backdrop: float | None
-    # With a backdrop: (left, top, right, bottom) outside which the image is plain backdrop.
+    # A drawing on transparency: ``image`` is then its opacity, the ink itself (mode "L", 255 =
+    # full ink, 0 = none: no paper, no noise), all of it inside this (left, top, right, bottom).
     ink_box: tuple[int, int, int, int] | None = None
 
 
@@ -161,7 +160,7 @@ def _flatten(image: Image.Image) -> _Flat:
     """Any mode → "L" or "RGB" with alpha composited, reduced to ≤ SOURCE_MAX_SIDE."""
     mode = image.mode
     if mode.startswith("I") or mode == "F":
-        return _Flat(_high_depth_to_grey(image), None)
+        return _Flat(_high_depth_to_grey(image))
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "1":
@@ -179,15 +178,17 @@ def _flatten(image: Image.Image) -> _Flat:
         image = image.reduce(factor)
     if image.mode in ("LA", "RGBA"):
         return _composite_alpha(image)
-    return _Flat(image, None)
+    return _Flat(image)
 
 
 def _composite_alpha(image: Image.Image) -> _Flat:
-    """Alpha ink onto a backdrop that contrasts with it. Canvas drawings keep the ink only in
-    alpha, and the colour under transparent pixels is meaningless (often black)."""
+    """An image with alpha, flattened. A drawing on transparency (a canvas export) keeps its ink
+    in alpha: the colour of its transparent pixels means nothing (often black), and a browser
+    keeps the ink's colour exactly only where the ink is solid. So its opacity is the ink,
+    whatever the colour. Opaque paper with transparent holes is composited over white."""
     ink_box = image.getbbox(alpha_only=True)  # around every pixel that is not fully transparent
     if ink_box is None:  # a blank canvas
-        return _Flat(Image.new("L", image.size, 255), 1.0)
+        return _Flat(Image.new("L", image.size, 0), (0, 0, 0, 0))
     # A drawing clear of the border of the image (beyond the outer ring of blocks the border test
     # below judges) has transparent surroundings; anything else is looked at closely.
     width, height = image.size
@@ -199,55 +200,41 @@ def _composite_alpha(image: Image.Image) -> _Flat:
         colour_mode = "RGB" if image.mode == "RGBA" else "L"
         alpha = image.getchannel("A")
         if alpha.getextrema()[0] == 255:
-            return _Flat(image.convert(colour_mode), None)
+            return _Flat(image.convert(colour_mode))
         # Is the border opaque? Judged on a reduced copy: a few opaque border pixels are not paper.
         small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
         border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
         if 2 * np.count_nonzero(border >= 128) >= border.size:
             # Opaque paper with transparent holes: the holes are paper too.
             backdrop = Image.new(colour_mode, image.size, (255,) * len(colour_mode))
-            return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha), None)
-    # Transparent surroundings: the ink is whatever is opaque, all of it inside ink_box, so only
-    # that box is read. It goes on a backdrop of the opposite lightness so dark ink stays
-    # dark-on-light and light ink light-on-dark.
-    ink = image.crop(ink_box)
-    ink_alpha = ink.getchannel("A")
-    grey = ink.getchannel("L") if image.mode == "LA" else ink.convert("L")
-    darkest, lightest = grey.getextrema()
-    if lightest < 128 or darkest >= 128:
-        dark_ink = lightest < 128  # every pixel is on one side, so the ink is too
-    else:
-        # The ink's lightness, each pixel weighted by its opacity (the colour of transparent
-        # pixels means nothing).
-        weights = _pixels(ink_alpha).ravel().astype(np.float32)
-        dark_ink = float(_pixels(grey).ravel().astype(np.float32) @ weights) < 128 * float(weights.sum())
-    level = 255 if dark_ink else 0
-    flat = Image.new("L", image.size, level)
-    flat.paste(grey, ink_box, ink_alpha)  # the composite; outside ink_box alpha is 0
-    return _Flat(flat, level / 255, ink_box)
+            return _Flat(Image.composite(image.convert(colour_mode), backdrop, alpha))
+    # Transparent surroundings: the opacity is the ink, all of it inside ink_box, so only that
+    # box is read.
+    ink = Image.new("L", image.size, 0)
+    ink.paste(image.crop(ink_box).getchannel("A"), ink_box)
+    return _Flat(ink, ink_box)
 
 
 def _reduced_drawing(flat: _Flat, factor: int) -> np.ndarray:
-    """A drawing on transparency (``flat`` with a backdrop) reduced ``factor``× by area averaging:
-    (H', W') uint8. Only the cells that overlap its ink box are computed; the rest are backdrop."""
+    """The ink of a drawing on transparency (``flat`` with an ink box) reduced ``factor``× by area
+    averaging: (H', W') uint8. Only the cells that overlap the ink box are computed (the same
+    values as reducing the whole image); the others hold no ink."""
     image = flat.image
     if factor == 1:
         return _pixels(image)
     width, height = image.size
-    shape = (math.ceil(height / factor), math.ceil(width / factor))
-    reduced = np.full(shape, round(flat.backdrop * 255), np.uint8)
-    left, top, right, bottom = flat.ink_box or (0, 0, width, height)
+    reduced = np.zeros((math.ceil(height / factor), math.ceil(width / factor)), np.uint8)
+    left, top, right, bottom = flat.ink_box
     left, top = left // factor, top // factor
     right, bottom = math.ceil(right / factor), math.ceil(bottom / factor)
-    box = (left * factor, top * factor, min(right * factor, width), min(bottom * factor, height))
-    reduced[top:bottom, left:right] = _pixels(image.reduce(factor, box=box))
+    if right > left and bottom > top:
+        box = (left * factor, top * factor, min(right * factor, width), min(bottom * factor, height))
+        reduced[top:bottom, left:right] = _pixels(image.reduce(factor, box=box))
     return reduced
 
 
-def _drawing_strength(pixels: np.ndarray, dark_ink: bool) -> np.ndarray:
-    """Ink strength in [0, 1] (float32, same shape) of the uint8 ``pixels`` of a drawing on transparency."""
-    values = pixels * np.float32(1 / 255)
-    return (np.float32(1) - values) if dark_ink else values
+# Ink strength in [0, 1] of each level of a drawing's ink (float32).
+_LEVEL_STRENGTH = np.arange(256, dtype=np.uint8) * np.float32(1 / 255)
 
 
 def _high_depth_to_grey(image: Image.Image) -> Image.Image:
@@ -652,9 +639,9 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 
     # Coarse pass: paper, polarity, noise, contrast, where the ink is.
     factor = max(1, math.ceil(max(source.size) / COARSE_SIDE))
-    if flat.backdrop is not None:
-        dark_ink = flat.backdrop > 0.5
-        strength = _drawing_strength(_reduced_drawing(flat, factor), dark_ink)
+    drawing = flat.ink_box is not None
+    if drawing:
+        strength = _LEVEL_STRENGTH[_reduced_drawing(flat, factor)]
         # Alpha is exact: a drawing on transparency has no paper noise.
         noise, contrast = 0.0, float(strength.max())
     else:
@@ -706,15 +693,15 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     fine_image = source.resize(fine_size, resample, box=(x0, y0, x1, y1))
     if colour:
         fine_image = _extreme_channel(fine_image, dark_ink)
-    if flat.backdrop is not None:
-        # A drawing on transparency: exact ink, flat paper, no noise. Every step maps each grey
-        # level to a value, so it is done once per level and looked up for the pixels.
-        pixels = _pixels(fine_image)
-        strength = _drawing_strength(np.arange(256, dtype=np.uint8), dark_ink)
-        contrast = core = float(strength[pixels.min() if dark_ink else pixels.max()])
-        ink_mask = (strength > 0.35 * contrast)[pixels]
+    if drawing:
+        # Exact ink, no paper, no noise. Every step maps each level to a value, so it is done
+        # once per level and looked up for the pixels.
+        levels = _pixels(fine_image)
+        contrast = core = float(_LEVEL_STRENGTH[levels.max()])
+        # Strength rises strictly with the level: the mask is the levels above the faint ones.
+        ink_mask = levels >= np.searchsorted(_LEVEL_STRENGTH, np.float32(0.35 * contrast), side="right")
         floor = 0.15 * contrast
-        ink = np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)[pixels]
+        ink = np.clip((_LEVEL_STRENGTH - floor) / max(core - floor, 1e-6), 0.0, 1.0)[levels]
     else:
         fine_u = ((x0 + (np.arange(fine_size[0]) + 0.5) / scale) / width) * 2 - 1
         fine_v = ((y0 + (np.arange(fine_size[1]) + 0.5) / scale) / height) * 2 - 1
