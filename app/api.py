@@ -26,8 +26,20 @@ bp = Blueprint("api", __name__)
 RAW_IMAGE_TYPES = frozenset(openapi.RAW_IMAGE_TYPES)
 INCLUDE_OPTIONS = frozenset({"feature_maps"})
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
-# The JSON text of each grey level, for the 784 numbers of a result's "input".
-_LEVEL_TEXT = [str(level) for level in range(256)]
+
+
+def _level_text_table(ending: bytes) -> np.ndarray:
+    """(256, 6) uint8: the JSON text of each level 0–255 and ``ending``, NUL-padded."""
+    table = np.zeros((256, 6), np.uint8)
+    for level in range(256):
+        text = str(level).encode() + ending
+        table[level, : len(text)] = np.frombuffer(text, np.uint8)
+    return table
+
+
+# For the 784 numbers of a result's "input": each level's text inside a row and at a row's end.
+_LEVEL_TEXT = _level_text_table(b",")
+_LEVEL_TEXT_ROW_END = _level_text_table(b"],[")
 
 
 @dataclass(frozen=True)
@@ -250,10 +262,12 @@ def _rounded_probability(value: float) -> float:
 
 
 def input_json(image: np.ndarray) -> str:
-    """The (28, 28) image in [0, 1] as JSON: 28 rows of 28 ints 0–255. Written from a table of
-    the 256 numbers' text, in half the time json.dumps takes for these 784 numbers."""
-    levels = np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist()
-    return "[[" + "],[".join([",".join([_LEVEL_TEXT[level] for level in row]) for row in levels]) + "]]"
+    """The (28, 28) image in [0, 1] as JSON: 28 rows of 28 ints 0–255. Looked up in a table of
+    the levels' text and the padding dropped: a fifth of the time json.dumps takes."""
+    levels = np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    text = np.take(_LEVEL_TEXT, levels, axis=0)  # (28, 28, 6)
+    text[:, -1] = np.take(_LEVEL_TEXT_ROW_END, levels[:, -1], axis=0)
+    return "[[" + text.tobytes().translate(None, b"\0")[:-2].decode("ascii") + "]"
 
 
 def result_json(prediction: Prediction, image: np.ndarray, preprocess_ms: float, inference_ms: float) -> str:
