@@ -641,7 +641,7 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     factor = max(1, math.ceil(max(source.size) / COARSE_SIDE))
     drawing = flat.ink_box is not None
     if drawing:
-        strength = _LEVEL_STRENGTH[_reduced_drawing(flat, factor)]
+        strength = _reduced_drawing(flat, factor) * np.float32(1 / 255)
         # Alpha is exact: a drawing on transparency has no paper noise.
         noise, contrast = 0.0, float(strength.max())
     else:
@@ -760,22 +760,33 @@ def to_mnist(image: Image.Image) -> np.ndarray:
 # JSON pixel arrays
 
 
+def _check_pixel_types(flat: list) -> None:
+    """Refuse any value of the row-major ``flat`` pixels that is not a JSON number (a bool is an
+    int subclass, and not a pixel: the types are compared exactly)."""
+    if not _NUMBER_TYPES.issuperset(map(type, flat)):
+        position = next(i for i, value in enumerate(flat) if type(value) not in _NUMBER_TYPES)
+        row, column = divmod(position, SIZE)
+        raise InvalidPixels(f"pixels[{row}][{column}] must be a number; got {type(flat[position]).__name__}")
+
+
 def from_pixels(pixels: object) -> np.ndarray:
     """A JSON pixel array, 28 rows of 28 numbers, white ink on black, all in [0, 1] or all in
     [0, 255] (255-scale when any value exceeds 1), as (28, 28) float32 in [0, 1]."""
     if not isinstance(pixels, list) or len(pixels) != SIZE:
         got = f"a list of {len(pixels)}" if isinstance(pixels, list) else type(pixels).__name__
         raise InvalidPixels(f"pixels must be a list of {SIZE} rows of {SIZE} numbers; got {got}")
+    # One flat list, checked and converted in single C-speed passes; the first problem in row
+    # order is the one reported.
+    flat: list = []
     for index, row in enumerate(pixels):
         if not isinstance(row, list) or len(row) != SIZE:
+            _check_pixel_types(flat)
             got = f"a list of {len(row)}" if isinstance(row, list) else type(row).__name__
             raise InvalidPixels(f"pixels row {index} must be a list of {SIZE} numbers; got {got}")
-        # bool is an int subclass, and not a pixel: the types are compared exactly.
-        if not _NUMBER_TYPES.issuperset(map(type, row)):
-            column, value = next((c, v) for c, v in enumerate(row) if type(v) not in _NUMBER_TYPES)
-            raise InvalidPixels(f"pixels[{index}][{column}] must be a number; got {type(value).__name__}")
+        flat += row
+    _check_pixel_types(flat)
     try:
-        values = np.array(pixels, dtype=np.float64)
+        values = np.array(flat, dtype=np.float64).reshape(SIZE, SIZE)
     except OverflowError as exc:
         raise InvalidPixels("a pixel value is out of range: values must be in [0, 1] or [0, 255]") from exc
     low, high = float(values.min()), float(values.max())

@@ -697,6 +697,8 @@ def _with(value, row=2, col=3):
         (_with(-0.1), "pixels[2][3] = -0.1 is out of range"),
         (_with(256), "pixels[2][3] = 256 is out of range"),
         (_with(10**400), "out of range"),
+        (_with("x", row=2)[:20] + [[0] * 27] + grid(rows=7), "pixels[2][3] must be a number"),
+        (grid(rows=1) + [[0] * 27] + _with(None, row=2)[2:], "row 1"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
