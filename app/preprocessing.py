@@ -276,6 +276,11 @@ def _pixels(image: Image.Image) -> np.ndarray:
     return np.frombuffer(image.tobytes(), dtype=dtype).reshape(image.height, image.width)
 
 
+def _unit_image(values: np.ndarray) -> Image.Image:
+    """A mode "F" image sharing the memory of C-contiguous float32 ``values`` (H, W)."""
+    return Image.frombuffer("F", (values.shape[1], values.shape[0]), values, "raw", "F", 0, 1)
+
+
 def _as_unit_array(image: Image.Image) -> np.ndarray:
     return _pixels(image) * np.float32(1 / 255)
 
@@ -610,7 +615,7 @@ def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
         return ink
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(ink, "F").resize(size, resample), dtype=np.float32)
+    return _pixels(_unit_image(ink).resize(size, resample))
 
 
 def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
@@ -738,17 +743,18 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     if stroke_width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
     fine_values = _fit_box(_normalise_stroke(np.ascontiguousarray(ink), stroke_width), FINE_BOX)
-    solid = fine_values[fine_values > 0.05]
-    if solid.size == 0:
+    solid = fine_values > 0.05
+    solid_count = np.count_nonzero(solid)
+    if solid_count == 0:
         raise NoDigitFound("no digit found")
     # A faint (thin, then thickened) stroke is stretched so that its core is full ink again.
-    if np.count_nonzero(solid >= 0.99) < 0.1 * solid.size:
-        fine_values = np.clip(fine_values / max(_quantiles(solid, (0.9,))[0], 0.25), 0.0, 1.0)
+    if np.count_nonzero(fine_values >= 0.99) < 0.1 * solid_count:
+        fine_values = np.clip(fine_values / max(_quantiles(fine_values[solid], (0.9,))[0], 0.25), 0.0, 1.0)
     out_size = (
         max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
         max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
     )
-    patch_values = _pixels(Image.fromarray(fine_values, "F").resize(out_size, Image.Resampling.BOX))
+    patch_values = _pixels(_unit_image(fine_values).resize(out_size, Image.Resampling.BOX))
     peak = float(patch_values.max())
     if peak <= 0:
         raise NoDigitFound("no digit found")
