@@ -792,7 +792,7 @@ def from_pixels(pixels: object) -> np.ndarray:
         flat += row
     _check_pixel_types(flat)
     try:
-        values = np.array(flat, dtype=np.float64).reshape(SIZE, SIZE)
+        values = np.fromiter(flat, dtype=np.float64, count=SIZE * SIZE).reshape(SIZE, SIZE)
     except OverflowError as exc:
         raise InvalidPixels("a pixel value is out of range: values must be in [0, 1] or [0, 255]") from exc
     low, high = float(values.min()), float(values.max())
