@@ -101,9 +101,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# One decoder for every request: json.loads(..., parse_constant=...) builds a new one each call.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _json_body() -> dict:
+    body = _read_body()
     try:
-        document = json.loads(_read_body(), parse_constant=_reject_constant)
+        # What json.loads does with bytes: the encoding from the first bytes (UTF-8, -16, -32).
+        document = _JSON_DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
     except RecursionError:
         raise ApiError(400, "invalid_json", "the JSON body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -122,6 +122,14 @@ def test_a_result_is_one_json_object_with_exactly_the_documented_fields(client, 
     assert result["input"] == digit_pixels
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32-le"])
+def test_a_json_body_is_read_in_every_encoding_json_allows(client, digit_pixels, encoding):
+    body = json.dumps({"pixels": digit_pixels}).encode(encoding)
+    response = client.post("/predict", data=body, content_type="application/json")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["input"] == digit_pixels
+
+
 # --- /predict: every input form gives the network's own answer ---------------------------------
 
 
