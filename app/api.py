@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from time import perf_counter
@@ -19,7 +20,7 @@ from flask import Blueprint, Response, current_app, request
 from app import feature_maps, openapi
 from app.errors import ApiError
 from app.inference import Prediction, Predictor
-from app.preprocessing import PreprocessingError, from_pixels, load_image, to_mnist
+from app.preprocessing import SIZE, PreprocessingError, from_pixel_values, from_pixels, load_image, to_mnist
 
 bp = Blueprint("api", __name__)
 
@@ -47,7 +48,8 @@ class ImageInput:
     """One image as the client sent it.
 
     kind "file": ``value`` is the bytes of an image file; "base64": a data URL or base64 text of
-    one; "pixels": a JSON array already in MNIST form.
+    one; "pixels": a JSON array already in MNIST form; "pixel values": such an array already
+    read into (28, 28) float64 values.
     """
 
     kind: str
@@ -105,8 +107,10 @@ def _reject_constant(name: str) -> None:
 _JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _json_body() -> dict:
-    body = _read_body()
+def _json_body(body: bytes | None = None) -> dict:
+    """The request's JSON object (``body``: the request body when already read)."""
+    if body is None:
+        body = _read_body()
     try:
         # What json.loads does with bytes: the encoding from the first bytes (UTF-8, -16, -32).
         document = _JSON_DECODER.decode(body.decode(json.detect_encoding(body), "surrogatepass"))
@@ -117,6 +121,46 @@ def _json_body() -> dict:
     if not isinstance(document, dict):
         raise ApiError(400, "invalid_json", "the JSON body must be an object")
     return document
+
+
+_JSON_WHITESPACE = b" \t\n\r"
+_PIXELS_KEY = re.compile(rb'[ \t\n\r]*\{[ \t\n\r]*"pixels"[ \t\n\r]*:')
+_SPACED_DIGITS = re.compile(rb"[0-9][ \t\n\r]+[0-9]")  # two numbers with no comma between: not JSON
+_COMMA, _ZERO = ord(","), ord("0")
+
+
+def integer_pixels(body: bytes) -> np.ndarray | None:
+    """The (28, 28) float64 values of a JSON body that is exactly ``{"pixels": [28 rows of 28
+    non-negative integers]}`` (whitespace anywhere JSON allows it), or None for any other body.
+
+    That is how programs send pixels, and reading it here takes less than half the time of
+    json.loads, which makes 784 Python ints, and of checking each one's type. Any other body,
+    valid or not, goes through json and from_pixels, so what is accepted and every refusal stay
+    the same."""
+    key = _PIXELS_KEY.match(body)
+    if key is None:
+        return None
+    rest = body[key.end() :]
+    compact = rest.translate(None, _JSON_WHITESPACE)
+    if len(compact) != len(rest) and _SPACED_DIGITS.search(rest):
+        return None
+    # Counted before splitting: a large body of "],[" must not become a million small objects.
+    if not (compact.startswith(b"[[") and compact.endswith(b"]]}") and compact.count(b"],[") == SIZE - 1):
+        return None
+    rows = compact[2:-3].split(b"],[")
+    if any(row.count(b",") != SIZE - 1 for row in rows):
+        return None
+    numbers = b",".join(rows)
+    if numbers.translate(None, b"0123456789,"):
+        return None
+    # Every number: 1 to 15 digits (exact as a float), no leading zero.
+    text = np.frombuffer(b"," + numbers + b",", np.uint8)
+    commas = np.flatnonzero(text == _COMMA)
+    digits = np.diff(commas) - 1
+    if digits.min() < 1 or digits.max() > 15 or np.any((text[commas[:-1] + 1] == _ZERO) & (digits > 1)):
+        return None
+    # Parsed as integers: NumPy's float parser takes five times as long.
+    return np.fromstring(numbers, dtype=np.int64, sep=",").reshape(SIZE, SIZE).astype(np.float64)
 
 
 def _unsupported_media_type() -> ApiError:
@@ -182,7 +226,11 @@ def _single_request() -> tuple[ImageInput, bool]:
     if mimetype in RAW_IMAGE_TYPES:
         return ImageInput("file", _read_body()), _include_feature_maps(include)
     if request.is_json:
-        document = _json_body()
+        body = _read_body()
+        values = integer_pixels(body)
+        if values is not None:
+            return ImageInput("pixel values", values), _include_feature_maps(include)
+        document = _json_body(body)
         image = _json_image(document, "the JSON body")
         return image, _include_feature_maps([*include, *_json_include(document)])
     if mimetype == "multipart/form-data":
@@ -256,6 +304,8 @@ def to_network_input(image: ImageInput) -> np.ndarray:
     try:
         if image.kind == "pixels":
             return from_pixels(image.value)
+        if image.kind == "pixel values":
+            return from_pixel_values(image.value)
         data = image.value if image.kind == "file" else decode_base64_image(image.value)
         return to_mnist(load_image(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"]))
     except PreprocessingError as exc:

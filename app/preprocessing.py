@@ -795,6 +795,12 @@ def from_pixels(pixels: object) -> np.ndarray:
         values = np.fromiter(flat, dtype=np.float64, count=SIZE * SIZE).reshape(SIZE, SIZE)
     except OverflowError as exc:
         raise InvalidPixels("a pixel value is out of range: values must be in [0, 1] or [0, 255]") from exc
+    return from_pixel_values(values)
+
+
+def from_pixel_values(values: np.ndarray) -> np.ndarray:
+    """from_pixels for pixels already read into (28, 28) float64 ``values``: all in [0, 1] or all
+    in [0, 255] (255-scale when any value exceeds 1), as (28, 28) float32 in [0, 1]."""
     low, high = float(values.min()), float(values.max())
     if not (low >= 0 and high <= 255):  # also when NaN made both NaN
         if not np.isfinite(values).all():

@@ -8,9 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import create_app
-from app.api import input_json
+from app.api import input_json, integer_pixels
 from app.preprocessing import load_image, to_mnist
 from model import checkpoint
 from model.network import Network
@@ -128,6 +130,134 @@ def test_a_json_body_is_read_in_every_encoding_json_allows(client, digit_pixels,
     response = client.post("/predict", data=body, content_type="application/json")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["input"] == digit_pixels
+
+
+# --- JSON pixels written by programs: read without json, exactly as json reads them ---------------
+
+SPACES = ["", "", " ", "\n", "\t ", "\r\n  "]
+EDITS = '0123456789-+.eE ,[]{}:"x\f\u00a0'
+
+
+@st.composite
+def pixel_documents(draw) -> tuple[bytes, np.ndarray, bool]:
+    """A {"pixels": 28×28 ints} document with random whitespace, perhaps with one random edit."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rows = rng.integers(0, 256, (28, 28))
+    if rng.random() < 0.3:  # a few numbers out of range, or too long to be exact as floats
+        rows[rng.integers(0, 28, 3), rng.integers(0, 28, 3)] = rng.choice(
+            [256, 999, 10**14, 10**15, 10**18], 3
+        )
+
+    def space() -> str:
+        return SPACES[rng.integers(len(SPACES))] if rng.random() < 0.3 else ""
+
+    def joined(items) -> str:
+        return "".join(f"{space()},{space()}{item}" if i else item for i, item in enumerate(items))
+
+    text = (
+        f'{space()}{{{space()}"pixels"{space()}:{space()}[{space()}'
+        + joined(f"[{space()}{joined(str(v) for v in row)}{space()}]" for row in rows.tolist())
+        + f"{space()}]{space()}}}{space()}"
+    )
+    edited = draw(st.booleans())
+    if edited:
+        at = draw(st.integers(0, len(text) - 1))
+        char = draw(st.sampled_from(EDITS))
+        text = draw(
+            st.sampled_from(
+                [text[:at] + text[at + 1 :], text[:at] + char + text[at:], text[:at] + char + text[at + 1 :]]
+            )
+        )
+    return text.encode(), rows, edited
+
+
+@settings(max_examples=300, deadline=None)
+@given(pixel_documents())
+def test_integer_pixels_reads_a_body_exactly_as_json_does_or_leaves_it_to_json(document):
+    body, rows, edited = document
+    values = integer_pixels(body)
+    if values is None:
+        # Left to json: only bodies that are not plain integer pixel documents.
+        assert edited or rows.max() >= 10**15
+        return
+    parsed = json.loads(body)
+    assert list(parsed) == ["pixels"]
+    assert all(type(value) is int for row in parsed["pixels"] for value in row)
+    assert values.dtype == np.float64 and values.shape == (28, 28)
+    assert np.array_equal(values, np.array(parsed["pixels"], dtype=np.float64))
+
+
+@pytest.mark.parametrize("spacing", [(",", ":"), (", ", ": ")], ids=["compact", "spaced"])
+def test_integer_pixels_are_read_in_the_forms_programs_write(digit_pixels, spacing):
+    body = json.dumps({"pixels": digit_pixels}, separators=spacing).encode()
+    assert np.array_equal(integer_pixels(body), np.array(digit_pixels, dtype=np.float64))
+    indented = json.dumps({"pixels": digit_pixels}, indent=2).encode()
+    assert np.array_equal(
+        integer_pixels(b"\r\n " + indented + b"\n"), np.array(digit_pixels, dtype=np.float64)
+    )
+
+
+def _edited(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: _edited(t, "[0,0,", "[01,0,"),
+        lambda t: _edited(t, "[0,0,", "[-0,0,"),
+        lambda t: _edited(t, "[0,0,", "[0.0,0,"),
+        lambda t: _edited(t, "[0,0,", "[0e0,0,"),
+        lambda t: _edited(t, "[0,0,", "[0 0,0,"),
+        lambda t: _edited(t, "[0,0,", "[0,,0,"),
+        lambda t: _edited(t, "],[", "] ["),
+        lambda t: _edited(t, "],[", "],[],["),
+        lambda t: _edited(t, "[0,0,", "[true,0,"),
+        lambda t: _edited(t, "[0,0,", '["0",0,'),
+        lambda t: _edited(t, "[0,0,", "[[0],0,"),
+        lambda t: _edited(t, '{"pixels"', '{"include":["feature_maps"],"pixels"'),
+        lambda t: _edited(t, '{"pixels"', '{"pixels":[],"pixels"'),
+        lambda t: _edited(t, '"pixels"', '"pixel\\u0073"'),
+        lambda t: _edited(t, "]]}", "]],}"),
+        lambda t: _edited(t, "]]}", "]]}}"),
+        lambda t: _edited(t, "]]}", "]]} x"),
+        lambda t: "\ufeff" + t,
+        lambda t: _edited(t, "[0,0,", "[\f0,0,"),
+    ],
+)
+def test_any_other_json_body_is_left_to_json(client, digit_pixels, edit):
+    compact = json.dumps({"pixels": digit_pixels}, separators=(",", ":"))
+    body = edit(compact).encode()
+    assert integer_pixels(body) is None
+
+
+@pytest.mark.parametrize("value", [256, 1000, 10**14], ids=str)
+def test_out_of_range_integer_pixels_are_refused_as_json_pixels_are(client, digit_pixels, value):
+    pixels = [row[:] for row in digit_pixels]
+    pixels[2][3] = value
+    compact = json.dumps({"pixels": pixels}, separators=(",", ":"))
+    assert integer_pixels(compact.encode()) is not None
+    as_floats = json.dumps({"pixels": [[float(v) for v in row] for row in pixels]})
+    assert integer_pixels(as_floats.encode()) is None
+    answers = [
+        client.post("/predict", data=body, content_type="application/json") for body in (compact, as_floats)
+    ]
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert answers[0].get_json() == answers[1].get_json()
+    assert "pixels[2][3]" in answers[0].get_json()["error"]["message"]
+
+
+def test_integer_and_float_pixels_give_the_same_answer(client, digit_pixels):
+    compact = json.dumps({"pixels": digit_pixels}, separators=(",", ":"))
+    as_floats = json.dumps({"pixels": [[v / 255 for v in row] for row in digit_pixels]})
+    results = [
+        client.post("/predict", data=body, content_type="application/json").get_json()
+        for body in (compact, as_floats)
+    ]
+    for result in results:
+        del result["timing_ms"]
+    assert results[0] == results[1]
 
 
 # --- /predict: every input form gives the network's own answer ---------------------------------
