@@ -67,6 +67,7 @@ class Predictor:
             )
         self.network = network
         self.maps_layer, self.pooled_layer = feature_layers(network.spec)
+        self._feature_layers = tuple(name for name in (self.maps_layer, self.pooled_layer) if name)
         self.card = dict(card or {})
         # What the card does not say, the spec does.
         self.card.setdefault("architecture", architecture(network))
@@ -86,18 +87,18 @@ class Predictor:
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise ValueError(f"images must be (N, 28, 28), not {images.shape}")
-        keep = tuple(name for name in (self.maps_layer, self.pooled_layer) if name) if feature_maps else ()
+        keep = self._feature_layers if feature_maps else ()
         probabilities, activations = self.network.predict(images[:, np.newaxis], keep=keep)
         # float64 and renormalised, so the rounded values in a response still sum to 1.
         probabilities = probabilities.astype(np.float64)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        digits = probabilities.argmax(axis=1)
+        digits = probabilities.argmax(axis=1).tolist()
         return [
             Prediction(
                 probabilities=probabilities[i],
-                digit=int(digits[i]),
-                confidence=float(probabilities[i, digits[i]]),
+                digit=digit,
+                confidence=float(probabilities[i, digit]),
                 activations={name: activation[i] for name, activation in activations.items()},
             )
-            for i in range(len(images))
+            for i, digit in enumerate(digits)
         ]
