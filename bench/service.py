@@ -292,7 +292,9 @@ def wrk_load(port: int, scenario: Scenario, seconds: float, threads: int, tmp: P
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", output).group(1))
     duration = re.search(r"requests in ([\d.]+(?:us|ms|s))", output).group(1)
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", output, re.MULTILINE))
+    if not {"50", "99"} <= percentiles.keys():
+        raise RuntimeError(f"wrk printed no latency percentiles for {scenario.path}:\n{output}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     result = LoadResult(
