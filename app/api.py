@@ -148,14 +148,15 @@ def integer_pixels(body: bytes) -> np.ndarray | None:
     if [row.count(b",") for row in rows] != _COMMAS_PER_ROW:
         return None
     numbers = b",".join(rows)
-    if numbers.translate(None, b"0123456789,") or b",," in b",%b," % numbers:  # digits, none missing
+    missing_number = b",," in numbers or numbers.startswith(b",") or numbers.endswith(b",")
+    if missing_number or numbers.translate(None, b"0123456789,"):  # or anything but digits
         return None
     # 784 numbers of digits only. Parsed as integers: NumPy's float parser takes five times as long.
     values = np.fromstring(numbers, dtype=np.int64, sep=",")
     # Plain JSON integers, exact as floats: under 10¹⁵, and no leading zero (the text is exactly
     # as long as the numbers written plainly).
     plain_length = 2 * values.size - 1 + int(np.searchsorted(_POWERS_OF_TEN, values, side="right").sum())
-    if values.max() >= 10**15 or len(numbers) != plain_length:
+    if values.size != SIZE * SIZE or values.max() >= 10**15 or len(numbers) != plain_length:
         return None
     return values.reshape(SIZE, SIZE).astype(np.float64)
 

@@ -211,6 +211,8 @@ def _edited(text: str, old: str, new: str) -> str:
         lambda t: _edited(t, "[0,0,", "[0e0,0,"),
         lambda t: _edited(t, "[0,0,", "[0 0,0,"),
         lambda t: _edited(t, "[0,0,", "[0,,0,"),
+        lambda t: _edited(t, "[[0,0,", "[[,0,"),
+        lambda t: _edited(t, ",0]]}", ",]]}"),
         lambda t: _edited(t, "],[", "] ["),
         lambda t: _edited(t, "],[", "],[],["),
         lambda t: _edited(t, "[0,0,", "[true,0,"),
