@@ -152,7 +152,10 @@ def integer_pixels(body: bytes) -> np.ndarray | None:
     if missing_number or numbers.translate(None, b"0123456789,"):  # or anything but digits
         return None
     # 784 numbers of digits only. Parsed as integers: NumPy's float parser takes five times as long.
-    values = np.fromstring(numbers, dtype=np.int64, sep=",")
+    try:
+        values = np.fromstring(numbers, dtype=np.int64, sep=",")
+    except ValueError:  # NumPy met something it cannot read: json will say what is wrong
+        return None
     # Plain JSON integers, exact as floats: under 10¹⁵, and no leading zero (the text is exactly
     # as long as the numbers written plainly).
     plain_length = 2 * values.size - 1 + int(np.searchsorted(_POWERS_OF_TEN, values, side="right").sum())

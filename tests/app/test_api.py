@@ -161,7 +161,14 @@ def pixel_documents(draw) -> tuple[bytes, np.ndarray, bool]:
     )
     edited = draw(st.booleans())
     if edited:
-        at = draw(st.integers(0, len(text) - 1))
+        # Anywhere, or next to a bracket, brace or colon, where a slip changes the structure.
+        structure = [i for i, c in enumerate(text) if c in "[]:{}"]
+        near = st.builds(
+            lambda i, step: min(max(i + step, 0), len(text) - 1),
+            st.sampled_from(structure),
+            st.integers(-1, 1),
+        )
+        at = draw(st.one_of(st.integers(0, len(text) - 1), near))
         char = draw(st.sampled_from(EDITS))
         text = draw(
             st.sampled_from(
