@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, request
 from app import feature_maps, openapi
 from app.errors import ApiError
 from app.inference import Prediction, Predictor
-from app.preprocessing import SIZE, PreprocessingError, from_pixel_values, from_pixels, load_image, to_mnist
+from app.preprocessing import SIZE, PreprocessingError, from_pixel_values, from_pixels, preprocess
 
 bp = Blueprint("api", __name__)
 
@@ -214,9 +214,7 @@ def _json_image(entry: object, where: str) -> ImageInput:
 def _multipart_images() -> list[ImageInput]:
     if "image" in request.form:
         # A part without a filename: its bytes would have been decoded as text, so refuse it.
-        raise ApiError(
-            400, "invalid_parameter", "send each 'image' part as a file (a part with a filename)"
-        )
+        raise ApiError(400, "invalid_parameter", "send each 'image' part as a file (a part with a filename)")
     return [ImageInput("file", part.read()) for part in request.files.getlist("image")]
 
 
@@ -308,7 +306,7 @@ def to_network_input(image: ImageInput) -> np.ndarray:
         if image.kind == "pixel values":
             return from_pixel_values(image.value)
         data = image.value if image.kind == "file" else decode_base64_image(image.value)
-        return to_mnist(load_image(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"]))
+        return preprocess(data, max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
     except PreprocessingError as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
 

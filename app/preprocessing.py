@@ -31,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
+from app import canvas_png
+
 SIZE = 28  # side of the network input
 BOX = 20  # the ink's bounding box fits in BOX×BOX, as in MNIST
 SUPERSAMPLE = 4  # stroke width is normalised at SUPERSAMPLE× the output resolution
@@ -189,19 +191,13 @@ def _composite_alpha(image: Image.Image) -> _Flat:
     ink_box = image.getbbox(alpha_only=True)  # around every pixel that is not fully transparent
     if ink_box is None:  # a blank canvas
         return _Flat(Image.new("L", image.size, 0), (0, 0, 0, 0))
-    # A drawing clear of the border of the image (beyond the outer ring of blocks the border test
-    # below judges) has transparent surroundings; anything else is looked at closely.
-    width, height = image.size
-    factor = max(1, min(width, height) // 32)
-    inner_right = (math.ceil(width / factor) - 1) * factor
-    inner_bottom = (math.ceil(height / factor) - 1) * factor
-    left, top, right, bottom = ink_box
-    if not (left >= factor and top >= factor and right <= inner_right and bottom <= inner_bottom):
+    if not _clear_of_border(image.size, ink_box):
         colour_mode = "RGB" if image.mode == "RGBA" else "L"
         alpha = image.getchannel("A")
         if alpha.getextrema()[0] == 255:
             return _Flat(image.convert(colour_mode))
         # Is the border opaque? Judged on a reduced copy: a few opaque border pixels are not paper.
+        factor = _border_block(image.size)
         small_alpha = np.asarray(alpha.reduce(factor), dtype=np.float32)
         border = np.concatenate([small_alpha[0], small_alpha[-1], small_alpha[:, 0], small_alpha[:, -1]])
         if 2 * np.count_nonzero(border >= 128) >= border.size:
@@ -212,6 +208,38 @@ def _composite_alpha(image: Image.Image) -> _Flat:
     # box is read.
     ink = Image.new("L", image.size, 0)
     ink.paste(image.crop(ink_box).getchannel("A"), ink_box)
+    return _Flat(ink, ink_box)
+
+
+def _border_block(size: tuple[int, int]) -> int:
+    """Side of the blocks in which the border of an image with alpha is judged."""
+    return max(1, min(size) // 32)
+
+
+def _clear_of_border(size: tuple[int, int], ink_box: tuple[int, int, int, int]) -> bool:
+    """Whether the non-transparent pixels (in ``ink_box``) of an image of ``size`` keep clear of
+    its border, beyond the outer ring of blocks that the border test of _composite_alpha judges:
+    then the image is a drawing on transparency."""
+    width, height = size
+    factor = _border_block(size)
+    inner_right = (math.ceil(width / factor) - 1) * factor
+    inner_bottom = (math.ceil(height / factor) - 1) * factor
+    left, top, right, bottom = ink_box
+    return left >= factor and top >= factor and right <= inner_right and bottom <= inner_bottom
+
+
+def _drawing_from_alpha(alpha: np.ndarray) -> _Flat | None:
+    """The _Flat of an image with alpha known only by its alpha plane ``alpha`` (H, W) uint8:
+    what _composite_alpha makes of it when it is a drawing on transparency (or blank), else None."""
+    height, width = alpha.shape
+    if max(width, height) > SOURCE_MAX_SIDE:
+        return None  # _flatten would reduce it first
+    ink = Image.frombuffer("L", (width, height), alpha, "raw", "L", 0, 1)
+    ink_box = ink.getbbox()
+    if ink_box is None:
+        return _Flat(ink, (0, 0, 0, 0))
+    if not _clear_of_border(ink.size, ink_box):
+        return None
     return _Flat(ink, ink_box)
 
 
@@ -638,7 +666,23 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     Two passes: a coarse one (≤ COARSE_SIDE) models the paper and finds the ink; a fine one
     re-reads just the ink's box from the full-resolution image at 4× the output scale.
     """
-    flat = _flatten(image)
+    return _flat_to_mnist(_flatten(image))
+
+
+def preprocess(data: bytes, max_pixels: int) -> np.ndarray:
+    """``to_mnist(load_image(data, max_pixels))``: the network input (28, 28) for the image file
+    ``data``. A canvas export (see app.canvas_png) is read from its alpha plane without Pillow's
+    decoder, to the same result."""
+    if isinstance(data, bytes | bytearray):
+        alpha = canvas_png.read_alpha(data, max_pixels)
+        flat = None if alpha is None else _drawing_from_alpha(alpha)
+        if flat is not None:
+            return _flat_to_mnist(flat)
+    return to_mnist(load_image(data, max_pixels))
+
+
+def _flat_to_mnist(flat: _Flat) -> np.ndarray:
+    """to_mnist of a flattened image."""
     source = flat.image
     colour = source.mode == "RGB"
 

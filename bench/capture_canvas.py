@@ -1,0 +1,95 @@
+"""Capture the PNG that the page sends for a mouse-drawn digit, as Chromium encodes it.
+
+    python -m bench.capture_canvas                        # writes bench/canvas-seven.png
+    python -m bench.capture_canvas --digit zero --out /tmp/zero.png
+
+The app runs on 127.0.0.1 (an ephemeral port), Debian's chromium draws the digit with the mouse
+(the strokes of the browser tests), and the data URL of the last /predict request is decoded and
+written out. bench.service loads the committed capture: the canvas PNG a real browser sends, with
+the browser's own PNG encoder (8-bit RGBA, every row Up-filtered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import math
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from tests.browser.strokes import ONE, SEVEN, ZERO
+
+OUTPUT = Path(__file__).resolve().parent / "canvas-seven.png"
+DIGITS = {"seven": SEVEN, "one": ONE, "zero": ZERO}
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def capture(strokes, chromium: str = CHROMIUM) -> bytes:
+    """The PNG of the page's last /predict request after drawing ``strokes`` (fractions of the canvas)."""
+    from playwright.sync_api import sync_playwright
+
+    from app import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bodies: list[str] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on(
+                "request",
+                lambda request: (
+                    bodies.append(request.post_data)
+                    if request.method == "POST" and "/predict" in request.url
+                    else None
+                ),
+            )
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            canvas = page.locator('[data-testid="draw-canvas"]')
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            for stroke in strokes:
+                x, y = box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"]
+                page.mouse.move(x, y)
+                page.mouse.down()
+                for point in stroke[1:]:
+                    nx, ny = box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+                    page.mouse.move(nx, ny, steps=max(1, round(math.hypot(nx - x, ny - y) / 6)))
+                    x, y = nx, ny
+                page.mouse.up()
+            page.wait_for_load_state("networkidle")
+            browser.close()
+    finally:
+        server.shutdown()
+    if not bodies:
+        raise SystemExit("the page sent no /predict request")
+    data_url = json.loads(bodies[-1])["image"]
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--digit", choices=sorted(DIGITS), default="seven")
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    parser.add_argument("--chromium", default=CHROMIUM)
+    args = parser.parse_args(argv)
+    png = capture(DIGITS[args.digit], args.chromium)
+    args.out.write_bytes(png)
+    print(f"{args.out}: {len(png)} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
