@@ -31,7 +31,10 @@ MAX_IMAGE_DATA = 32 * 1024
 # Chunks that describe how to show the colours and are safe to ignore for the opacity.
 IGNORED_CHUNKS = frozenset({b"sRGB", b"gAMA", b"cHRM", b"iCCP", b"pHYs", b"sBIT", b"tIME", b"bKGD"})
 COLOUR_TYPES = {6: 4, 4: 2}  # PNG colour type → bytes per pixel (RGBA, grey + alpha), alpha last
-NONE, SUB, UP = 0, 1, 2
+NONE, SUB, UP, AVERAGE, PAETH = 0, 1, 2, 3, 4
+# A Paeth row is rebuilt one "break" (a pixel whose prediction depends on the pixel to its left
+# in more than a Sub-like way) at a time in Python; an image with more than this is left to Pillow.
+MAX_PAETH_BREAKS = 2048
 
 
 def read_alpha(data: bytes, max_pixels: int) -> np.ndarray | None:
@@ -56,7 +59,7 @@ def read_alpha(data: bytes, max_pixels: int) -> np.ndarray | None:
         return None
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, row_bytes)
     filters = rows[:, 0]
-    if filters.max() > UP:
+    if filters.max() > PAETH or (filters == AVERAGE).any():
         return None
     return _unfilter(rows[:, channels::channels], filters)
 
@@ -113,29 +116,92 @@ def _image_data(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] | N
     return width, height, channels, b"".join(parts)
 
 
-def _unfilter(filtered: np.ndarray, filters: np.ndarray) -> np.ndarray:
+def _unfilter(filtered: np.ndarray, filters: np.ndarray) -> np.ndarray | None:
     """Reconstruct one channel, ``filtered`` (H, W) uint8 with each row's filter type in
-    ``filters`` (H,), all None, Sub or Up; arithmetic is modulo 256, as uint8's is.
+    ``filters`` (H,): None, Sub, Up or Paeth. None if it has too many Paeth breaks.
 
-    Sub adds the byte to the left and Up the byte above, each already reconstructed: Sub rows
-    are prefix sums along the row; a run of Up rows is a prefix sum down the columns, restarted
-    at each None or Sub row. The prefix sums are Hillis–Steele scans: log₂ n whole-array adds.
+    Rows between Paeth rows are reconstructed together (see _unfilter_block); each Paeth row
+    then needs the reconstructed row above it (see _paeth_row).
     """
-    plane = np.ascontiguousarray(filtered)
+    plane = filtered.copy()  # C-contiguous and writable, whatever the view
+    # Sub rows need nothing from other rows: prefix sums along the row, all at once.
     sub_rows = np.flatnonzero(filters == SUB)
     if sub_rows.size:
         plane[sub_rows] = _prefix_sums(plane[sub_rows], axis=1)
+    start, budget = 0, MAX_PAETH_BREAKS
+    for row in np.flatnonzero(filters == PAETH).tolist():
+        if row > start:
+            _unfilter_block(plane[start:row], filters[start:row], plane[start - 1] if start else None)
+        above = plane[row - 1] if row else np.zeros_like(plane[row])
+        budget -= _paeth_row(plane[row], above, budget)
+        if budget < 0:
+            return None
+        start = row + 1
+    if start < len(plane):
+        _unfilter_block(plane[start:], filters[start:], plane[start - 1] if start else None)
+    return plane
+
+
+def _unfilter_block(block: np.ndarray, filters: np.ndarray, above: np.ndarray | None) -> None:
+    """Reconstruct rows filtered with None, Sub (already summed along the row) or Up in place;
+    ``above`` is the reconstructed row above the block (None: the image's first row, with zeros
+    above). Arithmetic is modulo 256, as uint8's is.
+
+    Up adds the byte above, already reconstructed: a run of Up rows is a prefix sum down the
+    columns, restarted at each None or Sub row. Prefix sums are Hillis–Steele scans: log₂ n
+    whole-array adds.
+    """
     up = filters == UP
     if not up.any():
-        return plane
-    sums = _prefix_sums(plane, axis=0)
-    if up.all():
-        return sums
+        return
+    leading_up = len(up) if up.all() else int(np.argmin(up))  # Up rows before the first anchor
+    if above is not None and leading_up:
+        block[0] += above  # the first row's Up prediction
+    sums = _prefix_sums(block, axis=0)
+    if leading_up == len(up):
+        return
     # Row r continues from the last None/Sub row a ≤ r (the anchor): sums[r] − sums[a − 1].
     rows = np.arange(len(filters))
     anchor = np.maximum.accumulate(np.where(up, -1, rows))
     before_anchor = np.concatenate([np.zeros_like(sums[:1]), sums])[np.maximum(anchor, 0)]
-    return sums - before_anchor
+    block -= before_anchor
+
+
+def _paeth(left: int, above: int, upper_left: int) -> int:
+    estimate = left + above - upper_left
+    to_left, to_above, to_upper_left = abs(estimate - left), abs(estimate - above), abs(estimate - upper_left)
+    if to_left <= to_above and to_left <= to_upper_left:
+        return left
+    return above if to_above <= to_upper_left else upper_left
+
+
+def _paeth_row(row: np.ndarray, above: np.ndarray, budget: int) -> int:
+    """Reconstruct one Paeth-filtered ``row`` (W,) in place from the reconstructed row ``above``;
+    returns its number of breaks (the row is left as it was when they exceed ``budget``).
+
+    Where the row above is level (above == upper left), Paeth predicts the left byte, as Sub
+    does, so between the other pixels (the breaks) the row is a prefix sum; each break's value
+    is worked out from the one before it."""
+    upper_left = np.concatenate([np.zeros(1, np.uint8), above[:-1]])
+    breaks = np.flatnonzero(above != upper_left)
+    if len(breaks) > budget:
+        return len(breaks)
+    sums = np.cumsum(row, dtype=np.uint8)
+    # Past the last break q ≤ x, the row is sums[x] + offset, offset = row[q] − sums[q].
+    offsets = []
+    offset = 0
+    filtered, sums_list = row.tolist(), sums.tolist()
+    above_list, upper_left_list = above.tolist(), upper_left.tolist()
+    for x in breaks.tolist():
+        left = (offset + sums_list[x - 1]) & 0xFF if x else 0
+        value = (filtered[x] + _paeth(left, above_list[x], upper_left_list[x])) & 0xFF
+        offset = (value - sums_list[x]) & 0xFF
+        offsets.append(offset)
+    if offsets:
+        last_break = np.searchsorted(breaks, np.arange(len(row)), side="right") - 1
+        sums += np.where(last_break >= 0, np.array(offsets, np.uint8)[last_break], 0).astype(np.uint8)
+    row[:] = sums
+    return len(breaks)
 
 
 def _prefix_sums(values: np.ndarray, axis: int) -> np.ndarray:
