@@ -1,17 +1,23 @@
 """Service benchmark: /predict latency in process and throughput under gunicorn, next to /healthz.
 
-    python -m bench.service                    # about 45 s
-    python -m bench.service --seconds 10 --client python --weights path/to/weights.npz
+    python -m bench.service                    # about 90 s
+    python -m bench.service --seconds 12 --rounds 4 --client python --weights path/to/weights.npz
 
-1. In process (Flask test client): median and p99 latency of POST /predict with a 280x280 RGBA
-   canvas PNG (a digit drawn on transparency, as the page sends it), split into decode+preprocess
-   and network time with the response's timing_ms; the same for a JSON pixels request.
-   Target: canvas PNG p50 <= 3 ms.
-2. Under gunicorn with 2 workers on 127.0.0.1 (``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'``),
-   a bounded load (``--seconds`` per endpoint) on /healthz, /predict with the canvas PNG and
-   /predict with JSON pixels, in that order, on the same server in the same run; throughput
-   ratios against /healthz. Targets: canvas PNG >= 25%, JSON pixels >= 50%. The load comes from
-   ``wrk`` when installed (apt-get install wrk), else from Python threads.
+The canvas PNG is bench/canvas-seven.png: the 280x280 RGBA PNG that the page sent for a 7 drawn
+with the mouse, as Chromium encodes it (every row Up-filtered; bench/capture_canvas.py captures
+it again). The same drawing encoded by Pillow (adaptive filters, Paeth among them, which the
+canvas reader leaves to Pillow's decoder) is measured beside it.
+
+1. In process (Flask test client): median and p99 latency of POST /predict with each canvas PNG
+   and with a JSON pixels request, split into decode+preprocess and network time with the
+   response's timing_ms. Target: canvas PNG p50 <= 3 ms.
+2. Under gunicorn with 2 workers on 127.0.0.1 (``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'``,
+   with gunicorn.conf.py), a bounded load (``--seconds`` per endpoint in all) on /healthz and on
+   /predict with each request, on the same server in the same run. The endpoints take turns in
+   ``--rounds`` slices, so that a change in the machine's speed (other virtual machines on the
+   host) falls on all of them alike; the throughput ratios against /healthz are over all rounds,
+   with the spread of the per-round ratios. Targets: canvas PNG >= 25%, JSON pixels >= 50%. The
+   load comes from ``wrk`` when installed (apt-get install wrk), else from Python threads.
 
 Weights: model/weights/digit_lens.npz when present, else a freshly initialised network saved to a
 temporary file (speed does not depend on the weight values).
@@ -41,6 +47,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
+CANVAS_EXPORT = Path(__file__).resolve().parent / "canvas-seven.png"  # from bench/capture_canvas.py
 CANVAS_SIDE = 280
 PNG_TARGET_MS = 3.0
 PNG_RATIO_TARGET = 0.25
@@ -50,8 +57,9 @@ PIXELS_RATIO_TARGET = 0.50
 # --- requests ------------------------------------------------------------------------------------
 
 
-def canvas_png() -> bytes:
-    """A 7 drawn with a round 18 px pen on a transparent 280x280 canvas, anti-aliased like a browser's."""
+def pillow_canvas_png() -> bytes:
+    """A 7 drawn with a round 18 px pen on a transparent 280x280 canvas, anti-aliased like a
+    browser's, saved by Pillow (zlib level 6, a filter chosen per row)."""
     scale = 4  # drawn large and reduced: anti-aliased edges in the alpha channel
     side = CANVAS_SIDE * scale
     alpha = Image.new("L", (side, side), 0)
@@ -79,11 +87,17 @@ class Scenario:
     content_type: str | None = None
 
 
-def scenarios(png: bytes, pixels_body: bytes) -> list[Scenario]:
+CANVAS = "/predict canvas PNG"
+PILLOW_CANVAS = "/predict Pillow's PNG"
+PIXELS = "/predict JSON pixels"
+
+
+def scenarios(png: bytes, pillow_png: bytes, pixels_body: bytes) -> list[Scenario]:
     return [
         Scenario("/healthz", "GET", "/healthz"),
-        Scenario("/predict canvas PNG", "POST", "/predict", png, "image/png"),
-        Scenario("/predict JSON pixels", "POST", "/predict", pixels_body, "application/json"),
+        Scenario(CANVAS, "POST", "/predict", png, "image/png"),
+        Scenario(PILLOW_CANVAS, "POST", "/predict", pillow_png, "image/png"),
+        Scenario(PIXELS, "POST", "/predict", pixels_body, "application/json"),
     ]
 
 
@@ -94,17 +108,17 @@ def percentile(values: list[float], q: float) -> float:
 # --- in process ------------------------------------------------------------------------------
 
 
-def in_process(app, png: bytes, pixels_body: bytes, requests: int) -> dict[str, dict[str, list[float]]]:
-    """Per scenario: wall-clock total, CPU total, preprocess and inference ms of ``requests`` requests.
+def in_process(app, requests: list[Scenario], count: int) -> dict[str, dict[str, list[float]]]:
+    """Per scenario: wall-clock total, CPU total, preprocess and inference ms of ``count`` requests.
 
     The CPU time of the request's thread is what the request costs on a machine busy with other
     work, where the wall-clock time also counts the waits for a core.
     """
     client = app.test_client()
     figures = {}
-    for scenario in scenarios(png, pixels_body):
+    for scenario in requests:
         samples: dict[str, list[float]] = {"total": [], "cpu": [], "preprocess": [], "inference": []}
-        for i in range(requests + 20):
+        for i in range(count + 20):
             started, started_cpu = time.perf_counter(), time.thread_time()
             if scenario.method == "GET":
                 response = client.get(scenario.path)
@@ -125,14 +139,25 @@ def in_process(app, png: bytes, pixels_body: bytes, requests: int) -> dict[str, 
     return figures
 
 
-def png_decode_ms(png: bytes, repeats: int = 200) -> float:
-    """Median time to decode the canvas PNG alone: the floor under /predict's preprocessing."""
+def decode_ms(decode, repeats: int = 300) -> float:
+    """Median time of ``decode()`` in ms."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        Image.open(io.BytesIO(png)).load()
+        decode()
         times.append((time.perf_counter() - started) * 1e3)
     return statistics.median(times)
+
+
+def print_decoding(png: bytes, pillow_png: bytes) -> None:
+    """Decoding alone: the floor under /predict's preprocessing."""
+    from app.canvas_png import read_alpha
+
+    for name, data in (("canvas PNG", png), ("Pillow's PNG", pillow_png)):
+        pillow = decode_ms(lambda data=data: Image.open(io.BytesIO(data)).load())
+        reader = decode_ms(lambda data=data: read_alpha(data, 10**8))
+        read = "its alpha plane" if read_alpha(data, 10**8) is not None else "declined (left to Pillow)"
+        print(f"decoding the {name} alone: Pillow {pillow:.3f} ms; canvas reader {reader:.3f} ms, {read}")
 
 
 # --- gunicorn ----------------------------------------------------------------------------------
@@ -343,24 +368,48 @@ def print_in_process(figures: dict[str, dict[str, list[float]]], requests: int) 
         print(f"{name:24}" + "".join(f"{cell:>20}" for cell in cells))
 
 
-def print_load(results: dict[str, LoadResult]) -> None:
-    titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz", "server CPU", "CPU ratio")
+def combine(slices: list[LoadResult]) -> LoadResult:
+    """One endpoint's rounds as one run: counts and times added; p50 the median of the rounds'
+    p50s, p99 the worst round's."""
+    return LoadResult(
+        sum(part.requests for part in slices),
+        sum(part.errors for part in slices),
+        sum(part.seconds for part in slices),
+        statistics.median(part.p50_ms for part in slices),
+        max(part.p99_ms for part in slices),
+        [note for part in slices for note in part.notes],
+        sum(part.server_cpu_seconds for part in slices),
+    )
+
+
+def print_load(rounds: dict[str, list[LoadResult]]) -> dict[str, float]:
+    """The table of the load test; returns each endpoint's throughput ratio against /healthz."""
+    titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz", "rounds", "server CPU",
+              "CPU ratio")
     print(f"{'':24}" + "".join(f"{title:>12}" for title in titles))
+    results = {name: combine(slices) for name, slices in rounds.items()}
     health = results["/healthz"]
+    ratios = {}
     for name, result in results.items():
-        ratio = result.per_second / health.per_second if health.per_second else float("nan")
+        ratios[name] = ratio = result.per_second / health.per_second if health.per_second else float("nan")
+        pairs = zip(rounds[name], rounds["/healthz"], strict=True)
+        per_round = [part.per_second / base.per_second for part, base in pairs]
         cells = (f"{result.requests:d}", f"{result.per_second:.1f}", f"{result.p50_ms:.2f}",
                  f"{result.p99_ms:.2f}", f"{result.errors:d}", f"{ratio:.1%}",
+                 f"{min(per_round):.0%}-{max(per_round):.0%}",
                  f"{result.server_cpu_us:.0f} us", f"{health.server_cpu_us / result.server_cpu_us:.1%}")
         print(f"{name:24}" + "".join(f"{cell:>12}" for cell in cells) + " " + " ".join(result.notes))
-    print("(server CPU: gunicorn's CPU time per request; CPU ratio: /healthz's over this one's, the "
-          "throughput ratio a server with the CPUs to itself would show)")
+    print("(rounds: the lowest and highest ratio of a single round; server CPU: gunicorn's CPU time per "
+          "request; CPU ratio: /healthz's over this one's, the throughput ratio a server with the CPUs "
+          "to itself would show)")
+    return ratios
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="in-process requests per scenario")
-    parser.add_argument("--seconds", type=float, default=10.0, help="gunicorn load per endpoint (s)")
+    parser.add_argument("--seconds", type=float, default=12.0, help="load per endpoint, all rounds (s)")
+    parser.add_argument("--rounds", type=int, default=4, help="turns the endpoints take under load")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients (connections)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--blas-threads", type=int, default=1, help="OPENBLAS/OMP threads per worker")
@@ -370,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (1 <= args.requests <= 100_000 and 0 < args.seconds <= 120 and 1 <= args.threads <= 64):
         parser.error("--requests 1..100000, --seconds 0..120, --threads 1..64")
+    if not 1 <= args.rounds <= 20 or args.seconds / args.rounds < 1:
+        parser.error("--rounds 1..20, and at least 1 s of load per round")
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
@@ -380,19 +431,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         weights, origin = weights_path(args.weights, tmp)
-        png = canvas_png()
+        png, pillow_png = CANVAS_EXPORT.read_bytes(), pillow_canvas_png()
         pixels = np.rint(to_mnist(load_image(png, max_pixels=10**8)) * 255).astype(int).tolist()
         pixels_body = json.dumps({"pixels": pixels}, separators=(",", ":")).encode()
+        requests = scenarios(png, pillow_png, pixels_body)
         print(f"weights: {weights} ({origin})")
-        print(f"canvas PNG {CANVAS_SIDE}x{CANVAS_SIDE} RGBA: {len(png)} bytes; "
+        print(f"canvas PNG {CANVAS_SIDE}x{CANVAS_SIDE} RGBA: {len(png)} bytes ({CANVAS_EXPORT.name}, "
+              f"from Chromium); Pillow's PNG of a drawn 7: {len(pillow_png)} bytes; "
               f"pixels body: {len(pixels_body)} bytes")
         print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
         app = create_app({"WEIGHTS_PATH": str(weights)})
-        figures = in_process(app, png, pixels_body, args.requests)
+        figures = in_process(app, requests, args.requests)
         print_in_process(figures, args.requests)
-        print(f"PNG decode alone (Pillow): {png_decode_ms(png):.3f} ms median")
-        png_p50 = percentile(figures["/predict canvas PNG"]["total"], 50)
+        print_decoding(png, pillow_png)
+        png_p50 = percentile(figures[CANVAS]["total"], 50)
         print(f"target canvas PNG p50 <= {PNG_TARGET_MS} ms (wall clock): {png_p50:.3f} ms  "
               f"{verdict(png_p50 <= PNG_TARGET_MS)}")
         if args.skip_gunicorn:
@@ -407,27 +460,28 @@ def main(argv: list[str] | None = None) -> int:
             config = ROOT / "gunicorn.conf.py"
             print(f"worker class: {worker.group(1) if worker else '?'}; "
                   f"settings from {config.name if config.is_file() else 'defaults only'}")
-            print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint, "
-                  f"BLAS threads per worker: {args.blas_threads}")
-            results = {}
-            for scenario in scenarios(png, pixels_body):
+            print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint in "
+                  f"{args.rounds} rounds, BLAS threads per worker: {args.blas_threads}")
+            for scenario in requests:
                 status, body = request_once("127.0.0.1", server.port, scenario)
                 if status != 200:
                     raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
-                cpu_before = server.cpu_seconds()
-                if client == "wrk":
-                    result = wrk_load(server.port, scenario, args.seconds, args.threads, tmp)
-                else:
-                    result = python_load(server.port, scenario, args.seconds, args.threads)
-                result.server_cpu_seconds = server.cpu_seconds() - cpu_before
-                results[scenario.name] = result
+            rounds: dict[str, list[LoadResult]] = {scenario.name: [] for scenario in requests}
+            for _ in range(args.rounds):
+                for scenario in requests:
+                    seconds = args.seconds / args.rounds
+                    cpu_before = server.cpu_seconds()
+                    if client == "wrk":
+                        result = wrk_load(server.port, scenario, seconds, args.threads, tmp)
+                    else:
+                        result = python_load(server.port, scenario, seconds, args.threads)
+                    result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+                    rounds[scenario.name].append(result)
         finally:
             server.stop()
-        print_load(results)
-        health = results["/healthz"].per_second
-        png_ratio = results["/predict canvas PNG"].per_second / health
-        pixels_ratio = results["/predict JSON pixels"].per_second / health
-        errors = sum(result.errors for result in results.values())
+        ratios = print_load(rounds)
+        png_ratio, pixels_ratio = ratios[CANVAS], ratios[PIXELS]
+        errors = sum(result.errors for slices in rounds.values() for result in slices)
         print(f"target canvas PNG >= {PNG_RATIO_TARGET:.0%} of /healthz: {png_ratio:.1%}  "
               f"{verdict(png_ratio >= PNG_RATIO_TARGET)}")
         print(f"target JSON pixels >= {PIXELS_RATIO_TARGET:.0%} of /healthz: {pixels_ratio:.1%}  "
