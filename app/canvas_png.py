@@ -26,8 +26,10 @@ import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # A deflate stream inflates to at most 1032 times its size; past this many compressed bytes, a
-# hostile file could make zlib.decompress, which has no output limit, allocate too much.
+# hostile file could make zlib.decompress, which has no output limit, allocate too much. (Its
+# output buffer is allocated at the image's size at once, so that is bounded by the ratio too.)
 MAX_IMAGE_DATA = 32 * 1024
+MAX_DEFLATE_RATIO = 1032
 # Chunks that describe how to show the colours and are safe to ignore for the opacity.
 IGNORED_CHUNKS = frozenset({b"sRGB", b"gAMA", b"cHRM", b"iCCP", b"pHYs", b"sBIT", b"tIME", b"bKGD"})
 COLOUR_TYPES = {6: 4, 4: 2}  # PNG colour type → bytes per pixel (RGBA, grey + alpha), alpha last
@@ -46,6 +48,8 @@ def read_alpha(data: bytes, max_pixels: int) -> np.ndarray | None:
         return None
     width, height, channels, compressed = parsed
     row_bytes = 1 + channels * width
+    if height * row_bytes > MAX_DEFLATE_RATIO * len(compressed):
+        return None  # cannot inflate to that size: damaged, and not worth a buffer that large
     # zlib header: deflate, no preset dictionary; the stream itself is inflated raw (wbits -15).
     if len(compressed) < 6 or compressed[0] & 0x0F != 8 or compressed[0] >> 4 > 7:
         return None

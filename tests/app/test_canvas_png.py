@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from app import canvas_png, preprocessing
 from app.canvas_png import read_alpha
-from app.preprocessing import NoDigitFound, load_image, preprocess, to_mnist
+from app.preprocessing import NoDigitFound, PreprocessingError, load_image, preprocess, to_mnist
 from tests.conftest import ROOT
 
 LIMIT = 4096 * 4096
@@ -212,6 +212,15 @@ def test_paeth_rows_under_noisy_rows_are_left_to_pillow():
     data = png_bytes(noise, [4] * 80)  # every pixel of a noisy row above is a break
     assert read_alpha(data, LIMIT) is None
     assert read_alpha(png_bytes(noise[:20], [4] * 20), LIMIT) is not None
+
+
+def test_a_header_far_larger_than_its_image_data_could_fill_is_left_to_pillow():
+    small = png_bytes(drawing(height=40, width=50))
+    header = struct.pack(">IIBBBBB", 4000, 4000, 8, 6, 0, 0, 0)
+    claiming = small[:8] + chunk(b"IHDR", header) + small[33:]
+    assert read_alpha(claiming, LIMIT) is None
+    with pytest.raises(PreprocessingError):
+        preprocess(claiming, LIMIT)
 
 
 def test_image_data_that_could_inflate_without_bound_is_left_to_pillow():
