@@ -3,6 +3,7 @@ and None for anything it does not fully understand."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
@@ -295,3 +296,55 @@ def test_a_blank_canvas_export_has_no_digit_by_either_road():
     with pytest.raises(NoDigitFound) as pillow:
         to_mnist(load_image(data, LIMIT))
     assert str(fast.value) == str(pillow.value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(["flip", "insert", "delete"]), st.integers(0, 10**6), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_damaged_canvas_exports_are_read_or_declined_never_a_crash(edits):
+    data = bytearray(CHROMIUM_SEVEN.read_bytes())
+    for kind, position, value in edits:
+        position %= len(data) + (kind == "insert")
+        if kind == "flip" and position < len(data):
+            data[position] ^= value or 1
+        elif kind == "insert":
+            data[position:position] = bytes([value])
+        elif position < len(data):
+            del data[position]
+    data = bytes(data)
+    alpha = read_alpha(data, LIMIT)
+    assert alpha is None or (alpha.shape == (280, 280) and alpha.dtype == np.uint8)
+    with contextlib.suppress(PreprocessingError):  # a refusal is fine; anything else is not
+        preprocess(data, LIMIT)
+
+
+def _chromium_stream() -> bytes:
+    data = CHROMIUM_SEVEN.read_bytes()
+    stream, position = b"", 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        if data[position + 4 : position + 8] == b"IDAT":
+            stream += data[position + 8 : position + 8 + length]
+        position += 12 + length
+    return stream
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), min_size=1, max_size=3),
+    cut=st.integers(0, 40),
+)
+def test_damaged_image_data_with_good_checksums_is_read_or_declined_never_a_crash(flips, cut):
+    stream = bytearray(_chromium_stream())
+    for position, value in flips:
+        stream[2 + position % (len(stream) - 2)] ^= value
+    data = png_bytes(np.zeros((280, 280, 4), np.uint8), stream=bytes(stream[: len(stream) - cut]))
+    alpha = read_alpha(data, LIMIT)
+    assert alpha is None or (alpha.shape == (280, 280) and alpha.dtype == np.uint8)
+    with contextlib.suppress(PreprocessingError):  # a refusal is fine; anything else is not
+        preprocess(data, LIMIT)
