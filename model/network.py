@@ -199,7 +199,7 @@ class Network:
         Also returns a dict of the outputs of the layers named in ``keep`` (e.g. ``"relu1"``,
         ``"pool1"``). Keeps no state, so several threads may call it at once.
         """
-        unknown = set(keep) - set(self.layer_names)
+        unknown = set(keep) - set(self.layer_names) if keep else ()
         if unknown:
             raise KeyError(f"no layer named {sorted(unknown)}; layers are {self.layer_names}")
         x = np.asarray(x, dtype=self.dtype)
