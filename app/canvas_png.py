@@ -85,6 +85,8 @@ def _image_data(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] | N
         end = position + 12 + length
         if end > len(data):
             return None
+        if kind == b"IDAT" and size + length > MAX_IMAGE_DATA:
+            return None  # checked first: no checksum over data that will not be read here
         body = view[position + 8 : end - 4]
         if zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(view[end - 4 : end], "big"):
             return None
@@ -97,8 +99,6 @@ def _image_data(data: bytes, max_pixels: int) -> tuple[int, int, int, bytes] | N
                 return None  # the image data must be consecutive
             parts.append(body)
             size += length
-            if size > MAX_IMAGE_DATA:
-                return None
         elif kind == b"IEND":
             break
         elif kind not in IGNORED_CHUNKS:
