@@ -1,21 +1,22 @@
 """The opacity of a canvas export, read straight from its PNG bytes.
 
 A drawing exported by a browser's canvas (``toDataURL``/``toBlob``) is an 8-bit RGBA PNG with
-nothing but IHDR, IDAT and IEND chunks, rows filtered with None, Sub or Up, and its ink is all
-in the alpha channel. Pillow decodes such a file in about a third of a millisecond, most of it
-inflating row by row and checksumming the 300 KB of RGBA; the preprocessing then needs only the
-alpha plane. Here the image data is inflated in one call into a buffer of exactly the right size,
-and only the alpha bytes are unfiltered: each filter predicts a byte from the same channel of a
-neighbouring pixel, so the alpha plane can be reconstructed on its own. That takes about a third
-of Pillow's time.
+nothing but IHDR, IDAT and IEND chunks, and its ink is all in the alpha channel. Pillow decodes
+such a file in about a third of a millisecond, most of it inflating row by row and checksumming
+the 300 KB of RGBA; the preprocessing then needs only the alpha plane. Here the image data is
+inflated in one call into a buffer of exactly the right size, and only the alpha bytes are
+unfiltered: each PNG filter predicts a byte from the same channel of neighbouring pixels, so the
+alpha plane can be reconstructed on its own. For Chromium's export (every row Up-filtered) that
+takes 0.14 ms against Pillow's 0.33. Rows filtered with None, Sub, Up and Paeth (which encoders
+that choose a filter per row, such as libpng's and Pillow's, use where the ink starts) are read.
 
 ``read_alpha`` declines (returns None) anything else: other colour types or bit depths,
-interlacing, the Average and Paeth filters (their predictions run pixel by pixel along a row),
-chunks that could change the image (EXIF orientation, animation), a bad CRC, a zlib stream that
-is damaged or does not inflate to exactly the image's size. The caller then decodes the file
-with Pillow, which also says what is wrong with a broken one. Every chunk's CRC is checked, which
-covers the compressed data, so the zlib stream's own checksum of the inflated data is not
-recomputed.
+interlacing, the Average filter (its prediction runs pixel by pixel along the whole row), chunks
+that could change the image (EXIF orientation, text that may hold EXIF, animation), a bad CRC, a
+zlib stream that is damaged or does not inflate to exactly the image's size, too much image data.
+The caller then decodes the file with Pillow, which also says what is wrong with a broken one.
+Every chunk's CRC is checked, which covers the compressed data, so the zlib stream's own checksum
+of the inflated data is not recomputed.
 """
 
 from __future__ import annotations
