@@ -14,18 +14,14 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import logging
-import math
-import threading
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
+from bench.page import CHROMIUM, draw, start_server
+from model import checkpoint
 from tests.browser.strokes import ONE, SEVEN, ZERO
 
 OUTPUT = Path(__file__).resolve().parent / "canvas-seven.png"
 DIGITS = {"seven": SEVEN, "one": ONE, "zero": ZERO}
-CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,11 +34,7 @@ def capture(strokes, chromium: str = CHROMIUM) -> bytes:
     """The PNG of the page's last /predict request after drawing ``strokes`` (fractions of the canvas)."""
     from playwright.sync_api import sync_playwright
 
-    from app import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = start_server(checkpoint.DEFAULT_WEIGHTS)
     bodies: list[str] = []
     try:
         with sync_playwright() as playwright:
@@ -56,19 +48,10 @@ def capture(strokes, chromium: str = CHROMIUM) -> bytes:
                     else None
                 ),
             )
-            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            page.goto(url + "/")
             canvas = page.locator('[data-testid="draw-canvas"]')
             canvas.scroll_into_view_if_needed()
-            box = canvas.bounding_box()
-            for stroke in strokes:
-                x, y = box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"]
-                page.mouse.move(x, y)
-                page.mouse.down()
-                for point in stroke[1:]:
-                    nx, ny = box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
-                    page.mouse.move(nx, ny, steps=max(1, round(math.hypot(nx - x, ny - y) / 6)))
-                    x, y = nx, ny
-                page.mouse.up()
+            draw(page, strokes, canvas.bounding_box())
             page.wait_for_load_state("networkidle")
             browser.close()
     finally:
