@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from app import canvas_png, preprocessing
 from app.canvas_png import read_alpha
 from app.preprocessing import NoDigitFound, PreprocessingError, load_image, preprocess, to_mnist
+from tests.app.conftest import draw_digit_seven
 from tests.conftest import ROOT
 
 LIMIT = 4096 * 4096
@@ -240,14 +241,10 @@ def _canvas_png(alpha: np.ndarray) -> bytes:
     return png_bytes(pixels)
 
 
-def _seven_alpha(offset=(0, 0), size=280) -> np.ndarray:
-    image = Image.new("L", (size, size), 0)
-    draw = ImageDraw.Draw(image)
-    dx, dy = offset
-    draw.line(
-        [(70 + dx, 60 + dy), (210 + dx, 60 + dy), (120 + dx, 230 + dy)], fill=255, width=18, joint="curve"
-    )
-    return np.asarray(image)
+def _seven_alpha(shift_left: int = 0) -> np.ndarray:
+    """The opacity of the app tests' canvas 7, moved ``shift_left`` pixels left (cut at the edge)."""
+    alpha = np.asarray(draw_digit_seven().getchannel("A"))
+    return np.pad(alpha[:, shift_left:], ((0, 0), (0, shift_left)))
 
 
 @pytest.mark.parametrize(
@@ -255,7 +252,7 @@ def _seven_alpha(offset=(0, 0), size=280) -> np.ndarray:
     [
         pytest.param(CHROMIUM_SEVEN.read_bytes(), id="chromium export"),
         pytest.param(_canvas_png(_seven_alpha()), id="drawing clear of the border"),
-        pytest.param(_canvas_png(_seven_alpha(offset=(-68, 0))), id="drawing touching the border"),
+        pytest.param(_canvas_png(_seven_alpha(shift_left=68)), id="drawing touching the border"),
     ],
 )
 def test_preprocess_gives_exactly_what_decoding_with_pillow_gives(data):
@@ -280,7 +277,7 @@ def test_a_canvas_export_is_preprocessed_without_pillows_decoder(data, monkeypat
 
 
 def test_a_drawing_touching_the_border_is_decoded_with_pillow(monkeypatch):
-    data = _canvas_png(_seven_alpha(offset=(-68, 0)))
+    data = _canvas_png(_seven_alpha(shift_left=68))
     assert read_alpha(data, LIMIT) is not None
     calls = []
     monkeypatch.setattr(preprocessing, "load_image", lambda *args: calls.append(args) or load_image(*args))
