@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.serving import (
+from harness.serving import (
     GUNICORN_CONFIG,
     GunicornServer,
     cpu_seconds,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.load import build_probes
-from bench.serving import GunicornServer
+from harness.serving import GunicornServer
 from model.checkpoint import DEFAULT_WEIGHTS
 from tests.conftest import skip_or_fail
 

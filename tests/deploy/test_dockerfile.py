@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.serving import (
+from harness.serving import (
     DOCKERFILE,
     ROOT,
     Instruction,

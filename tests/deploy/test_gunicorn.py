@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bench.load import trickle_upload
-from bench.serving import (
+from harness.serving import (
     GunicornServer,
     Instruction,
     config_value,

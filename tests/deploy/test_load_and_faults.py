@@ -23,7 +23,7 @@ from bench.load import (
     summary,
     trickle_upload,
 )
-from bench.serving import GunicornServer
+from harness.serving import GunicornServer
 
 pytestmark = pytest.mark.slow
 TWO_WORKERS = {"WEB_CONCURRENCY": "2"}
