@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import build_probes
+from harness.probes import build_probes
 from harness.serving import GunicornServer
 from model.checkpoint import DEFAULT_WEIGHTS
 from tests.conftest import skip_or_fail
@@ -29,7 +29,7 @@ def served_weights() -> Path:
 @pytest.fixture(scope="session")
 def probes(request, served_weights) -> dict:
     """Valid and bad requests with their expected answers, confirmed in-process (see
-    bench.load.build_probes): MNIST test digits when MNIST is there, drawn digits otherwise."""
+    harness.probes.build_probes): MNIST test digits when MNIST is there, drawn digits otherwise."""
     try:
         mnist_dir = request.getfixturevalue("mnist_dir")
     except pytest.skip.Exception:  # not under CI: fall back to drawn digits

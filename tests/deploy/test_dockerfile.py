@@ -84,6 +84,7 @@ def test_final_image_copies_only_what_runs_to_the_same_place_as_in_the_repositor
         ".venv/bin/python",
         "venv/bin/python",
         "bench/load.py",
+        "harness/serving.py",
         "app/__pycache__/api.cpython-311.pyc",
         "model/__pycache__/network.cpython-311.pyc",
         ".pytest_cache/README.md",

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from bench.load import trickle_upload
+from harness.clients import trickle_upload
 from harness.serving import (
     GunicornServer,
     Instruction,

@@ -15,14 +15,8 @@ import numpy as np
 import pytest
 
 from app import DEFAULTS
-from bench.load import (
-    LoadRun,
-    abandoned_upload,
-    kill_worker_under_load,
-    padded_pixels_body,
-    summary,
-    trickle_upload,
-)
+from harness.clients import LoadRun, abandoned_upload, kill_worker_under_load, summary, trickle_upload
+from harness.probes import padded_pixels_body
 from harness.serving import GunicornServer
 
 pytestmark = pytest.mark.slow

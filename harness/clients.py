@@ -1,0 +1,248 @@
+"""HTTP clients for a server on 127.0.0.1: a bounded mixed load judged against the probes' expected
+answers, a slow (trickling) upload, an abandoned upload, and a worker killed under load.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.probes import VALID_KINDS, Probe
+from harness.serving import GunicornServer
+
+OK = "ok"
+
+
+# --- the load client -----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One request as the client saw it. ``result`` is OK or what went wrong; ``fresh`` whether
+    it went out on a new connection (not a kept-alive one)."""
+
+    kind: str
+    started: float  # seconds since the run started
+    latency: float  # seconds
+    status: int | None  # None: no response (connection error)
+    result: str
+    fresh: bool
+    detail: str = ""
+
+
+def judge(probe: Probe, status: int, body: bytes, content_type: str) -> tuple[str, str]:
+    """(result, detail) of one response to ``probe``."""
+    if status >= 500:
+        return "server_error", body[:200].decode(errors="replace")
+    if status != probe.status:
+        return "unexpected_status", f"{status} (expected {probe.status}): {body[:200]!r}"
+    if not content_type.startswith("application/json"):
+        return "not_json", content_type
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "not_json", body[:200].decode(errors="replace")
+    if status == 200:
+        digit = document.get("digit")
+        return (OK, "") if digit == probe.digit else ("wrong_answer", f"{digit} (expected {probe.digit})")
+    code = (document.get("error") or {}).get("code")
+    return (OK, "") if code == probe.code else ("wrong_error_code", f"{code} (expected {probe.code})")
+
+
+@dataclass
+class LoadRun:
+    """A bounded load on 127.0.0.1:``port``: ``clients`` threads, each on one keep-alive
+    connection, for ``seconds`` (and at most ``max_requests`` per client)."""
+
+    port: int
+    valid: list[Probe]
+    bad: list[Probe]
+    clients: int = 8
+    seconds: float = 5.0
+    bad_fraction: float = 0.1
+    max_requests: int = 100_000
+    timeout: float = 15.0
+    seed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+    started: float = 0.0
+
+    def _client(self, index: int, lock: threading.Lock) -> None:
+        rng = random.Random(self.seed * 1000 + index)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        deadline = self.started + self.seconds
+        mine = []
+        for _ in range(self.max_requests):
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            probe = rng.choice(self.bad if rng.random() < self.bad_fraction else self.valid)
+            fresh = connection.sock is None
+            try:
+                connection.request(
+                    "POST", probe.path, body=probe.body, headers={"Content-Type": probe.content_type}
+                )
+                response = connection.getresponse()
+                body = response.read()
+                latency = time.monotonic() - now
+                result, detail = judge(probe, response.status, body, response.getheader("Content-Type", ""))
+                mine.append(
+                    Outcome(probe.kind, now - self.started, latency, response.status, result, fresh, detail)
+                )
+            except (OSError, http.client.HTTPException) as exc:
+                latency = time.monotonic() - now
+                mine.append(
+                    Outcome(
+                        probe.kind,
+                        now - self.started,
+                        latency,
+                        None,
+                        "connection_error",
+                        fresh,
+                        f"{type(exc).__name__}: {exc}",
+                    )
+                )
+                connection.close()  # the next request opens a new connection
+        connection.close()
+        with lock:
+            self.outcomes.extend(mine)
+
+    def run(self) -> LoadRun:
+        lock = threading.Lock()
+        self.started = time.monotonic()
+        threads = [
+            threading.Thread(target=self._client, args=(i, lock), daemon=True) for i in range(self.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.seconds + self.timeout + 10)
+        self.elapsed = time.monotonic() - self.started
+        return self
+
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.result != OK]
+
+
+def percentile_ms(latencies: list[float], q: float) -> float:
+    return float(np.percentile(np.array(latencies) * 1e3, q)) if latencies else float("nan")
+
+
+def summary(run: LoadRun) -> str:
+    """A table per request kind: requests, failures by type, p50/p99 latency; then the totals."""
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in run.outcomes:
+        by_kind["bad (all kinds)" if outcome.kind.startswith("bad:") else outcome.kind].append(outcome)
+    lines = [f"{'kind':<17}{'requests':>9}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}  failures"]
+    for kind in [*VALID_KINDS, "bad (all kinds)"]:
+        outcomes = by_kind.get(kind, [])
+        latencies = [o.latency for o in outcomes]
+        failed = Counter(o.result for o in outcomes if o.result != OK)
+        lines.append(
+            f"{kind:<17}{len(outcomes):>9}{sum(failed.values()):>8}{percentile_ms(latencies, 50):>9.1f}"
+            f"{percentile_ms(latencies, 99):>9.1f}  {dict(failed) or ''}"
+        )
+    every = [o.latency for o in run.outcomes]
+    failed = Counter(o.result for o in run.outcomes if o.result != OK)
+    lines.append(
+        f"{'all':<17}{len(run.outcomes):>9}{sum(failed.values()):>8}{percentile_ms(every, 50):>9.1f}"
+        f"{percentile_ms(every, 99):>9.1f}  {dict(failed) or ''}"
+    )
+    lines.append(
+        f"{len(run.outcomes)} requests in {run.elapsed:.1f} s = {len(run.outcomes) / run.elapsed:.0f} req/s "
+        f"from {run.clients} keep-alive clients; 5xx: {failed['server_error']}, "
+        f"connection errors: {failed['connection_error']}"
+    )
+    return "\n".join(lines)
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+def kill_worker_under_load(server: GunicornServer, run: LoadRun, kill_after: float, grace: float) -> dict:
+    """SIGKILL one worker ``kill_after`` s into ``run``; return what happened.
+
+    Failures are split into those within ``grace`` s of the kill (requests the dead worker held,
+    kept-alive connections to it) and after; respawn = until the master has its full count of
+    workers again, without the killed one.
+    """
+    workers_before = server.worker_pids()
+    loader = threading.Thread(target=run.run, daemon=True)
+    loader.start()
+    time.sleep(kill_after)
+    victim = min(workers_before)
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    respawn_seconds = None
+    while time.monotonic() - killed_at < 10:
+        now_workers = server.worker_pids()
+        if victim not in now_workers and len(now_workers) == len(workers_before):
+            respawn_seconds = time.monotonic() - killed_at
+            break
+        time.sleep(0.01)
+    loader.join()
+    kill_time = killed_at - run.started
+    failures = run.failures()
+    around = [f for f in failures if f.started + f.latency >= kill_time and f.started < kill_time + grace]
+    before = [f for f in failures if f.started + f.latency < kill_time]
+    after = [f for f in failures if f.started >= kill_time + grace]
+    return {
+        "victim": victim,
+        "workers_before": sorted(workers_before),
+        "workers_after": sorted(server.worker_pids()),
+        "respawn_seconds": respawn_seconds,
+        "kill_time": kill_time,
+        "failed_before_kill": before,
+        "failed_within_grace": around,
+        "failed_after_grace": after,
+        "requests_after_grace": sum(o.started >= kill_time + grace for o in run.outcomes),
+    }
+
+
+def trickle_upload(port: int, probe: Probe, seconds: float, chunk: int = 8) -> tuple[int | None, bytes]:
+    """Send ``probe`` as a slow client would: headers at once, the body ``chunk`` bytes at a time
+    spread over ``seconds``. Returns (status, body) of the answer, (None, b"") if none came."""
+    head = (
+        f"POST {probe.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {probe.content_type}\r\n"
+        f"Content-Length: {len(probe.body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    pieces = [probe.body[i : i + chunk] for i in range(0, len(probe.body), chunk)]
+    pause = seconds / max(1, len(pieces))
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds + 30) as connection:
+        connection.sendall(head)
+        for piece in pieces:
+            time.sleep(pause)
+            connection.sendall(piece)
+        response = http.client.HTTPResponse(connection)
+        try:
+            response.begin()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            return None, b""
+
+
+def abandoned_upload(port: int, probe: Probe, declared: int, sent: int, reset: bool = False) -> None:
+    """Announce a ``declared``-byte body of ``probe``'s type, send its first ``sent`` bytes (the
+    probe's body, then zeros) and hang up: FIN, or RST if ``reset``."""
+    head = (
+        f"POST {probe.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {probe.content_type}\r\n"
+        f"Content-Length: {declared}\r\n\r\n"
+    ).encode()
+    body = (probe.body + b"\0" * max(0, sent - len(probe.body)))[:sent]
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        connection.sendall(head + body)
+        if reset:  # linger on, timeout 0: close() sends RST instead of FIN
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    finally:
+        connection.close()
