@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 from bench.page import CHROMIUM, draw, start_server
+from harness.strokes import ONE, SEVEN, ZERO
 from model import checkpoint
-from tests.browser.strokes import ONE, SEVEN, ZERO
 
 OUTPUT = Path(__file__).resolve().parent / "canvas-seven.png"
 DIGITS = {"seven": SEVEN, "one": ONE, "zero": ZERO}

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser.strokes import ONE, SEVEN, ZERO  # noqa: E402  (the browser tests' strokes)
+from harness.strokes import ONE, SEVEN, ZERO  # noqa: E402  (the browser tests' strokes)
 
 CHROMIUM = "/usr/bin/chromium"
 TARGET_MS = 50.0

@@ -21,7 +21,6 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from model import checkpoint
-from tests.browser.strokes import ONE, SEVEN, ZERO  # noqa: F401  (re-exported for the tests)
 from tests.conftest import ROOT, skip_or_fail
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"

@@ -10,7 +10,8 @@ import pytest
 
 from app.canvas_png import read_alpha
 from app.preprocessing import load_image, preprocess, to_mnist
-from tests.browser.conftest import ONE, PHONE_CONTEXT, SEVEN, ZERO
+from harness.strokes import ONE, SEVEN, ZERO
+from tests.browser.conftest import PHONE_CONTEXT
 
 # The first stroke of a 7 and the stroke that completes it.
 SEVEN_BAR = [SEVEN[0][:2]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ONE, SEVEN, ZERO
+from harness.strokes import ONE, SEVEN, ZERO
 
 # For every map cell: how many distinct colours its feature map and pooled map hold, and
 # whether any pixel reaches the top colour of the scale (value = the shared maximum).

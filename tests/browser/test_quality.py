@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.conftest import PHONE_CONTEXT, SEVEN
+from harness.strokes import SEVEN
+from tests.browser.conftest import PHONE_CONTEXT
 
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 

@@ -1,5 +1,5 @@
 """Strokes of natural-size digits as a person draws them, in fractions of the canvas side
-(shared by the browser tests and bench/page.py)."""
+(drawn by the browser tests, bench/page.py and bench/capture_canvas.py)."""
 
 from __future__ import annotations
 
