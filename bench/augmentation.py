@@ -4,7 +4,7 @@
 
 Trains the network once per augmentation setting (none, stroke width only, affine jitter
 only, both), same seed and epochs, and prints for each: MNIST test accuracy and the
-accuracy on the generated real-world set (tests/realworld) read through POST /predict.
+accuracy on the generated real-world set (harness.realworld) read through POST /predict.
 Takes about 1.5 minutes per setting and 10 epochs on 2 cores.
 """
 
@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 from app import create_app
+from harness import realworld
 from model import checkpoint, mnist
 from model.train import AUGMENTATIONS, keep_freed_memory, parse_args, train
-from tests.realworld import generate
 
 
 def main(argv=None) -> None:
@@ -32,7 +32,7 @@ def main(argv=None) -> None:
 
     data_dir = mnist.resolve_data_dir(args.data_dir)
     data = mnist.load_mnist(data_dir)
-    samples = generate.generate(data.test_images, data.test_labels)
+    samples = realworld.generate(data.test_images, data.test_labels)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for setting in args.settings:
@@ -44,16 +44,16 @@ def main(argv=None) -> None:
             network, card = train(train_args, log=lambda line: None)
             checkpoint.save(out, network, card)
             app = create_app({"WEIGHTS_PATH": str(out), "TESTING": True})
-            by_kind = generate.evaluate(samples, generate.api_classifier(app))
+            by_kind = realworld.evaluate(samples, realworld.api_classifier(app))
             everything = [outcome for outcomes in by_kind.values() for outcome in outcomes]
             groups = {
                 group: [o for kind, outcomes in by_kind.items() if kind.startswith(group) for o in outcomes]
                 for group in ("typed", "canvas", "mnist")
             }
-            rows.append((setting, card["test_accuracy"], generate.accuracy(everything),
-                         {group: generate.accuracy(outcomes) for group, outcomes in groups.items()}))
+            rows.append((setting, card["test_accuracy"], realworld.accuracy(everything),
+                         {group: realworld.accuracy(outcomes) for group, outcomes in groups.items()}))
             print(f"{setting}: MNIST test {card['test_accuracy']:.4f}, "
-                  f"real-world {generate.accuracy(everything):.4f}", flush=True)
+                  f"real-world {realworld.accuracy(everything):.4f}", flush=True)
 
     print(f"\n{args.epochs} epochs, seed {args.seed}, {len(samples)} real-world images")
     print("| augmentation | MNIST test | real-world all | typed | canvas | MNIST-derived |")

@@ -8,7 +8,6 @@ for every request kind; without it, drawn digits and the in-process app's own an
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 import uuid
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from harness.images import encode
 
 VALID_KINDS = ("png", "jpeg", "multipart", "data_url", "pixels")
 
@@ -32,12 +33,6 @@ class Probe:
     digit: int | None = None
     code: str | None = None
     path: str = "/predict"
-
-
-def _encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def _multipart(field_name: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
@@ -59,8 +54,8 @@ def digit_probes(image: np.ndarray, digit: int | None) -> list[Probe]:
     Files are the digit at 5× scale, as a drawing would be: PNG white on black, JPEG dark ink on
     light paper (the service must read both)."""
     large = Image.fromarray(image).resize((140, 140), Image.Resampling.BILINEAR)
-    png = _encode(large, "PNG")
-    jpeg = _encode(Image.eval(large, lambda v: 255 - v), "JPEG", quality=90)
+    png = encode(large, "PNG")
+    jpeg = encode(Image.eval(large, lambda v: 255 - v), "JPEG", quality=90)
     multipart, multipart_type = _multipart("image", "digit.png", png, "image/png")
     data_url = "data:image/png;base64," + base64.b64encode(png).decode()
     return [
@@ -91,7 +86,7 @@ def _png_declaring(width: int, height: int) -> bytes:
 
 def bad_probes(sample_png: bytes) -> list[Probe]:
     """Bad inputs and the documented refusal of each (API contract)."""
-    blank = _encode(Image.new("L", (140, 140), 255), "PNG")
+    blank = encode(Image.new("L", (140, 140), 255), "PNG")
     return [
         Probe(
             "bad:truncated_png", sample_png[: len(sample_png) // 2], "image/png", 400, code="invalid_image"
@@ -196,7 +191,7 @@ def build_probes(weights: str | Path, mnist_dir: str | Path | None, count: int =
                     valid.append(Probe(probe.kind, probe.body, probe.content_type, 200, body["digit"]))
                 else:
                     dropped += 1
-    bad = bad_probes(valid[0].body if valid else _encode(Image.new("L", (28, 28)), "PNG"))
+    bad = bad_probes(valid[0].body if valid else encode(Image.new("L", (28, 28)), "PNG"))
     for probe in bad:
         status, body = answer_in_process(app, probe)
         code = body.get("error", {}).get("code")

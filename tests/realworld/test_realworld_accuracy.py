@@ -1,7 +1,7 @@
 """Accuracy of the real model on the generated real-world set, through ``POST /predict``.
 
 Uses the committed weights (model/weights/digit_lens.npz) and the MNIST test digits; without
-either the tests skip (and fail under CI=true). ``python -m tests.realworld.generate --report``
+either the tests skip (and fail under CI=true). ``python -m harness.realworld --report``
 prints the same figures as a table.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness import realworld
 from model import checkpoint
 from model.mnist import load_mnist
 from tests.conftest import skip_or_fail
-from tests.realworld import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
@@ -21,39 +21,39 @@ OVERALL_FLOOR = 0.97
 # Re-rendered MNIST digits are what the network was trained on, so each of those kinds must be
 # read almost perfectly; typed and mouse-drawn digits are further from MNIST, and one miss in a
 # kind of ~20 images costs 5 points.
-KIND_FLOORS = {kind: 0.85 if kind.startswith(("typed", "canvas")) else 0.92 for kind in generate.ALL_KINDS}
+KIND_FLOORS = {kind: 0.85 if kind.startswith(("typed", "canvas")) else 0.92 for kind in realworld.ALL_KINDS}
 
 
 @pytest.fixture(scope="module")
-def outcomes(mnist_dir) -> dict[str, list[generate.Outcome]]:
+def outcomes(mnist_dir) -> dict[str, list[realworld.Outcome]]:
     weights = checkpoint.DEFAULT_WEIGHTS
     if not weights.is_file():
         skip_or_fail(f"the trained weights {weights} are not committed yet")
     from app import create_app
 
     data = load_mnist(mnist_dir)
-    samples = generate.generate(data.test_images, data.test_labels)
+    samples = realworld.generate(data.test_images, data.test_labels)
     app = create_app({"WEIGHTS_PATH": str(weights), "TESTING": True})
-    return generate.evaluate(samples, generate.api_classifier(app))
+    return realworld.evaluate(samples, realworld.api_classifier(app))
 
 
 def test_overall_accuracy_through_the_api_is_at_least_97_percent(outcomes):
     everything = [o for kind in outcomes.values() for o in kind]
     assert len(everything) >= 300
-    overall = generate.accuracy(everything)
-    assert overall >= OVERALL_FLOOR, "\n" + generate.report_table(outcomes)
+    overall = realworld.accuracy(everything)
+    assert overall >= OVERALL_FLOOR, "\n" + realworld.report_table(outcomes)
 
 
-@pytest.mark.parametrize("kind", generate.ALL_KINDS)
+@pytest.mark.parametrize("kind", realworld.ALL_KINDS)
 def test_each_kind_of_image_meets_its_accuracy_floor(outcomes, kind):
     if kind not in outcomes:
-        skip_or_fail(f"no {kind} images were generated (fonts missing? see generate.FONT_FILES)")
+        skip_or_fail(f"no {kind} images were generated (fonts missing? see harness.realworld.FONT_FILES)")
     misread = [
         f"true {o.sample.label}, got {o.predicted if o.error is None else o.error}: {o.sample.note}"
         for o in outcomes[kind]
         if not o.correct
     ]
-    kind_accuracy = generate.accuracy(outcomes[kind])
+    kind_accuracy = realworld.accuracy(outcomes[kind])
     assert kind_accuracy >= KIND_FLOORS[kind], "\n".join(misread)
 
 
@@ -69,16 +69,16 @@ def test_generation_is_deterministic_for_a_seed():
     rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
     digit = np.zeros((28, 28), dtype=np.uint8)
     digit[6:22, 12:16] = 255
-    for render in generate.MNIST_KINDS.values():
+    for render in realworld.MNIST_KINDS.values():
         first, second = render(rng_a, digit), render(rng_b, digit)
         assert first[0] == second[0], first[2]
-    assert [s.data for s in generate.canvas_samples(np.random.default_rng(3))] == [
-        s.data for s in generate.canvas_samples(np.random.default_rng(3))
+    assert [s.data for s in realworld.canvas_samples(np.random.default_rng(3))] == [
+        s.data for s in realworld.canvas_samples(np.random.default_rng(3))
     ]
 
 
 def test_every_template_digit_is_drawn_with_ink_inside_the_canvas():
-    for sample in generate.canvas_samples(np.random.default_rng(11)):
+    for sample in realworld.canvas_samples(np.random.default_rng(11)):
         from io import BytesIO
 
         from PIL import Image
