@@ -6,13 +6,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from flask import Flask
 
 from model import checkpoint
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Settings read from the environment (DIGIT_LENS_<NAME>) with these defaults.
 DEFAULTS = {
@@ -20,6 +17,10 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,  # bytes in one request body
     "MAX_IMAGE_PIXELS": 4096 * 4096,  # width × height of one image, checked before decoding
     "MAX_BATCH_SIZE": 32,  # images in one /predict/batch call
+    # width × height of all the images of one request together, from their headers: what one
+    # request may cost to decode, whatever the batch size.
+    "MAX_REQUEST_PIXELS": 2 * 4096 * 4096,
+    "MAX_FORM_PARTS": 64,  # parts of one multipart body: the images and a few text fields
 }
 
 
@@ -45,15 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
     The model is loaded here, once per process, and attached as ``app.extensions["model"]``;
     a missing or corrupt weights file stops start-up with a clear CheckpointError.
     """
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(DEFAULTS)
     app.config.update(_settings_from_environment())
     if config:
         app.config.update(config)
-    # Text parts of a multipart body (a base64 image) are bounded by the body limit, not by
-    # Flask's 500 kB default for form fields.
-    if not (config and "MAX_FORM_MEMORY_SIZE" in config):
-        app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     # Compact JSON in the order the code builds it: less to encode and send on every response.
     app.json.compact = True
     app.json.sort_keys = False

@@ -1,12 +1,20 @@
-"""Every error the service sends, in one JSON form, and the security headers on every response.
+"""Every error the service sends: one registry of codes, one JSON form, one ``error_response()``.
 
     {"error": {"code": "invalid_image", "message": "..."}}
+
+``CODES`` is the only list of error codes: the API raises ``ApiError(code, message)`` from it,
+``app.openapi`` documents it, and the tests import it. The security headers that go on every
+response live here too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import ClientDisconnected, HTTPException
+
+from app import preprocessing
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -20,22 +28,89 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-# Werkzeug's own HTTP errors (routing, body limits) under the codes the API documents.
-HTTP_ERROR_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
+# Where a code can be answered: the whole of a /predict request, the whole of a /predict/batch
+# request, or one image's slot in a batch's results.
+PREDICT, BATCH, SLOT = "predict", "batch", "slot"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One documented error: its HTTP status, what it means, and where the API can answer with it."""
+
+    status: int
+    meaning: str
+    where: frozenset[str] = frozenset()
+
+
+def _code(status: int, meaning: str, *where: str) -> ErrorCode:
+    return ErrorCode(status, meaning, frozenset(where))
+
+
+CODES: dict[str, ErrorCode] = {
+    # The request as a whole.
+    "bad_request": _code(400, "the request could not be understood"),
+    "invalid_json": _code(400, "the body is not a JSON object", PREDICT, BATCH),
+    "missing_field": _code(400, "a required field or part is missing", PREDICT, BATCH, SLOT),
+    "invalid_parameter": _code(400, "a parameter or field has the wrong type or value", PREDICT, BATCH, SLOT),
+    "empty_batch": _code(400, "the batch holds no images", BATCH),
+    "incomplete_body": _code(400, "the body ended before all of it arrived", PREDICT, BATCH),
+    "invalid_chunked_body": _code(400, "the chunked encoding of the body is malformed", PREDICT, BATCH),
+    "invalid_multipart": _code(400, "the multipart body is malformed or cut short", PREDICT, BATCH),
+    "too_many_parts": _code(400, "the multipart body has more parts than allowed", PREDICT, BATCH),
+    "too_fragmented": _code(400, "the body arrived in too many tiny chunks to read", PREDICT, BATCH),
+    # One image.
+    "invalid_base64": _code(400, "the image string is not base64 or a base64 data URL", PREDICT, SLOT),
+    "invalid_image": _code(400, "not a readable image of an accepted format", PREDICT, SLOT),
+    "invalid_pixels": _code(400, "pixels are not 28 rows of 28 numbers in 0-1 or 0-255", PREDICT, SLOT),
+    "no_digit_found": _code(422, "the image holds no digit (blank, uniform or noise)", PREDICT, SLOT),
+    # Limits.
+    "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH),
+    "image_too_large": _code(413, "an image declares more than its limits (pixels, PNG chunks)", PREDICT, SLOT),
+    "batch_too_large": _code(413, "more images than the batch limit", BATCH),
+    "too_many_pixels": _code(413, "the images together declare more pixels than one request may",
+                             PREDICT, BATCH),
+    "unsupported_media_type": _code(415, "the Content-Type is not one the API reads", PREDICT, BATCH),
+    # Routing and the server.
+    "not_found": _code(404, "no such path"),
+    "method_not_allowed": _code(405, "the path does not take this method"),
+    "not_ready": _code(503, "the model is not loaded"),
+    "internal_error": _code(500, "the server failed to handle the request"),
 }
+
+# Werkzeug's own HTTP errors (routing, its body limit) under the codes above.
+_HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                      413: "payload_too_large", 415: "unsupported_media_type"}
+
+# Preprocessing raises plain errors; these are the codes they are answered with.
+_PREPROCESSING_CODES = {
+    preprocessing.InvalidImage: "invalid_image",
+    preprocessing.ImageTooLarge: "image_too_large",
+    preprocessing.InvalidPixels: "invalid_pixels",
+    preprocessing.NoDigitFound: "no_digit_found",
+}
+
+
+def codes_for(where: str, status: int | None = None) -> list[str]:
+    """The codes the API can answer with ``where`` (PREDICT, BATCH or SLOT), optionally of one status."""
+    return [code for code, error in CODES.items()
+            if where in error.where and (status is None or error.status == status)]
 
 
 class ApiError(Exception):
     """A request the API refuses: raised anywhere in a view, answered by ``error_response``."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, code: str, message: str):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.code, self.message = code, message
+        self.status = CODES[code].status
+
+
+def from_preprocessing(exc: preprocessing.PreprocessingError) -> ApiError:
+    """The ApiError for a preprocessing failure (its most specific registered class decides the code)."""
+    for kind in type(exc).__mro__:
+        if kind in _PREPROCESSING_CODES:
+            return ApiError(_PREPROCESSING_CODES[kind], str(exc))
+    return ApiError("invalid_image", str(exc))
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -51,9 +126,10 @@ def _api_error(exc: ApiError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    code = HTTP_ERROR_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_")
+    code = _HTTP_STATUS_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_")
     if status == 413:
-        message = f"request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+        # Werkzeug raises this only for its body limit (Content-Length or a stream over it).
+        message = f"the request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
     else:
         message = exc.description or exc.name
     response = error_response(status, code, message)
@@ -63,7 +139,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _client_disconnected(exc: ClientDisconnected) -> Response:
-    # Werkzeug's form parser met the end of a body cut short (a client that went away).
+    # The body ended before its Content-Length: a client that went away or cut it short.
     return error_response(400, "incomplete_body", "the request body ended before all of it arrived")
 
 
@@ -73,18 +149,10 @@ def _unexpected_error(exc: Exception) -> Response:
     return error_response(500, "internal_error", "the server failed to handle this request")
 
 
-_SECURITY_HEADER_ITEMS = list(SECURITY_HEADERS.items())
-
-
 def _add_security_headers(response: Response) -> Response:
-    headers = response.headers
-    # One look-up instead of five: nothing else in the app sets these headers, so either all
-    # are missing (the usual case: append them) or a view chose its own.
-    if "Content-Security-Policy" not in headers:
-        headers.extend(_SECURITY_HEADER_ITEMS)
-    else:
-        for name, value in _SECURITY_HEADER_ITEMS:
-            headers.setdefault(name, value)
+    # setdefault: a view that chose its own policy keeps it and still gets the other headers.
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 

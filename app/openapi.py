@@ -8,25 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
+from app import errors
+from app.request_parsing import INCLUDE_OPTIONS, RAW_IMAGE_TYPES
 
-ERROR_CODES = {
-    400: ["invalid_json", "invalid_base64", "invalid_image", "invalid_pixels", "missing_field",
-          "invalid_parameter", "incomplete_body"],
-    413: ["payload_too_large", "image_too_large"],
-    415: ["unsupported_media_type"],
-    422: ["no_digit_found"],
-}
-BATCH_ERROR_CODES = {
-    400: ["invalid_json", "missing_field", "invalid_parameter", "empty_batch", "incomplete_body"],
-    413: ["payload_too_large", "batch_too_large"],
-    415: ["unsupported_media_type"],
-}
+# Documented from what the API raises and reads, never listed twice.
+ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422)}
+BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415)}
 # What one image of a batch can fail with, reported in its slot of the results.
-SLOT_ERROR_CODES = [
-    "invalid_base64", "invalid_image", "invalid_pixels", "missing_field", "invalid_parameter",
-    "image_too_large", "no_digit_found",
-]
+SLOT_ERROR_CODES = errors.codes_for(errors.SLOT)
 
 
 def _ref(name: str) -> dict:
@@ -118,7 +107,7 @@ def _schemas(max_batch_size: int) -> dict:
         "Include": {
             "type": "array",
             "description": "Extra parts of each result: \"feature_maps\" adds feature_maps and pooled_maps.",
-            "items": {"type": "string", "enum": ["feature_maps"]},
+            "items": {"type": "string", "enum": list(INCLUDE_OPTIONS)},
         },
         "PredictJson": {
             "type": "object",
@@ -244,7 +233,7 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
         "in": "query",
         "required": False,
         "description": "feature_maps: add the convolution maps to each result.",
-        "schema": {"type": "string", "enum": ["feature_maps"]},
+        "schema": {"type": "string", "enum": list(INCLUDE_OPTIONS)},
     }
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -283,7 +272,7 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                             "(with a filename); a text part named image is refused."
                         ),
                     },
-                    "include": {"type": "string", "enum": ["feature_maps"]},
+                    "include": {"type": "string", "enum": list(INCLUDE_OPTIONS)},
                 },
             },
         },
@@ -313,7 +302,9 @@ def document(config: Mapping) -> dict:
             "description": (
                 "Reads handwritten digits with a small CNN written in NumPy. Limits: a request body of "
                 f"at most {config['MAX_CONTENT_LENGTH']} bytes, images of at most "
-                f"{config['MAX_IMAGE_PIXELS']} pixels, batches of at most {max_batch_size} images. "
+                f"{config['MAX_IMAGE_PIXELS']} pixels each and {config['MAX_REQUEST_PIXELS']} pixels in "
+                f"one request (declared sizes, checked before decoding), batches of at most "
+                f"{max_batch_size} images, multipart bodies of at most {config['MAX_FORM_PARTS']} parts. "
                 "Every error is {\"error\": {\"code\", \"message\"}}."
             ),
         },

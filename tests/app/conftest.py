@@ -53,7 +53,13 @@ def encode(image: Image.Image, pillow_format: str, **options) -> bytes:
 
 
 # Small limits, so that the limit tests stay cheap.
-TEST_LIMITS = {"MAX_CONTENT_LENGTH": 512 * 1024, "MAX_IMAGE_PIXELS": 1000 * 1000, "MAX_BATCH_SIZE": 8}
+TEST_LIMITS = {
+    "MAX_CONTENT_LENGTH": 512 * 1024,
+    "MAX_IMAGE_PIXELS": 1000 * 1000,
+    "MAX_REQUEST_PIXELS": 2 * 1000 * 1000,
+    "MAX_BATCH_SIZE": 8,
+    "MAX_FORM_PARTS": 12,
+}
 
 
 @pytest.fixture(scope="session")

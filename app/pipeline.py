@@ -1,0 +1,89 @@
+"""Serving in three steps, as a model server's handler splits them: preprocess → inference →
+postprocess (``app.responses``).
+
+``preprocess`` bounds the cost of a whole request before any pixel is decoded: every image's
+header is read first, and images that together declare more than MAX_REQUEST_PIXELS are refused.
+A failed image leaves only a ``Failure`` (code and message) behind, never its exception, whose
+frames would hold the decoded image alive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from time import perf_counter
+
+import numpy as np
+from PIL import Image
+
+from app import preprocessing
+from app.errors import ApiError, from_preprocessing
+from app.inference import Prediction, Predictor
+from app.request_parsing import EncodedImage, Failure, ImageInput, PixelArray
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """One image in MNIST form, (28, 28) float32 in [0, 1], and what preprocessing it cost."""
+
+    image: np.ndarray
+    preprocess_ms: float
+
+
+def preprocess(images: list[ImageInput | Failure], config: Mapping) -> list[NetworkInput | Failure]:
+    """Each image as the network's input, or the Failure that stopped it; order kept.
+
+    Raises ApiError("too_many_pixels") when the images' headers declare more than
+    ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded.
+    """
+    opened = [_open(image, config["MAX_IMAGE_PIXELS"]) for image in images]
+    declared = sum(item.width * item.height for item in opened if isinstance(item, Image.Image))
+    budget = config["MAX_REQUEST_PIXELS"]
+    if declared > budget:
+        raise ApiError("too_many_pixels", f"the images declare {declared} pixels together; "
+                       f"one request may decode at most {budget}")
+    results: list[NetworkInput | Failure] = []
+    for index, item in enumerate(opened):
+        opened[index] = None  # each decoded image is freed as soon as it is in MNIST form
+        results.append(_to_network_input(item))
+    return results
+
+
+def _open(image: ImageInput | Failure, max_pixels: int) -> Image.Image | PixelArray | Failure:
+    """An image file's header read (pixels not decoded yet); anything else as it is."""
+    if not isinstance(image, EncodedImage):
+        return image
+    try:
+        return preprocessing.open_image(image.data, max_pixels)
+    except preprocessing.PreprocessingError as exc:
+        return _failure(exc)
+
+
+def _to_network_input(item: Image.Image | PixelArray | Failure) -> NetworkInput | Failure:
+    if isinstance(item, Failure):
+        return item
+    started = perf_counter()
+    try:
+        if isinstance(item, PixelArray):
+            image = preprocessing.from_pixels(item.pixels)
+        else:
+            image = preprocessing.to_mnist(preprocessing.decode(item))
+    except preprocessing.PreprocessingError as exc:
+        return _failure(exc)
+    return NetworkInput(image, (perf_counter() - started) * 1e3)
+
+
+def _failure(exc: preprocessing.PreprocessingError) -> Failure:
+    error = from_preprocessing(exc)
+    return Failure(error.code, error.message)
+
+
+def inference(
+    predictor: Predictor, inputs: list[NetworkInput], feature_maps: bool
+) -> tuple[list[Prediction], float]:
+    """The network's predictions for ``inputs`` in one call, and the milliseconds per image."""
+    if not inputs:
+        return [], 0.0
+    started = perf_counter()
+    predictions = predictor.predict(np.stack([item.image for item in inputs]), feature_maps=feature_maps)
+    return predictions, (perf_counter() - started) * 1e3 / len(inputs)

@@ -1,0 +1,251 @@
+"""HTTP request → typed inputs: which images a request sends and which extras it asks for.
+
+Nothing here decodes an image: an image file stays bytes (``EncodedImage``) and a pixel array
+stays the JSON value it was sent as (``PixelArray``) until preprocessing reads it. Every refusal
+is an ``ApiError`` with a code from ``app.errors.CODES``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+
+from app.errors import ApiError
+
+try:  # gunicorn's framing errors for a malformed chunked body, raised while the body is read
+    from gunicorn.http.errors import ParseException as _ServerFramingError
+except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
+    _ServerFramingError = ()
+
+RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
+INCLUDE_OPTIONS = ("feature_maps",)
+# The body is read in pieces this large, so that the cost of reading it can be watched.
+READ_SIZE = 64 * 1024
+# A chunked body of a million 1-byte chunks costs the server seconds to de-chunk: a body that has
+# taken this much CPU and is still arriving is refused rather than read on.
+MAX_BODY_READ_CPU_SECONDS = 0.25
+_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An image file's bytes (PNG, JPEG, WebP, GIF, BMP, TIFF), uploaded or decoded from base64."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PixelArray:
+    """A JSON value sent as ``pixels``: said to be 28 rows of 28 numbers (preprocessing checks)."""
+
+    pixels: object
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one image of a batch was refused: its code and message only, never the exception."""
+
+    code: str
+    message: str
+
+
+ImageInput = EncodedImage | PixelArray
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """The images of a request, in order (a malformed batch entry as its Failure), and the extras."""
+
+    images: list[ImageInput | Failure]
+    include: frozenset[str]
+
+
+def parse_predict() -> PredictRequest:
+    """The one image of a /predict request: a raw image body, JSON, or a multipart file part."""
+    query_include = request.args.getlist("include")
+    if request.mimetype in RAW_IMAGE_TYPES:
+        return PredictRequest([EncodedImage(read_body())], _include(query_include))
+    if request.is_json:
+        document = _json_object(read_body())
+        image = _json_image(document, "the JSON body")
+        return PredictRequest([image], _include([*query_include, *_json_include(document)]))
+    if request.mimetype == "multipart/form-data":
+        form, files = _multipart()
+        images = _multipart_images(form, files)
+        if len(images) > 1:
+            raise ApiError("invalid_parameter", "send one image to /predict, several to /predict/batch")
+        return PredictRequest(images, _include([*query_include, *form.getlist("include")]))
+    raise _unsupported_media_type()
+
+
+def parse_batch() -> PredictRequest:
+    """The images of a /predict/batch request: JSON ``{"images": [...]}`` or repeated file parts."""
+    query_include = request.args.getlist("include")
+    if request.is_json:
+        document = _json_object(read_body())
+        if "images" not in document:
+            raise ApiError("missing_field", "the JSON body needs a field 'images' (a list)")
+        entries = document["images"]
+        if not isinstance(entries, list):
+            raise ApiError("invalid_parameter", "'images' must be a list")
+        _check_batch_size(len(entries))
+        include = _include([*query_include, *_json_include(document)])
+        images: list[ImageInput | Failure] = []
+        for index, entry in enumerate(entries):
+            try:
+                images.append(_json_image(entry, f"images[{index}]"))
+            except ApiError as exc:
+                images.append(Failure(exc.code, exc.message))
+        return PredictRequest(images, include)
+    if request.mimetype == "multipart/form-data":
+        form, files = _multipart()
+        images = _multipart_images(form, files)
+        _check_batch_size(len(images))
+        return PredictRequest(images, _include([*query_include, *form.getlist("include")]))
+    raise _unsupported_media_type()
+
+
+def read_body() -> bytes:
+    """The request body, through Werkzeug's stream (which enforces MAX_CONTENT_LENGTH with a 413).
+
+    A body that ends early, a malformed chunked encoding, or one that keeps the server de-chunking
+    tiny chunks for more than MAX_BODY_READ_CPU_SECONDS is a 400, never a 500.
+    """
+    stream = request.stream
+    pieces = []
+    cpu_at_start = time.thread_time()
+    try:
+        while piece := stream.read(READ_SIZE):
+            pieces.append(piece)
+            if time.thread_time() - cpu_at_start > MAX_BODY_READ_CPU_SECONDS:
+                raise ApiError("too_fragmented", "the request body arrives in too many tiny chunks; "
+                               "send it with a Content-Length or in larger chunks")
+    except _ServerFramingError as exc:
+        raise ApiError("invalid_chunked_body", f"the chunked body is malformed: {_short(str(exc))}") from None
+    except OSError:  # the client reset the connection, or the chunked body stopped mid-way
+        raise ApiError("incomplete_body", "the request body ended before all of it arrived") from None
+    return b"".join(pieces)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_object(body: bytes) -> dict:
+    """The body as a JSON object (any encoding JSON allows; NaN and Infinity refused)."""
+    try:
+        document = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ApiError("invalid_json", "the JSON body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ApiError("invalid_json", f"the body is not valid JSON: {_short(str(exc))}") from None
+    if not isinstance(document, dict):
+        raise ApiError("invalid_json", "the JSON body must be an object")
+    return document
+
+
+def _json_include(document: dict) -> list[object]:
+    include = document.get("include", [])
+    if not isinstance(include, list):
+        raise ApiError("invalid_parameter", 'include must be a list of strings, e.g. ["feature_maps"]')
+    return include
+
+
+def _json_image(entry: object, where: str) -> ImageInput:
+    """An image given in JSON: a data URL/base64 string, or an object with 'image' or 'pixels'."""
+    if isinstance(entry, str):
+        return EncodedImage(decode_base64_image(entry))
+    if not isinstance(entry, dict):
+        raise ApiError("invalid_parameter", f"{where} must be a string or an object")
+    if "image" in entry and "pixels" in entry:
+        raise ApiError("invalid_parameter", f"{where}: send either 'image' or 'pixels', not both")
+    if "pixels" in entry:
+        return PixelArray(entry["pixels"])
+    if "image" not in entry:
+        raise ApiError("missing_field", f"{where} needs a field 'image' (base64) or 'pixels'")
+    if not isinstance(entry["image"], str):
+        raise ApiError("invalid_parameter", f"{where}: 'image' must be a data URL or base64 string")
+    return EncodedImage(decode_base64_image(entry["image"]))
+
+
+def decode_base64_image(text: str) -> bytes:
+    """The bytes of an image given as a data URL (any media type) or plain/URL-safe base64."""
+    if text[:5].lower() == "data:":
+        header, comma, text = text[5:].partition(",")
+        if not comma:
+            raise ApiError("invalid_base64", "a data URL needs a comma before its data")
+        if not header.lower().endswith(";base64"):
+            raise ApiError("invalid_base64", "a data URL must be base64-encoded (';base64,')")
+    compact = "".join(text.split()).translate(_URLSAFE_TO_STANDARD)
+    compact += "=" * (-len(compact) % 4)
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("invalid_base64", "the image is not valid base64") from None
+
+
+def _multipart() -> tuple[MultiDict, MultiDict]:
+    """The text fields and file parts of a multipart body; malformed or cut short is a 400.
+
+    Parsed by Werkzeug from the body read above (so chunked framing and the body limit are
+    handled once), with its errors raised rather than silently giving an empty form.
+    """
+    body = read_body()
+    max_parts = current_app.config["MAX_FORM_PARTS"]
+    parser = FormDataParser(max_form_memory_size=len(body) + 1, max_form_parts=max_parts, silent=False)
+    try:
+        _, form, files = parser.parse(io.BytesIO(body), request.mimetype, len(body), request.mimetype_params)
+    except RequestEntityTooLarge:  # the only limit that can fire: a field is never larger than the body
+        raise ApiError("too_many_parts", f"the multipart body has more than {max_parts} parts") from None
+    except ValueError as exc:
+        raise ApiError("invalid_multipart", f"the multipart body is malformed or cut short: {exc}") from None
+    return form, files
+
+
+def _multipart_images(form: MultiDict, files: MultiDict) -> list[ImageInput | Failure]:
+    if "image" in form:
+        # A part without a filename: its bytes would have been decoded as text, so refuse it.
+        raise ApiError("invalid_parameter", "send each 'image' part as a file (a part with a filename)")
+    images: list[ImageInput | Failure] = [EncodedImage(part.read()) for part in files.getlist("image")]
+    if not images:
+        raise ApiError("missing_field", "the multipart body has no file part named 'image'")
+    return images
+
+
+def _include(values: list[object]) -> frozenset[str]:
+    """The extras asked for: every value must be one of INCLUDE_OPTIONS."""
+    unknown = [value for value in values if not (isinstance(value, str) and value in INCLUDE_OPTIONS)]
+    if unknown:
+        shown = _short(repr(unknown[0]), 40)
+        raise ApiError("invalid_parameter", f"unknown include option {shown}; known: {list(INCLUDE_OPTIONS)}")
+    return frozenset(values)
+
+
+def _check_batch_size(count: int) -> None:
+    limit = current_app.config["MAX_BATCH_SIZE"]
+    if count == 0:
+        raise ApiError("empty_batch", "the batch holds no images")
+    if count > limit:
+        raise ApiError("batch_too_large", f"a batch holds at most {limit} images, not {count}")
+
+
+def _unsupported_media_type() -> ApiError:
+    sent = request.mimetype or "no Content-Type"
+    return ApiError(
+        "unsupported_media_type",
+        f"cannot read {sent}: send multipart/form-data (field 'image'), application/json, "
+        f"or a raw body of type {', '.join(sorted(RAW_IMAGE_TYPES))}",
+    )
