@@ -1,0 +1,208 @@
+"""A hostile corpus: small requests built to cost the server CPU or memory, or to reach a 500.
+
+Each ``HostileCase`` is one HTTP request (path, headers, body) with the answers it may get.
+tests/ sends them through the app (and the framing cases through gunicorn); ``python -m
+bench.hostile`` sends every case to gunicorn as shipped and prints each one's CPU seconds and
+peak memory. Bodies are built on demand (some are megabytes) and deterministically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import socket
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Grey + alpha, 8 bits: what the issue's hostile PNGs used.
+_GREY_ALPHA = 4
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    """One request; ``statuses`` are the answers it may get (never a 5xx)."""
+
+    name: str
+    path: str
+    content_type: str
+    build: Callable[[], bytes]
+    statuses: frozenset[int]
+    code: str | None = None  # the error code expected, when one is
+    # Sent with "Transfer-Encoding: chunked" exactly as ``build`` frames it (no Content-Length):
+    # only a real server (gunicorn) reads such a body.
+    raw_chunked: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(width: int, height: int, colour_type: int, rows: bytes, extra_chunks: bytes = b"",
+        idat_chunks: int = 1) -> bytes:
+    """A PNG of already-filtered ``rows`` (filter byte + pixels per row), its IDAT split in
+    ``idat_chunks`` pieces (the extra ones empty), with ``extra_chunks`` before the image data."""
+    header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
+    compressed = zlib.compress(rows, 9)
+    empty = png_chunk(b"IDAT", b"") * (idat_chunks - 1)
+    image_data = empty + png_chunk(b"IDAT", compressed)
+    return PNG_SIGNATURE + header + extra_chunks + image_data + png_chunk(b"IEND", b"")
+
+
+def tall_paeth_png(rows: int) -> bytes:
+    """1 px wide, ``rows`` tall, every row Paeth-filtered (filter 4), grey + alpha."""
+    return png(1, rows, _GREY_ALPHA, b"\x04\x00\x00" * rows)
+
+
+def wide_paeth_png(width: int) -> bytes:
+    """``width`` × 1 px, one Paeth row of grey + alpha."""
+    return png(width, 1, _GREY_ALPHA, b"\x04" + b"\x00" * (2 * width))
+
+
+def iccp_png(count: int) -> bytes:
+    """A tiny PNG carrying ``count`` iCCP chunks, each inflating to 1 MiB."""
+    profile = png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(b"\x00" * (1 << 20), 9))
+    return png(8, 8, 0, b"\x00" + b"\x00" * 8, extra_chunks=profile * count)
+
+
+def empty_idat_png(count: int) -> bytes:
+    """A tiny PNG whose image data follows ``count`` empty IDAT chunks, with an Average row."""
+    return png(8, 8, 0, b"\x03" + b"\x00" * 8, idat_chunks=count)
+
+
+def unknown_chunks_png(count: int) -> bytes:
+    """A tiny PNG with ``count`` empty private ancillary chunks before its image data."""
+    return png(8, 8, 0, b"\x00" + b"\x00" * 8, extra_chunks=png_chunk(b"prVt", b"") * count)
+
+
+def image_file(image: Image.Image, pillow_format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, pillow_format, **options)
+    return buffer.getvalue()
+
+
+def noise_png(side: int) -> bytes:
+    """A ``side``² grey PNG of noise (incompressible: decoding costs what the pixels cost)."""
+    values = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
+    return image_file(Image.fromarray(values), "PNG", compress_level=1)
+
+
+def many_frames_gif(frames: int) -> bytes:
+    images = [Image.new("L", (64, 64), i % 256) for i in range(frames)]
+    return image_file(images[0], "GIF", save_all=True, append_images=images[1:])
+
+
+def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "hostile") -> bytes:
+    """A multipart body of (name, filename or None, data) parts."""
+    lines = []
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        lines.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(lines) + f"--{boundary}--\r\n".encode()
+
+
+def chunked(payload: bytes, size: int) -> bytes:
+    """``payload`` in chunked transfer encoding, ``size`` bytes a chunk."""
+    pieces = [b"%x\r\n%s\r\n" % (len(payload[i : i + size]), payload[i : i + size])
+              for i in range(0, len(payload), size)]
+    return b"".join(pieces) + b"0\r\n\r\n"
+
+
+MULTIPART = "multipart/form-data; boundary=hostile"
+_REFUSED = frozenset({400, 413, 422})
+
+
+def cases(
+    max_image_pixels: int = 4096 * 4096, max_batch_size: int = 32, max_content_length: int = 5 * 1024 * 1024
+) -> list[HostileCase]:
+    """The corpus, for a server with these limits (the defaults are the shipped ones): each body
+    stays under the body limit, so that the case tests what lies past it."""
+    side = int(max_image_pixels**0.5)
+    room = max_content_length - 1024  # for the PNG's header, image data and end
+    iccp_size = len(iccp_png(1)) - len(iccp_png(0))
+    blank_webp = image_file(Image.new("L", (side, side), 255), "WEBP", lossless=True)
+    small_png = image_file(Image.new("L", (28, 28), 255), "PNG")
+    return [
+        HostileCase("tall Paeth PNG, 300,000 rows", "/predict", "image/png",
+                    lambda: tall_paeth_png(300_000), _REFUSED),
+        HostileCase("tall Paeth PNG, 1,000,000 rows", "/predict", "image/png",
+                    lambda: tall_paeth_png(1_000_000), _REFUSED),
+        HostileCase("wide PNG, 16,777,216 x 1, one Paeth row", "/predict", "image/png",
+                    lambda: wide_paeth_png(max_image_pixels), _REFUSED),
+        HostileCase("PNG at the pixel limit, blank", "/predict", "image/png",
+                    lambda: image_file(Image.new("L", (side, side), 255), "PNG"), _REFUSED | {200}),
+        HostileCase("PNG of noise, 2048 x 2048 (4 MiB)", "/predict", "image/png",
+                    lambda: noise_png(2048), _REFUSED | {200}),
+        HostileCase("PNG declaring 20000 x 20000 (Pillow's bomb check)", "/predict", "image/png",
+                    lambda: png(20_000, 20_000, 0, b""), frozenset({413}), "image_too_large"),
+        HostileCase(f"batch of {max_batch_size} blank lossless WebPs at the pixel limit", "/predict/batch",
+                    MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
+                                                  for i in range(max_batch_size)]),
+                    frozenset({413}), "too_many_pixels"),
+        HostileCase(f"{room // iccp_size:,} iCCP chunks of 1 MiB each", "/predict", "image/png",
+                    lambda: iccp_png(room // iccp_size), frozenset({413}), "image_too_large"),
+        HostileCase(f"{room // 12:,} empty IDAT chunks, Average row", "/predict", "image/png",
+                    lambda: empty_idat_png(room // 12), frozenset({413}), "image_too_large"),
+        HostileCase(f"{room // 12:,} unknown chunks", "/predict", "image/png",
+                    lambda: unknown_chunks_png(room // 12), frozenset({413}), "image_too_large"),
+        HostileCase("GIF of 2,000 frames", "/predict", "image/gif",
+                    lambda: many_frames_gif(2_000), _REFUSED | {200}),
+        HostileCase("1,001 multipart parts", "/predict/batch", MULTIPART,
+                    lambda: multipart([("include", None, b"feature_maps")] * 1_001),
+                    frozenset({400}), "too_many_parts"),
+        HostileCase("multipart cut short", "/predict", MULTIPART,
+                    lambda: multipart([("image", "a.png", small_png)])[:-12],
+                    frozenset({400}), "invalid_multipart"),
+        HostileCase("JSON nested 100,000 deep", "/predict", "application/json",
+                    lambda: b"[" * 100_000 + b"]" * 100_000, frozenset({400}), "invalid_json"),
+        HostileCase(f"JSON of {room // 5:,} tiny pixel rows", "/predict", "application/json",
+                    lambda: json.dumps({"pixels": [[0]] * (room // 5)}).encode(),
+                    frozenset({400}), "invalid_pixels"),
+        # Framing only a real server sees.
+        HostileCase("chunked: bad chunk size", "/predict", "image/png",
+                    lambda: b"zz\r\nabc\r\n0\r\n\r\n", frozenset({400}), raw_chunked=True),
+        HostileCase("chunked: missing CRLF after data", "/predict", "image/png",
+                    lambda: b"3\r\nabcXY0\r\n\r\n", frozenset({400}), raw_chunked=True),
+        HostileCase("chunked: bad extension", "/predict", "image/png",
+                    lambda: b"3;\x01=\r\nabc\r\n0\r\n\r\n", frozenset({400}), raw_chunked=True),
+        HostileCase("chunked: size line over 8 KiB", "/predict", "image/png",
+                    lambda: b"3;" + b"a" * 9000 + b"\r\nabc\r\n0\r\n\r\n", frozenset({400}),
+                    raw_chunked=True),
+        HostileCase("chunked: over 100 trailers", "/predict", "image/png",
+                    lambda: b"3\r\nabc\r\n0\r\n" + b"X-T: 1\r\n" * 120 + b"\r\n", frozenset({400}),
+                    raw_chunked=True),
+        HostileCase("chunked: 1 MiB in 1-byte chunks", "/predict", "image/png",
+                    lambda: chunked(b"\x00" * (1 << 20), 1), frozenset({400}), raw_chunked=True),
+    ]
+
+
+def send(port: int, case: HostileCase, body: bytes | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+    """Send ``case`` to 127.0.0.1:``port`` on a new connection: (status, response body).
+
+    A raw-chunked case goes out byte for byte as built; the rest with a Content-Length.
+    """
+    body = case.build() if body is None else body
+    framing = "Transfer-Encoding: chunked" if case.raw_chunked else f"Content-Length: {len(body)}"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in case.headers.items())
+    head = (f"POST {case.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {case.content_type}\r\n"
+            f"{framing}\r\n{extra}Connection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        # The server may answer and close before reading all of it: its answer is still read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.sendall(head + body)
+        response = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                response += chunk
+    status_line, _, rest = response.partition(b"\r\n")
+    parts = status_line.split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    return status, rest.partition(b"\r\n\r\n")[2]

@@ -1,0 +1,33 @@
+"""The hostile corpus (harness.hostile), scaled to the test app's limits, through the Flask app:
+each request is refused with its documented code, never a 500. (Chunked framing needs a real
+server: tests/deploy/test_hostile.py sends those to gunicorn.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import hostile
+from tests.app.conftest import TEST_LIMITS
+from tests.app.test_errors import CODES_BY_STATUS
+
+CASES = [
+    case
+    for case in hostile.cases(
+        max_image_pixels=TEST_LIMITS["MAX_IMAGE_PIXELS"],
+        max_batch_size=TEST_LIMITS["MAX_BATCH_SIZE"],
+        max_content_length=TEST_LIMITS["MAX_CONTENT_LENGTH"],
+    )
+    if not case.raw_chunked
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_hostile_request_is_answered_with_its_documented_error(client, case):
+    response = client.post(case.path, data=case.build(), content_type=case.content_type)
+    assert response.status_code in case.statuses, response.get_data(as_text=True)[:300]
+    if response.status_code == 200:
+        return
+    error = response.get_json()["error"]
+    assert error["code"] in CODES_BY_STATUS[response.status_code]
+    if case.code:
+        assert error["code"] == case.code, error
