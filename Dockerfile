@@ -15,6 +15,7 @@ FROM python:3.11-slim-bookworm
 ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
     PORT=8000
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv/digit-lens

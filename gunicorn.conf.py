@@ -2,8 +2,8 @@
 
     gunicorn --config gunicorn.conf.py 'app:create_app()'
 
-Environment: PORT (8000), HOST (0.0.0.0), WEB_CONCURRENCY (worker processes; default one per
-CPU the process may use). Any other setting can be changed without editing this file through
+Environment: PORT (8000), HOST (127.0.0.1: this machine only; the Docker image sets 0.0.0.0),
+WEB_CONCURRENCY (worker processes; default one per CPU the process may use). Any other setting can be changed without editing this file through
 GUNICORN_CMD_ARGS, e.g. ``GUNICORN_CMD_ARGS="--timeout 60"``.
 """
 
@@ -53,7 +53,8 @@ def available_cpus() -> int:
     return max(1, cpus)
 
 
-_host = os.environ.get("HOST", "0.0.0.0").strip() or "0.0.0.0"
+# Local by default: a developer's `gunicorn` should not be reachable from the network unasked.
+_host = os.environ.get("HOST", "127.0.0.1").strip() or "127.0.0.1"
 _port = _positive_int("PORT", 8000, maximum=65535)
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 

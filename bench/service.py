@@ -5,8 +5,8 @@
 
 The canvas PNG is bench/canvas-seven.png: the 280x280 RGBA PNG that the page sent for a 7 drawn
 with the mouse, as Chromium encodes it (every row Up-filtered; bench/capture_canvas.py captures
-it again). The same drawing encoded by Pillow (adaptive filters, Paeth among them, which the
-canvas reader leaves to Pillow's decoder) is measured beside it.
+it again). The same drawing encoded by Pillow (adaptive filters, Paeth among them) is measured
+beside it. Pillow decodes both.
 
 1. In process (Flask test client): median and p99 latency of POST /predict with each canvas PNG
    and with a JSON pixels request, split into decode+preprocess and network time with the
@@ -16,8 +16,10 @@ canvas reader leaves to Pillow's decoder) is measured beside it.
    /predict with each request, on the same server in the same run. The endpoints take turns in
    ``--rounds`` slices, so that a change in the machine's speed (other virtual machines on the
    host) falls on all of them alike; the throughput ratios against /healthz are over all rounds,
-   with the spread of the per-round ratios. Targets: canvas PNG >= 25%, JSON pixels >= 50%. The
-   load comes from ``wrk`` when installed (apt-get install wrk), else from Python threads.
+   with the spread of the per-round ratios. These ratios are reported, not targets: the ratio
+   target that once stood here was retired (it bought a hand-written decoder that a 1 KB upload
+   could make cost seconds). The load comes from ``wrk`` when installed (apt-get install wrk),
+   else from Python threads.
 
 Weights: model/weights/digit_lens.npz when present, else a freshly initialised network saved to a
 temporary file (speed does not depend on the weight values).
@@ -50,8 +52,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CANVAS_EXPORT = Path(__file__).resolve().parent / "canvas-seven.png"  # from bench/capture_canvas.py
 CANVAS_SIDE = 280
 PNG_TARGET_MS = 3.0
-PNG_RATIO_TARGET = 0.25
-PIXELS_RATIO_TARGET = 0.50
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -151,13 +151,9 @@ def decode_ms(decode, repeats: int = 300) -> float:
 
 def print_decoding(png: bytes, pillow_png: bytes) -> None:
     """Decoding alone: the floor under /predict's preprocessing."""
-    from app.canvas_png import read_alpha
-
     for name, data in (("canvas PNG", png), ("Pillow's PNG", pillow_png)):
         pillow = decode_ms(lambda data=data: Image.open(io.BytesIO(data)).load())
-        reader = decode_ms(lambda data=data: read_alpha(data, 10**8))
-        read = "its alpha plane" if read_alpha(data, 10**8) is not None else "declined (left to Pillow)"
-        print(f"decoding the {name} alone: Pillow {pillow:.3f} ms; canvas reader {reader:.3f} ms, {read}")
+        print(f"decoding the {name} alone with Pillow: {pillow:.3f} ms")
 
 
 # --- gunicorn ----------------------------------------------------------------------------------
@@ -480,16 +476,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
         ratios = print_load(rounds)
-        png_ratio, pixels_ratio = ratios[CANVAS], ratios[PIXELS]
+        print(f"canvas PNG: {ratios[CANVAS]:.1%} of /healthz; JSON pixels: {ratios[PIXELS]:.1%}")
         errors = sum(result.errors for slices in rounds.values() for result in slices)
-        print(f"target canvas PNG >= {PNG_RATIO_TARGET:.0%} of /healthz: {png_ratio:.1%}  "
-              f"{verdict(png_ratio >= PNG_RATIO_TARGET)}")
-        print(f"target JSON pixels >= {PIXELS_RATIO_TARGET:.0%} of /healthz: {pixels_ratio:.1%}  "
-              f"{verdict(pixels_ratio >= PIXELS_RATIO_TARGET)}")
         print(f"failed requests under load: {errors}")
-        passed = (png_p50 <= PNG_TARGET_MS and png_ratio >= PNG_RATIO_TARGET
-                  and pixels_ratio >= PIXELS_RATIO_TARGET and errors == 0)
-        return 0 if passed else 1
+        return 0 if png_p50 <= PNG_TARGET_MS and errors == 0 else 1
 
 
 if __name__ == "__main__":
