@@ -33,6 +33,10 @@ READ_SIZE = 64 * 1024
 # A chunked body of a million 1-byte chunks costs the server seconds to de-chunk: a body that has
 # taken this much CPU and is still arriving is refused rather than read on.
 MAX_BODY_READ_CPU_SECONDS = 0.25
+# json builds a Python list per array, and a body of a million "[]" costs it most of a second.
+# A batch of 32 pixel arrays holds 929 arrays; counting "[" (strings included) bounds them all
+# before json starts.
+MAX_JSON_ARRAYS = 4096
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 
@@ -146,6 +150,8 @@ def _reject_constant(name: str) -> None:
 
 def _json_object(body: bytes) -> dict:
     """The body as a JSON object (any encoding JSON allows; NaN and Infinity refused)."""
+    if body.count(b"[") > MAX_JSON_ARRAYS:
+        raise ApiError("invalid_json", f"the JSON body holds more than {MAX_JSON_ARRAYS} arrays")
     try:
         document = json.loads(body, parse_constant=_reject_constant)
     except RecursionError:

@@ -121,7 +121,10 @@ _REFUSED = frozenset({400, 413, 422})
 
 
 def cases(
-    max_image_pixels: int = 4096 * 4096, max_batch_size: int = 32, max_content_length: int = 5 * 1024 * 1024
+    max_image_pixels: int = 4096 * 4096,
+    max_batch_size: int = 32,
+    max_content_length: int = 5 * 1024 * 1024,
+    max_request_pixels: int = 2 * 4096 * 4096,
 ) -> list[HostileCase]:
     """The corpus, for a server with these limits (the defaults are the shipped ones): each body
     stays under the body limit, so that the case tests what lies past it."""
@@ -143,6 +146,15 @@ def cases(
                     lambda: noise_png(2048), _REFUSED | {200}),
         HostileCase("PNG declaring 20000 x 20000 (Pillow's bomb check)", "/predict", "image/png",
                     lambda: png(20_000, 20_000, 0, b""), frozenset({413}), "image_too_large"),
+        HostileCase("lossless WebP at the pixel limit, blank", "/predict", "image/webp",
+                    lambda: blank_webp, _REFUSED | {200}),
+        HostileCase("JPEG at the pixel limit, noise", "/predict", "image/jpeg",
+                    lambda: image_file(Image.fromarray(np.random.default_rng(1).integers(
+                        0, 256, (side, side), dtype=np.uint8)), "JPEG", quality=5), _REFUSED | {200}),
+        HostileCase("batch of WebPs at the limit, as many as a request may decode", "/predict/batch",
+                    MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
+                                                  for i in range(max_request_pixels // max_image_pixels)]),
+                    frozenset({200})),
         HostileCase(f"batch of {max_batch_size} blank lossless WebPs at the pixel limit", "/predict/batch",
                     MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
                                                   for i in range(max_batch_size)]),
@@ -163,8 +175,14 @@ def cases(
                     frozenset({400}), "invalid_multipart"),
         HostileCase("JSON nested 100,000 deep", "/predict", "application/json",
                     lambda: b"[" * 100_000 + b"]" * 100_000, frozenset({400}), "invalid_json"),
+        HostileCase(f"JSON of {room // 3:,} empty objects in a batch", "/predict/batch", "application/json",
+                    lambda: b'{"images":[' + b"{}," * (room // 3) + b"{}]}",
+                    frozenset({413}), "batch_too_large"),
         HostileCase(f"JSON of {room // 5:,} tiny pixel rows", "/predict", "application/json",
                     lambda: json.dumps({"pixels": [[0]] * (room // 5)}).encode(),
+                    frozenset({400}), "invalid_json"),
+        HostileCase(f"JSON of {room // 7:,} numbers 1e308", "/predict", "application/json",
+                    lambda: json.dumps({"pixels": [1e308] * (room // 7)}, separators=(",", ":")).encode(),
                     frozenset({400}), "invalid_pixels"),
         # Framing only a real server sees.
         HostileCase("chunked: bad chunk size", "/predict", "image/png",

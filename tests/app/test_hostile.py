@@ -16,6 +16,7 @@ CASES = [
         max_image_pixels=TEST_LIMITS["MAX_IMAGE_PIXELS"],
         max_batch_size=TEST_LIMITS["MAX_BATCH_SIZE"],
         max_content_length=TEST_LIMITS["MAX_CONTENT_LENGTH"],
+        max_request_pixels=TEST_LIMITS["MAX_REQUEST_PIXELS"],
     )
     if not case.raw_chunked
 ]

@@ -18,6 +18,7 @@ CASES = hostile.cases(
     max_image_pixels=DEFAULTS["MAX_IMAGE_PIXELS"],
     max_batch_size=DEFAULTS["MAX_BATCH_SIZE"],
     max_content_length=DEFAULTS["MAX_CONTENT_LENGTH"],
+    max_request_pixels=DEFAULTS["MAX_REQUEST_PIXELS"],
 )
 
 pytestmark = pytest.mark.slow
