@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
-import numpy as np
 import pytest
 
-from app.canvas_png import read_alpha
-from app.preprocessing import load_image, preprocess, to_mnist
 from harness.strokes import ONE, SEVEN, ZERO
 from tests.browser.conftest import PHONE_CONTEXT
 
@@ -32,25 +26,6 @@ def test_mouse_drawn_digit_is_read_correctly(digit_page, trained_server, strokes
     assert top.get_attribute("data-digit") == digit
     share = bars[int(digit)].split()[-1]  # e.g. ">99%" or "87%"
     assert int(share.strip("<>%")) > 50
-
-
-def test_the_pages_drawing_is_a_png_the_canvas_reader_reads_without_pillow(digit_page, tiny_server):
-    """The browser's own PNG encoder: if it changed (an Average filter, another colour type),
-    every live prediction would quietly fall back to Pillow's slower decoder."""
-    bodies = []
-    digit_page.page.on(
-        "request", lambda request: bodies.append(request.post_data) if "/predict" in request.url else None
-    )
-    digit_page.open(tiny_server)
-    digit_page.draw(SEVEN)
-    digit_page.wait_for_answer()
-
-    data_url = json.loads(bodies[-1])["image"]
-    assert data_url.startswith("data:image/png;base64,")
-    png = base64.b64decode(data_url.split(",", 1)[1])
-    alpha = read_alpha(png, 4096 * 4096)
-    assert alpha is not None, "the canvas reader declined the page's PNG"
-    np.testing.assert_array_equal(preprocess(png, 4096 * 4096), to_mnist(load_image(png, 4096 * 4096)))
 
 
 def test_small_digit_in_a_corner_is_still_read(digit_page, trained_server):

@@ -1,0 +1,188 @@
+"""Finding the ink: where the digit is in a coarse map of ink strength, and the box of the full
+image to read again at the MNIST form's scale. Shared by both roads."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.mnist_form import FINE_BOX, MIN_CONTRAST
+
+COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
+MIN_SIGNAL_TO_NOISE = 6.0  # ink must differ from the paper by ≥ 6 noise standard deviations
+MAX_BORDER_INK = 0.35  # "ink" along more of the image's border than this is shade, not a digit
+# A run of ink beside the main one is part of the digit when the gap is under PART_GAP of the
+# digit's extent and it holds at least PART_MASS of the ink so far.
+PART_GAP = 0.35
+PART_MASS = 0.03
+SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
+
+
+def coarse_factor(size: tuple[int, int]) -> int:
+    """The whole factor that reduces an image of ``size`` to ≤ COARSE_SIDE."""
+    return max(1, math.ceil(max(size) / COARSE_SIDE))
+
+
+def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the digit's main ink in a coarse ``strength`` map (H, W) whose
+    strongest ink is ``contrast`` over paper noise ``noise``. Raises NoDigitFound when nothing
+    there is ink."""
+    # Half the contrast floor here: area averaging dims a tiny thin digit in the coarse image; the
+    # fine pass checks the full floor.
+    if contrast < MIN_CONTRAST / 2:
+        raise NoDigitFound("no digit found: the image is blank or nearly uniform")
+    if contrast < MIN_SIGNAL_TO_NOISE * noise:
+        raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
+    ink_mask = strength > max(0.35 * contrast, 4 * noise)
+    border = np.concatenate([ink_mask[0], ink_mask[-1], ink_mask[:, 0], ink_mask[:, -1]])
+    if np.count_nonzero(border) > MAX_BORDER_INK * border.size:
+        # Even a digit cropped tight to its ink touches the border at a few strokes only.
+        raise NoDigitFound(
+            "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
+        )
+    return _ink_box(ink_mask, strength)
+
+
+def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
+    """The [start, stop) span of the main ink in a projection ``profile``, and whether it holds
+    all of the profile's ink.
+
+    Runs of non-zero entries separated by at most ``gap`` empty ones count as one. The heaviest
+    run is kept, and grows by each neighbouring run that is near it for its size and holds real
+    ink (a detached bar of a 5, a broken pencil stroke); far or tiny runs (dust, stray marks) are
+    left out."""
+    nonzero = np.flatnonzero(profile > 0)
+    if nonzero.size == 0:
+        return 0, 0, True
+    breaks = np.flatnonzero(np.diff(nonzero) > gap)
+    if breaks.size == 0:
+        return int(nonzero[0]), int(nonzero[-1]) + 1, True
+    starts = np.concatenate([[nonzero[0]], nonzero[breaks + 1]])
+    stops = np.concatenate([nonzero[breaks], [nonzero[-1]]]) + 1
+    cumulative = np.concatenate([[0.0], np.cumsum(profile, dtype=np.float64)])
+    masses = cumulative[stops] - cumulative[starts]
+    first = last = int(np.argmax(masses))
+    while True:
+        extent = stops[last] - starts[first]
+        kept = masses[first : last + 1].sum()
+        neighbours = []
+        if first > 0:
+            neighbours.append((starts[first] - stops[first - 1], first - 1))
+        if last + 1 < len(starts):
+            neighbours.append((starts[last + 1] - stops[last], last + 1))
+        joined = [
+            k
+            for distance, k in sorted(neighbours)
+            if distance <= PART_GAP * extent and masses[k] >= PART_MASS * kept
+        ]
+        if not joined:
+            return int(starts[first]), int(stops[last]), first == 0 and last == len(starts) - 1
+        first, last = min(first, joined[0]), max(last, joined[0])
+
+
+def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the main ink mass of ``ink_mask`` (H, W): the main run (see
+    _main_run) of the row and column profiles of ink ``strength``, so specks cut off by empty
+    space are dropped."""
+    gap = max(2, round(0.06 * max(ink_mask.shape)))  # the widest empty stretch inside one run
+    weights = np.where(ink_mask, strength, 0.0)
+    top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
+    for _ in range(2):
+        box = (top, bottom, left, right)
+        left, right, all_columns = _main_run(weights[top:bottom].sum(axis=0), gap)
+        top, bottom, all_rows = _main_run(weights[:, left:right].sum(axis=1), gap)
+        if (all_columns and all_rows) or (top, bottom, left, right) == box:
+            break
+    inside = ink_mask[top:bottom, left:right]
+    rows = np.flatnonzero(inside.any(axis=1))
+    cols = np.flatnonzero(inside.any(axis=0))
+    return top + int(rows[0]), top + int(rows[-1]) + 1, left + int(cols[0]), left + int(cols[-1]) + 1
+
+
+class FineCrop(NamedTuple):
+    """The ink's box in the full image (plus a coarse pixel of margin), and the size at which it
+    is read again so that the ink's longer side is FINE_BOX pixels."""
+
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) in source pixels
+    size: tuple[int, int]  # (width, height) of the crop once read
+    scale: float  # crop pixels per source pixel
+
+    def read(self, image: Image.Image) -> Image.Image:
+        """The crop of ``image``, resampled to ``size`` (area averaging when it shrinks)."""
+        resample = Image.Resampling.BOX if self.scale < 1 else Image.Resampling.BILINEAR
+        return image.resize(self.size, resample, box=self.box)
+
+
+def fine_crop(coarse_box: tuple[int, int, int, int], factor: int, size: tuple[int, int]) -> FineCrop:
+    """The FineCrop around ``coarse_box`` (top, bottom, left, right) of a coarse map reduced
+    ``factor``× from an image of ``size``. Raises NoDigitFound when the ink is only a speck."""
+    top, bottom, left, right = coarse_box
+    ink_side = max(bottom - top, right - left) * factor  # in source pixels
+    if ink_side < 5:
+        raise NoDigitFound("no digit found: only a speck of ink")
+    scale = FINE_BOX / ink_side
+    margin = factor + 1
+    width, height = size
+    x0, y0 = max(left * factor - margin, 0), max(top * factor - margin, 0)
+    x1, y1 = min(right * factor + margin, width), min(bottom * factor + margin, height)
+    crop_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    return FineCrop((x0, y0, x1, y1), crop_size, scale)
+
+
+def scaled_ink(strength: np.ndarray, floor: float, core: float) -> np.ndarray:
+    """Ink strength (H, W) as ink in [0, 1]: nothing at ``floor`` and below, full at ``core``."""
+    return np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
+
+
+def drop_specks(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``ink`` (H, W) without the connected parts of ``mask`` (8-connected) that hold less than
+    SPECK_MASS of the heaviest part's ink: dust beside a digit, which the empty-space test of
+    find_ink cannot separate.
+
+    Connected runs are joined row by row with a union-find. The rows are those of the fine crop,
+    whose size is bounded by FINE_BOX whatever the image's."""
+    height = mask.shape[0]
+    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
+    rows, starts = np.nonzero(edges == 1)
+    stops = np.nonzero(edges == -1)[1]
+    count = len(rows)
+    if count <= 1:
+        return ink
+    cumulative = np.zeros((height, mask.shape[1] + 1), dtype=np.float64)
+    np.cumsum(ink, axis=1, out=cumulative[:, 1:])
+    run_mass = cumulative[rows, stops] - cumulative[rows, starts]
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(rows, np.arange(height + 1)).tolist()
+    run_starts, run_stops = starts.tolist(), stops.tolist()
+    for row in range(1, height):
+        i, i_end = row_first[row - 1], row_first[row]
+        j, j_end = row_first[row], row_first[row + 1]
+        while i < i_end and j < j_end:
+            if run_starts[j] <= run_stops[i] and run_starts[i] <= run_stops[j]:  # touching, diagonals too
+                parent[root(i)] = root(j)
+            if run_stops[i] < run_stops[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([root(i) for i in range(count)])
+    mass = np.bincount(roots, weights=run_mass, minlength=count)
+    small = mass[roots] < SPECK_MASS * mass.max()
+    if not small.any():
+        return ink
+    ink = ink.copy()
+    for row, start, stop in zip(
+        rows[small].tolist(), starts[small].tolist(), stops[small].tolist(), strict=True
+    ):
+        ink[row, start:stop] = 0
+    return ink

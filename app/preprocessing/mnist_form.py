@@ -1,0 +1,111 @@
+"""The MNIST form, the finishing step of both roads: the ink's bounding box scaled, aspect ratio
+kept, to fit 20×20 with anti-aliasing, in a 28×28 frame with the ink's centre of mass at the
+centre; white ink (1.0) on black (0.0), strokes about as wide as MNIST's."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.flattening import float_image
+from app.preprocessing.morphology import dilate, erode
+from app.preprocessing.quantiles import quantiles
+
+SIZE = 28  # side of the network input
+BOX = 20  # the ink's bounding box fits in BOX×BOX, as in MNIST
+SUPERSAMPLE = 4  # stroke width is normalised at SUPERSAMPLE× the output resolution
+FINE_BOX = BOX * SUPERSAMPLE
+MIN_CONTRAST = 0.10  # ink must differ from the paper by ≥ 10% of the full range
+BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a digit
+# Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), by _stroke_width
+# (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
+TARGET_STROKE_WIDTH = 7.3
+
+
+def finish(ink: np.ndarray, ink_mask: np.ndarray, contrast: float) -> np.ndarray:
+    """The network input (28, 28) float32 in [0, 1] for ``ink`` (H, W) in [0, 1], read at about
+    FINE_BOX pixels across the digit, where ``ink_mask`` (H, W) marks the strokes and ``contrast``
+    is the strongest ink's strength. Raises NoDigitFound for faint ink, no strokes or a blot."""
+    if contrast < MIN_CONTRAST or not ink_mask.any():
+        raise NoDigitFound("no digit found: the image is blank or nearly uniform")
+    rows = np.flatnonzero(ink_mask.any(axis=1))
+    cols = np.flatnonzero(ink_mask.any(axis=0))
+    ink = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
+
+    # The crop is at about FINE_BOX scale already: widths are measured there, and the box is
+    # fitted once, after the pen was changed (MNIST's box is around the pen strokes).
+    stroke_width = _stroke_width(ink) * FINE_BOX / max(ink.shape)
+    if stroke_width > BLOT_RATIO * FINE_BOX:
+        raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
+    fine_values = _fit_box(_normalise_stroke(np.ascontiguousarray(ink), stroke_width), FINE_BOX)
+    solid = fine_values > 0.05
+    solid_count = np.count_nonzero(solid)
+    if solid_count == 0:
+        raise NoDigitFound("no digit found")
+    # A faint (thin, then thickened) stroke is stretched so that its core is full ink again.
+    if np.count_nonzero(fine_values >= 0.99) < 0.1 * solid_count:
+        fine_values = np.clip(fine_values / max(quantiles(fine_values[solid], (0.9,))[0], 0.25), 0.0, 1.0)
+    out_size = (
+        max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
+        max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
+    )
+    patch_values = np.asarray(float_image(fine_values).resize(out_size, Image.Resampling.BOX))
+    peak = float(patch_values.max())
+    if peak <= 0:
+        raise NoDigitFound("no digit found")
+    # Every MNIST digit reaches full ink somewhere; a stroke under two pixels wide would not.
+    return _centre_by_mass(np.clip(patch_values / peak, 0.0, 1.0))
+
+
+def _stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width in pixels of a soft ink image (H, W): ink mass / half the outline length."""
+    solid = ink > 0.5
+    edges = np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1])
+    edges += np.count_nonzero(solid[:, 0]) + np.count_nonzero(solid[:, -1])
+    edges += np.count_nonzero(solid[0]) + np.count_nonzero(solid[-1])
+    return float(ink.sum()) / max(edges / 2, 1.0)
+
+
+def _normalise_stroke(ink: np.ndarray, width: float) -> np.ndarray:
+    """Thicken hair-thin and thin very fat strokes of ``ink`` (H, W) towards MNIST's width.
+    Thickened ink is padded first, so it may grow past the old box."""
+    if width < 0.7 * TARGET_STROKE_WIDTH:
+        passes = min(6, round((TARGET_STROKE_WIDTH - width) / 2))
+        return dilate(np.pad(ink, passes), passes)
+    if width > 1.7 * TARGET_STROKE_WIDTH:
+        mass = float(ink.sum())
+        for _ in range(min(4, round((width - 1.2 * TARGET_STROKE_WIDTH) / 2))):
+            thinner = erode(ink, 1)
+            if float(thinner.sum()) < 0.4 * mass:
+                break  # erosion would start deleting strokes, not thinning them
+            ink = thinner
+    return ink
+
+
+def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
+    """``ink`` (H, W) cropped to its ink and scaled, aspect kept, so its longer side is ``side``."""
+    rows = np.flatnonzero(ink.max(axis=1) > 0.05)
+    cols = np.flatnonzero(ink.max(axis=0) > 0.05)
+    if rows.size == 0:
+        raise NoDigitFound("no digit found")
+    ink = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    scale = side / max(ink.shape)
+    if abs(scale - 1) <= 0.02:
+        return ink
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
+    resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    return np.asarray(float_image(ink).resize(size, resample))
+
+
+def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
+    """Place ``patch`` (h, w ≤ BOX) in a SIZE×SIZE frame with its centre of mass at the centre."""
+    height, width = patch.shape
+    mass = float(patch.sum())
+    centre_row = float(patch.sum(axis=1) @ np.arange(height)) / mass + 0.5
+    centre_col = float(patch.sum(axis=0) @ np.arange(width)) / mass + 0.5
+    top = min(max(round(SIZE / 2 - centre_row), 0), SIZE - height)
+    left = min(max(round(SIZE / 2 - centre_col), 0), SIZE - width)
+    frame = np.zeros((SIZE, SIZE), dtype=np.float32)
+    frame[top : top + height, left : left + width] = patch
+    return frame

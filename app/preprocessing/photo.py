@@ -1,0 +1,92 @@
+"""Road 2: a photo or scan, ink on paper.
+
+In a coarse copy the paper is modelled and divided out, the ink's polarity decided (coloured
+ink read through its extreme channel), the paper's noise and the ink's contrast measured, and the
+ink found; then just the ink's box is read again from the full image, dust dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageChops
+
+from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.flattening import unit_array
+from app.preprocessing.ink import coarse_factor, drop_specks, find_ink, fine_crop, scaled_ink
+from app.preprocessing.morphology import dilate
+from app.preprocessing.paper import (
+    broad_shade,
+    fit_paper,
+    ink_is_dark,
+    ink_strength,
+    paper_noise,
+    paper_surface,
+    unit_coordinates,
+    unshade,
+)
+from app.preprocessing.quantiles import high_quantile, quantiles
+
+
+def read_photo(source: Image.Image) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ink of a photo or scan (``source``: mode "L" or "RGB") around the digit at about
+    FINE_BOX pixels across: (ink (H, W) in [0, 1], stroke mask (H, W), contrast), for finish().
+    Raises NoDigitFound when nothing stands out from the paper."""
+    colour = source.mode == "RGB"
+
+    # Coarse pass: paper, polarity, noise, contrast, where the ink is.
+    factor = coarse_factor(source.size)
+    coarse = source.reduce(factor) if factor > 1 else source
+    grey = unit_array(coarse.convert("L") if colour else coarse)
+    coefficients, paper, spread = fit_paper(grey)
+    u, v = unit_coordinates(grey.shape[1]), unit_coordinates(grey.shape[0])
+    # A perfectly even border (paper is None): a digital drawing, with no shadows to undo.
+    even_paper = paper is None
+    dark_ink = ink_is_dark(grey - paper_surface(coefficients, u, v), even_paper)
+    if colour:
+        grey = unit_array(_extreme_channel(coarse, dark_ink))
+        coefficients, _, spread = fit_paper(grey, paper)
+    strength = ink_strength(grey, paper_surface(coefficients, u, v), dark_ink)
+    shade = np.zeros_like(strength) if even_paper else broad_shade(strength)
+    strength = unshade(strength, shade, dark_ink)
+    if even_paper:
+        noise = min(paper_noise(strength))
+    else:
+        # The paper's own spread about its model, in units of ink strength.
+        noise = spread / max(float(coefficients[0]), 0.05) if dark_ink else spread
+    crop = fine_crop(find_ink(strength, high_quantile(strength, 0.0005), noise), factor, source.size)
+
+    # Fine pass: the ink's box read again from the full image.
+    fine_image = crop.read(source)
+    if colour:
+        fine_image = _extreme_channel(fine_image, dark_ink)
+    (x0, y0, x1, y1), (fine_width, fine_height), scale = crop
+    width, height = source.size
+    fine_u = ((x0 + (np.arange(fine_width) + 0.5) / scale) / width) * 2 - 1
+    fine_v = ((y0 + (np.arange(fine_height) + 0.5) / scale) / height) * 2 - 1
+    strength = ink_strength(unit_array(fine_image), paper_surface(coefficients, fine_u, fine_v), dark_ink)
+    if shade.any():
+        box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
+        fine_shade = Image.fromarray(shade).resize(crop.size, Image.Resampling.BILINEAR, box=box)
+        strength = unshade(strength, np.asarray(fine_shade), dark_ink)
+    # White noise averages down with the area of a pixel (fine pixels are 1/scale source
+    # pixels, coarse ones factor source pixels), but a camera's noise is not white: the paper
+    # side of the fine crop itself bounds it too.
+    noise = min(noise * factor * min(scale, 1.0), paper_noise(strength)[0])
+    contrast = high_quantile(strength, 0.01)
+    ink_mask = strength > max(0.35 * contrast, 4 * noise)
+    if not ink_mask.any():
+        raise NoDigitFound("no digit found")
+    core = min(quantiles(strength[ink_mask], (0.75,))[0], contrast)
+    ink = scaled_ink(strength, max(0.15 * contrast, 3 * noise), core)
+    # Sub-threshold texture away from any stroke is not ink, nor are specks of dust.
+    near_strokes = dilate(ink_mask, 2)
+    ink = drop_specks(np.where(near_strokes, ink, np.float32(0)), near_strokes)
+    return ink, ink_mask & (ink > 0), contrast
+
+
+def _extreme_channel(image: Image.Image, dark_ink: bool) -> Image.Image:
+    """Coloured ink (blue ballpoint, red marker) is dark in at least one channel while paper is
+    light in all: the minimum channel holds dark ink at full contrast (the maximum, light ink)."""
+    red, green, blue = image.split()
+    pick = ImageChops.darker if dark_ink else ImageChops.lighter
+    return pick(pick(red, green), blue)
