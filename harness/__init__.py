@@ -1,5 +1,6 @@
-"""Helpers shared by tests/ and bench/: the gunicorn harness, HTTP clients, canvas strokes and
-the real-world image generator.
+"""Helpers shared by tests/ and bench/: gunicorn started as the image starts it (``serving``),
+requests with known answers (``probes``), HTTP clients (``clients``), the page's digit strokes
+(``strokes``), the real-world image set (``realworld``) and the like, one module per thing.
 
 tests/ and bench/ never import each other; what both need lives here. The app (app/) and the
 network (model/) never import this package: it is not part of the service or the Docker image.
