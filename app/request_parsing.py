@@ -125,11 +125,18 @@ def read_body() -> bytes:
     tiny chunks for more than MAX_BODY_READ_CPU_SECONDS is a 400, never a 500.
     """
     stream = request.stream
-    pieces = []
+    # With a Content-Length, exactly that many bytes: one more read would be taken by Werkzeug's
+    # limit for a body larger than the limit when the length is exactly the limit.
+    expected = request.content_length
+    pieces, size = [], 0
     cpu_at_start = time.thread_time()
     try:
-        while piece := stream.read(READ_SIZE):
+        while expected is None or size < expected:
+            piece = stream.read(READ_SIZE if expected is None else min(READ_SIZE, expected - size))
+            if not piece:
+                break
             pieces.append(piece)
+            size += len(piece)
             if time.thread_time() - cpu_at_start > MAX_BODY_READ_CPU_SECONDS:
                 raise ApiError("too_fragmented", "the request body arrives in too many tiny chunks; "
                                "send it with a Content-Length or in larger chunks")
@@ -137,6 +144,8 @@ def read_body() -> bytes:
         raise ApiError("invalid_chunked_body", f"the chunked body is malformed: {_short(str(exc))}") from None
     except OSError:  # the client reset the connection, or the chunked body stopped mid-way
         raise ApiError("incomplete_body", "the request body ended before all of it arrived") from None
+    if expected is not None and size < expected:
+        raise ApiError("incomplete_body", "the request body ended before all of it arrived")
     return b"".join(pieces)
 
 

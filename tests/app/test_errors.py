@@ -163,11 +163,15 @@ def test_a_body_over_the_limit_is_refused_before_reading(app, client):
                  413, "payload_too_large")
 
 
-def test_a_body_at_the_limit_is_read(app, client):
+@pytest.mark.parametrize("terminated", [False, True], ids=["plain server", "server that ends the stream"])
+def test_a_body_at_the_limit_is_read(app, client, terminated):
+    # gunicorn marks its input as terminated, and then Werkzeug's stream enforces the limit itself.
     limit = app.config["MAX_CONTENT_LENGTH"]
     body = json.dumps({"image": b64(b"\0" * 100)}).encode()
     body += b" " * (limit - len(body))
-    assert_error(client.post("/predict", data=body, content_type="application/json"), 400, "invalid_image")
+    environ = {"wsgi.input_terminated": True} if terminated else {}
+    response = client.post("/predict", data=body, content_type="application/json", environ_overrides=environ)
+    assert_error(response, 400, "invalid_image")
 
 
 def _post_chunked(client, path: str, body: bytes, content_type: str):
