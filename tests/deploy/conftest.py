@@ -4,11 +4,13 @@ Docker image starts it, and requests whose right answers are known."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from harness.probes import build_probes
+from harness.proxy import NGINX, NginxProxy
 from harness.serving import GunicornServer
 from model.checkpoint import DEFAULT_WEIGHTS
 from tests.conftest import skip_or_fail
@@ -54,3 +56,28 @@ def start_gunicorn(tmp_path):
     yield start
     for server in started:
         server.stop(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def nginx_binary() -> Path:
+    """Debian's nginx (NGINX to use another); skips (fails in CI) when it is not installed."""
+    if not NGINX.is_file():
+        skip_or_fail(f"{NGINX} not found (apt-get install nginx)")
+    return NGINX
+
+
+@pytest.fixture
+def start_proxy(tmp_path, nginx_binary):
+    """Start nginx with deploy/nginx.conf (only its upstream and listen port rewritten) in front
+    of 127.0.0.1:``upstream_port``; every proxy started is stopped at teardown."""
+    started: list[NginxProxy] = []
+
+    def start(upstream_port: int, name: str = "nginx") -> NginxProxy:
+        proxy = NginxProxy(tmp_path / f"{name}-{len(started)}", upstream_port, nginx_binary)
+        started.append(proxy.start())
+        proxy.wait_ready()
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop(signal.SIGTERM, timeout=5)
