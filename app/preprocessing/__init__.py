@@ -4,9 +4,10 @@ MNIST digits are white ink (1.0) on black (0.0): the ink's bounding box scaled, 
 kept, to fit 20×20 with anti-aliasing, then placed in 28×28 with the centre of mass of the ink
 at the centre. Uploads look nothing like that, so ``preprocess``:
 
-1. opens the file reading its header only, and refuses one that declares more pixels, or a
-   costlier structure, than the caller's limits, before decoding a pixel; then Pillow decodes
-   the first frame, honouring EXIF rotation (``decoding``);
+1. opens the file reading its header only, and refuses one that declares more pixels than the
+   caller allows, or a costlier structure than a digit needs (PNG chunks, GIF blocks, TIFF
+   strips, run-length BMP: ``containers``), before decoding a pixel; then Pillow decodes the
+   first frame, honouring EXIF rotation (``decoding``);
 2. flattens the image to a *drawing* on transparency, read from its opacity, or a *page*: alpha
    composited over white paper, 16-bit rescaled, dithered 1-bit smoothed, grey or RGB; both of
    bounded size (``flattening``);

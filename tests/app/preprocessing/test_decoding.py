@@ -53,6 +53,32 @@ def png_header_claiming(width: int, height: int) -> bytes:
     return png(width, height, rows=b"\0" * 16)
 
 
+def rle_bmp(width: int, height: int, codes: bytes) -> bytes:
+    """An 8-bit run-length compressed BMP (grey palette) of ``codes``, rows bottom up."""
+    palette = b"".join(bytes((i, i, i, 0)) for i in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(codes), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(codes), 0, 0, offset) + info + palette + codes
+
+
+def gif_with_comment(sub_blocks: int) -> bytes:
+    """A GIF whose first image follows one comment of ``sub_blocks`` full sub-blocks."""
+    data = encode(Image.new("P", (8, 8), 0), "GIF")
+    colour_table_end = 13 + 3 * 2 ** ((data[10] & 7) + 1)
+    comment = b"!\xfe" + (b"\xff" + b"x" * 255) * sub_blocks + b"\0"
+    return data[:colour_table_end] + comment + data[colour_table_end:]
+
+
+def tiff_with_tags(extra: int) -> bytes:
+    """A small TIFF whose first directory has ``extra`` private tags more."""
+    data = encode(Image.new("L", (8, 8), 255), "TIFF")
+    (directory,) = struct.unpack_from("<I", data, 4)
+    (entries,) = struct.unpack_from("<H", data, directory)
+    table = data[directory + 2 : directory + 2 + 12 * entries]
+    private = b"".join(struct.pack("<HHII", 40000 + i, 3, 1, 0) for i in range(extra))
+    return data[:directory] + struct.pack("<H", entries + extra) + table + private + b"\0\0\0\0"
+
+
 @pytest.fixture()
 def no_decoding(monkeypatch):
     """Any attempt to load pixels fails the test: what is refused is refused from the header."""
@@ -129,9 +155,16 @@ def _ztxt(i: int) -> bytes:
         ),
         pytest.param(png(after=b"".join(_ztxt(i) for i in range(17))), "compressed", id="too-many-ztxt"),
         pytest.param(png(before=chunk(b"tEXt", b"k\0" + b"x" * (2 << 20))), "ancillary", id="too-much-text"),
+        pytest.param(gif_with_comment(1025), "1024 blocks", id="gif-comment-too-long"),
+        pytest.param(tiff_with_tags(1100), "limit is 1024", id="tiff-too-many-tags"),
+        pytest.param(
+            encode(Image.new("L", (4, 5000), 255), "TIFF", tiffinfo={278: 1}),  # RowsPerStrip
+            "5000 separate strips",
+            id="tiff-strip-per-row",
+        ),
     ],
 )
-def test_a_png_declaring_too_many_chunks_or_too_much_metadata_is_refused_from_its_headers(
+def test_a_file_declaring_too_many_chunks_blocks_or_strips_is_refused_from_its_headers(
     no_pillow, data, message
 ):
     with pytest.raises(ImageTooLarge, match=message):
@@ -156,10 +189,23 @@ def test_image_data_split_into_many_idat_chunks_is_read():
     assert np.array_equal(np.asarray(load_image(split, LIMIT)), np.asarray(image))
 
 
-def test_a_tiff_stored_in_one_strip_per_row_is_refused_before_decoding(no_decoding):
-    data = encode(Image.new("L", (4, 5000), 255), "TIFF", tiffinfo={278: 1})  # RowsPerStrip
-    with pytest.raises(ImageTooLarge, match="strips or tiles; the limit is"):
+def test_a_gif_comment_and_tiff_tags_within_the_limits_are_read():
+    assert load_image(gif_with_comment(1024), LIMIT).size == (8, 8)
+    assert load_image(tiff_with_tags(500), LIMIT).size == (8, 8)
+
+
+def test_a_large_run_length_bmp_is_refused_before_its_python_decoder_runs(no_decoding):
+    # One pixel then end-of-line, row after row: Pillow pads each row pixel by pixel in Python.
+    data = rle_bmp(2048, 2048, b"\x01\xff\x00\x00" * 2048 + b"\x00\x01")
+    with pytest.raises(ImageTooLarge, match="run-length compressed BMP"):
         open_image(data, LIMIT)
+
+
+def test_a_small_run_length_bmp_is_read():
+    codes = b"\x04\x28\x00\x00" + b"\x04\xc8\x00\x01"  # bottom row 40, top row 200
+    assert np.array_equal(
+        np.asarray(load_image(rle_bmp(4, 2, codes), LIMIT).convert("L")), [[200] * 4, [40] * 4]
+    )
 
 
 def test_a_tiff_in_a_few_strips_is_read():

@@ -1,0 +1,138 @@
+"""The decoding work a file's structure declares, checked from its headers before any of it is
+done: guards, not decoders. Each reads only lengths, counts and types, a bounded number of them,
+and leaves a truncated or malformed file to the decoder to refuse.
+
+Pillow parses some structures in Python, one step per unit: PNG chunks (and it inflates each
+compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no total), GIF
+extension blocks before the first image, TIFF directory entries and strips, BMP run-length
+codes. A few KiB of headers can declare seconds of that work; a real image needs little of it.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from PIL import Image
+
+from app.preprocessing.exceptions import ImageTooLarge
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A real PNG has a handful of chunks: its data split in 8 KiB IDATs at most a few hundred times
+# within the body limit, one colour profile and a few text notes.
+MAX_PNG_CHUNKS = 4096
+MAX_PNG_COMPRESSED_CHUNKS = 16  # iCCP, zTXt and iTXt together
+COMPRESSED_PNG_CHUNKS = frozenset({b"iCCP", b"zTXt", b"iTXt"})
+MAX_PNG_ANCILLARY_BYTES = 2 * 1024 * 1024  # declared length of every chunk that is not pixels
+# Comments and application data (XMP) before a GIF's first image, in sub-blocks of ≤ 255 bytes:
+# Pillow joins a comment's sub-blocks by repeated concatenation.
+MAX_GIF_EXTENSION_BLOCKS = 1024
+MAX_TIFF_TAGS = 1024  # entries of the first TIFF directory (a real one has a few dozen)
+TIFF_PIECE_TAGS = (273, 324)  # StripOffsets, TileOffsets: one decoder tile per piece
+# Strips or tiles of one image: Pillow decodes each in a Python loop, and one strip per row
+# would be per-row Python work.
+MAX_TILES = 4096
+MAX_BMP_RLE_PIXELS = 1024 * 1024  # Pillow's BMP run-length decoder is Python, pixel by pixel
+
+
+def check_header(data: bytes) -> None:
+    """Refuse ``data`` whose PNG, GIF or TIFF structure declares more work than our limits
+    (ImageTooLarge), from its headers alone, before Pillow opens it."""
+    start = bytes(data[:4])
+    if bytes(data[:8]) == PNG_SIGNATURE:
+        _check_png_chunks(data)
+    elif start[:3] == b"GIF":
+        _check_gif_blocks(data)
+    elif start in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        _check_tiff_directory(data)
+
+
+def check_opened(image: Image.Image) -> None:
+    """Refuse an opened (not yet decoded) ``image`` whose decoder would take more steps than
+    our limits (ImageTooLarge)."""
+    if len(image.tile) > MAX_TILES:
+        raise ImageTooLarge(
+            f"the image is stored in {len(image.tile)} separate strips or tiles; the limit is {MAX_TILES}"
+        )
+    width, height = image.size
+    if image.tile and image.tile[0].codec_name == "bmp_rle" and width * height > MAX_BMP_RLE_PIXELS:
+        raise ImageTooLarge(
+            f"a run-length compressed BMP is read up to {MAX_BMP_RLE_PIXELS} pixels; "
+            f"this one is {width}×{height}"
+        )
+
+
+def _check_png_chunks(data: bytes) -> None:
+    """The chunk headers (length and type) of a PNG, up to IEND: their count, the compressed
+    ancillary ones, and the bytes of every ancillary one."""
+    chunks = compressed = ancillary_bytes = 0
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        chunks += 1
+        if chunks > MAX_PNG_CHUNKS:
+            raise ImageTooLarge(f"the PNG has more than {MAX_PNG_CHUNKS} chunks, the limit")
+        if kind in COMPRESSED_PNG_CHUNKS:
+            compressed += 1
+            if compressed > MAX_PNG_COMPRESSED_CHUNKS:
+                raise ImageTooLarge(
+                    f"the PNG has more than {MAX_PNG_COMPRESSED_CHUNKS} compressed iCCP, zTXt "
+                    "and iTXt chunks, the limit"
+                )
+        if kind[0] & 0x20:  # a lower-case first letter: ancillary, not needed for the pixels
+            ancillary_bytes += length
+            if ancillary_bytes > MAX_PNG_ANCILLARY_BYTES:
+                raise ImageTooLarge(
+                    f"the PNG has more than {MAX_PNG_ANCILLARY_BYTES} bytes of ancillary chunks "
+                    "(metadata), the limit"
+                )
+        if kind == b"IEND":
+            return
+        offset += 12 + length  # length, type, data, CRC
+
+
+def _check_gif_blocks(data: bytes) -> None:
+    """The extension blocks and their sub-blocks before a GIF's first image."""
+    if len(data) < 13:
+        return
+    flags = data[10]
+    offset = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global colour table
+    blocks = 0
+    while offset + 2 < len(data) and data[offset] == 0x21:  # "!": an extension
+        offset += 2  # the introducer and the extension's label
+        while offset < len(data) and data[offset] != 0:  # sub-blocks until an empty one
+            blocks += 1
+            if blocks > MAX_GIF_EXTENSION_BLOCKS:
+                raise ImageTooLarge(
+                    f"the GIF has more than {MAX_GIF_EXTENSION_BLOCKS} blocks of comments or "
+                    "application data before its first image, the limit"
+                )
+            offset += 1 + data[offset]
+        offset += 1
+
+
+def _check_tiff_directory(data: bytes) -> None:
+    """The entries of a TIFF's first directory: how many, and how many strips or tiles."""
+    order = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\0", b"\0+")  # BigTIFF: 8-byte counts and offsets
+    try:
+        if big:
+            (directory,) = struct.unpack_from(order + "Q", data, 8)
+            (entries,) = struct.unpack_from(order + "Q", data, directory)
+            entry_format, first = order + "HHQQ", directory + 8
+        else:
+            (directory,) = struct.unpack_from(order + "I", data, 4)
+            (entries,) = struct.unpack_from(order + "H", data, directory)
+            entry_format, first = order + "HHII", directory + 2
+    except struct.error:
+        return
+    if entries > MAX_TIFF_TAGS:
+        raise ImageTooLarge(
+            f"the TIFF has {entries} tags in its first directory; the limit is {MAX_TIFF_TAGS}"
+        )
+    size = struct.calcsize(entry_format)
+    table = bytes(data[first : first + entries * size])
+    for tag, _type, count, _value in struct.iter_unpack(entry_format, table[: len(table) // size * size]):
+        if tag in TIFF_PIECE_TAGS and count > MAX_TILES:
+            raise ImageTooLarge(
+                f"the image is stored in {count} separate strips or tiles; the limit is {MAX_TILES}"
+            )
