@@ -3,9 +3,10 @@ done: guards, not decoders. Each reads only lengths, counts and types, a bounded
 and leaves a truncated or malformed file to the decoder to refuse.
 
 Pillow parses some structures in Python, one step per unit: PNG chunks (and it inflates each
-compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no total), GIF
-extension blocks before the first image, TIFF directory entries and strips, BMP run-length
-codes. A few KiB of headers can declare seconds of that work; a real image needs little of it.
+compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no total), JPEG
+segments and stray bytes before the first scan, GIF extension blocks before the first image,
+TIFF directory entries and strips, BMP run-length codes. A few KiB of headers can declare
+seconds of that work; a real image needs little of it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ MAX_PNG_CHUNKS = 4096
 MAX_PNG_COMPRESSED_CHUNKS = 16  # iCCP, zTXt and iTXt together
 COMPRESSED_PNG_CHUNKS = frozenset({b"iCCP", b"zTXt", b"iTXt"})
 MAX_PNG_ANCILLARY_BYTES = 2 * 1024 * 1024  # declared length of every chunk that is not pixels
+# Segments (a real JPEG has a dozen: APPn, DQT, SOF, DHT...) and padding or stray bytes before
+# the first scan: Pillow reads them marker by marker, a stray byte at a time.
+MAX_JPEG_HEADER_STEPS = 4096
 # Comments and application data (XMP) before a GIF's first image, in sub-blocks of ≤ 255 bytes:
 # Pillow joins a comment's sub-blocks by repeated concatenation.
 MAX_GIF_EXTENSION_BLOCKS = 1024
@@ -40,6 +44,8 @@ def check_header(data: bytes) -> None:
     start = bytes(data[:4])
     if bytes(data[:8]) == PNG_SIGNATURE:
         _check_png_chunks(data)
+    elif start[:3] == b"\xff\xd8\xff":
+        _check_jpeg_segments(bytes(data))
     elif start[:3] == b"GIF":
         _check_gif_blocks(data)
     elif start in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
@@ -88,6 +94,33 @@ def _check_png_chunks(data: bytes) -> None:
         if kind == b"IEND":
             return
         offset += 12 + length  # length, type, data, CRC
+
+
+def _check_jpeg_segments(data: bytes) -> None:
+    """The segments of a JPEG before its first scan, and the padding or stray bytes between
+    them, each of which Pillow steps over in Python."""
+    steps = 0
+    offset = 2  # after the start-of-image marker
+    while True:
+        marker = data.find(b"\xff", offset)
+        if marker < 0:
+            return
+        steps += marker - offset + 1  # stray bytes, then the 0xFF
+        offset = marker + 1
+        while offset < len(data) and data[offset] == 0xFF and steps <= MAX_JPEG_HEADER_STEPS:
+            offset += 1  # padding
+            steps += 1
+        if steps > MAX_JPEG_HEADER_STEPS:
+            raise ImageTooLarge(
+                f"the JPEG has more than {MAX_JPEG_HEADER_STEPS} segments or padding bytes before "
+                "its image data, the limit"
+            )
+        if offset + 2 >= len(data) or data[offset] in (0xDA, 0xD9):  # start of scan, end of image
+            return
+        code = data[offset]
+        offset += 1
+        if code not in (0x00, 0x01) and not 0xD0 <= code <= 0xD7:  # markers with a length
+            offset += int.from_bytes(data[offset : offset + 2], "big")
 
 
 def _check_gif_blocks(data: bytes) -> None:

@@ -69,6 +69,12 @@ def gif_with_comment(sub_blocks: int) -> bytes:
     return data[:colour_table_end] + comment + data[colour_table_end:]
 
 
+def jpeg_with_comments(count: int, stray: bytes = b"") -> bytes:
+    """A small JPEG with ``count`` empty comment segments (and ``stray`` bytes) after its start."""
+    data = encode(paint(seven_coverage(64)), "JPEG")
+    return data[:2] + b"\xff\xfe\x00\x02" * count + stray + data[2:]
+
+
 def tiff_with_tags(extra: int) -> bytes:
     """A small TIFF whose first directory has ``extra`` private tags more."""
     data = encode(Image.new("L", (8, 8), 255), "TIFF")
@@ -156,6 +162,8 @@ def _ztxt(i: int) -> bytes:
         pytest.param(png(after=b"".join(_ztxt(i) for i in range(17))), "compressed", id="too-many-ztxt"),
         pytest.param(png(before=chunk(b"tEXt", b"k\0" + b"x" * (2 << 20))), "ancillary", id="too-much-text"),
         pytest.param(gif_with_comment(1025), "1024 blocks", id="gif-comment-too-long"),
+        pytest.param(jpeg_with_comments(4100), "4096 segments", id="jpeg-too-many-segments"),
+        pytest.param(jpeg_with_comments(1, b"\0" * 5000), "4096 segments", id="jpeg-stray-bytes"),
         pytest.param(tiff_with_tags(1100), "limit is 1024", id="tiff-too-many-tags"),
         pytest.param(
             encode(Image.new("L", (4, 5000), 255), "TIFF", tiffinfo={278: 1}),  # RowsPerStrip
@@ -189,9 +197,27 @@ def test_image_data_split_into_many_idat_chunks_is_read():
     assert np.array_equal(np.asarray(load_image(split, LIMIT)), np.asarray(image))
 
 
-def test_a_gif_comment_and_tiff_tags_within_the_limits_are_read():
+def test_a_gif_comment_jpeg_segments_and_tiff_tags_within_the_limits_are_read():
     assert load_image(gif_with_comment(1024), LIMIT).size == (8, 8)
+    assert load_image(jpeg_with_comments(2000), LIMIT).size == (64, 64)
     assert load_image(tiff_with_tags(500), LIMIT).size == (8, 8)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"progressive": True},
+        {"icc_profile": bytes(200_000)},  # split over several APP2 segments
+        {"exif": Image.Exif().tobytes(), "comment": b"scanned"},
+        {"subsampling": 0, "qtables": "web_high"},
+    ],
+    ids=["progressive", "large-colour-profile", "exif-and-comment", "other-tables"],
+)
+def test_jpeg_variants_pass_the_segment_walk(reference, options):
+    data = encode(
+        paint(seven_coverage(), paper=(255, 255, 255), ink=(0, 0, 0)), "JPEG", quality=90, **options
+    )
+    assert similarity(preprocess(data, LIMIT), reference) > 0.95
 
 
 def test_a_large_run_length_bmp_is_refused_before_its_python_decoder_runs(no_decoding):
