@@ -74,12 +74,18 @@ class LoadRun:
     max_requests: int = 100_000
     timeout: float = 15.0
     seed: int = 0
+    # Client i connects from sources[i % len(sources)] (127.x.y.z addresses): a per-client limit
+    # in front sees distinct clients. Empty: the system's choice, 127.0.0.1.
+    sources: list[str] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     started: float = 0.0
 
     def _client(self, index: int, lock: threading.Lock) -> None:
         rng = random.Random(self.seed * 1000 + index)
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        source = (self.sources[index % len(self.sources)], 0) if self.sources else None
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=self.timeout, source_address=source
+        )
         deadline = self.started + self.seconds
         mine = []
         for _ in range(self.max_requests):
