@@ -10,6 +10,7 @@ import base64
 import contextlib
 import http.client
 import json
+import re
 import signal
 import socket
 import threading
@@ -276,6 +277,46 @@ def test_an_app_that_never_answers_gives_504_in_json(start_proxy):
         assert time.monotonic() - started < 15  # proxy_read_timeout, not a client's patience
     finally:
         silent.close()
+
+
+def _stalled(port: int, request: bytes) -> tuple[float, str]:
+    """Send ``request`` (incomplete), then wait: (seconds until the proxy hung up, how)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        started = time.monotonic()
+        try:
+            answer = sock.recv(4096)
+            how = f"closed after {answer[:60]!r}"
+        except ConnectionResetError:
+            how = "reset"
+        return time.monotonic() - started, how
+
+
+@pytest.mark.slow
+def test_a_client_that_stops_sending_is_cut_off_and_the_app_never_sees_it(stack):
+    gunicorn, proxy = stack
+    timeouts = {
+        kind: int(re.search(rf"client_{kind}_timeout (\d+)s;", NGINX_CONF.read_text()).group(1))
+        for kind in ("header", "body")
+    }
+    stalls = {
+        "header": b"GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled-header\r\n",
+        "body": b"POST /predict HTTP/1.1\r\nHost: x\r\nUser-Agent: stalled-body\r\n"
+        b"Content-Type: image/png\r\nContent-Length: 100\r\n\r\nabc",
+    }
+    results = {}
+    threads = [
+        threading.Thread(target=lambda k=k, r=r: results.__setitem__(k, _stalled(proxy.port, r)))
+        for k, r in stalls.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    for kind, (seconds, how) in results.items():
+        assert timeouts[kind] - 1 < seconds < timeouts[kind] + 5, (kind, seconds)
+        assert how in ("reset", "closed after b''"), (kind, how)
+    assert "stalled-" not in gunicorn.log()
 
 
 @pytest.mark.slow
