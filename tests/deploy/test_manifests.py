@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,6 +77,17 @@ def test_nginx_conf_proxies_to_the_app_service_on_the_images_port_and_listens_on
 def test_nginx_conf_body_limit_is_the_apps():
     [size] = _nginx_directive("client_max_body_size")
     assert int(size.rstrip("m")) * 1024 * 1024 == DEFAULTS["MAX_CONTENT_LENGTH"]
+
+
+def test_gixy_finds_no_issue_in_nginx_conf():
+    gixy = Path(sys.executable).parent / "gixy"
+    if not gixy.is_file():
+        skip_or_fail(f"gixy not found at {gixy} (pip install -r requirements-dev.txt)")
+    result = subprocess.run(
+        [str(gixy), "--format", "json", str(NGINX_CONF)], capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(result.stdout) == [], result.stdout[:3000]
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_nginx_conf_logs_to_stdout_and_stderr():
