@@ -23,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PNG_CHUNKS = 4096
 MAX_PNG_COMPRESSED_CHUNKS = 16  # iCCP, zTXt and iTXt together
 COMPRESSED_PNG_CHUNKS = frozenset({b"iCCP", b"zTXt", b"iTXt"})
-MAX_PNG_ANCILLARY_BYTES = 2 * 1024 * 1024  # declared length of every chunk that is not pixels
+MAX_PNG_ANCILLARY_BYTES = 2 * 1024 * 1024  # declared length of the chunks that are not pixels
 # Segments (a real JPEG has a dozen: APPn, DQT, SOF, DHT...) and padding or stray bytes before
 # the first scan: Pillow reads them marker by marker, a stray byte at a time.
 MAX_JPEG_HEADER_STEPS = 4096
@@ -84,7 +84,9 @@ def _check_png_chunks(data: bytes) -> None:
                     f"the PNG has more than {MAX_PNG_COMPRESSED_CHUNKS} compressed iCCP, zTXt "
                     "and iTXt chunks, the limit"
                 )
-        if kind[0] & 0x20:  # a lower-case first letter: ancillary, not needed for the pixels
+        # A lower-case first letter: ancillary, not needed for the pixels. An animation's later
+        # frames (fdAT) are only counted: the first frame is all that is read.
+        if kind[0] & 0x20 and kind != b"fdAT":
             ancillary_bytes += length
             if ancillary_bytes > MAX_PNG_ANCILLARY_BYTES:
                 raise ImageTooLarge(

@@ -185,6 +185,15 @@ def test_a_png_within_the_chunk_limits_is_read():
     assert np.array_equal(np.asarray(load_image(data, LIMIT))[:, 0], [255, 215, 255, 215])
 
 
+def test_an_animated_png_with_megabytes_of_later_frames_is_read_from_its_first_frame():
+    rng = np.random.default_rng(3)
+    first = Image.new("L", (1024, 1024), 200)
+    later = [Image.fromarray(rng.integers(0, 256, (1024, 1024), dtype=np.uint8)) for _ in range(3)]
+    data = encode(first, "PNG", save_all=True, append_images=later)
+    assert len(data) > 3 * 1024 * 1024
+    assert np.asarray(load_image(data, LIMIT)).max() == 200
+
+
 def test_image_data_split_into_many_idat_chunks_is_read():
     image = paint(np.random.default_rng(2).random((64, 64)).astype(np.float32))
     data = encode(image)
