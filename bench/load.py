@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import json
 import os
 import tempfile
 import threading
@@ -39,8 +40,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from harness.clients import LoadRun, Outcome, kill_worker_under_load, percentile_ms, summary, trickle_upload
-from harness.probes import build_probes
+from harness.probes import build_probes, padded_pixels_body
 from harness.proxy import NGINX, NginxProxy
 from harness.serving import (
     GUNICORN_CONFIG,
@@ -294,6 +297,9 @@ def scenario_overhead(probes: dict, log_dir: Path, requests: int = 400, rounds: 
     Requests go in runs of 25 from a new address each, inside the proxy's per-client burst (one
     client as fast as it can go would be rate-limited, which is not what is measured here)."""
     png = next(p for p in probes["valid"] if p.kind == "png")
+    pixels = next(p for p in probes["valid"] if p.kind == "pixels")
+    # A 4 MiB body: over client_body_buffer_size, so nginx spools it to a file before passing it on.
+    large = padded_pixels_body(np.array(json.loads(pixels.body)["pixels"]), 4 * 1024 * 1024)
     cases = [
         ("GET /healthz", "GET", "/healthz", None, {}),
         (
@@ -303,6 +309,7 @@ def scenario_overhead(probes: dict, log_dir: Path, requests: int = 400, rounds: 
             png.body,
             {"Content-Type": png.content_type},
         ),
+        ("POST /predict (4 MiB JSON)", "POST", "/predict", large, {"Content-Type": "application/json"}),
     ]
     print(
         f"\n== proxy overhead: one keep-alive client, one request at a time, {rounds} alternating rounds "
