@@ -74,6 +74,8 @@ def _check_png_chunks(data: bytes) -> None:
     offset = len(PNG_SIGNATURE)
     while offset + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, offset)
+        if offset + 12 + length > len(data):
+            return  # a chunk longer than the file: truncated or corrupt, for the decoder to refuse
         chunks += 1
         if chunks > MAX_PNG_CHUNKS:
             raise ImageTooLarge(f"the PNG has more than {MAX_PNG_CHUNKS} chunks, the limit")

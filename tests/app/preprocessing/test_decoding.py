@@ -314,7 +314,15 @@ def test_a_truncated_file_is_an_invalid_image(fmt, keep):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"hello", b"\x89PNG\r\n\x1a\n", b"%PDF-1.4 ...", b"GIF89a", png_header_claiming(10, 10)[:40]],
+    [
+        b"",
+        b"hello",
+        b"\x89PNG\r\n\x1a\n",
+        b"%PDF-1.4 ...",
+        b"GIF89a",
+        png_header_claiming(10, 10)[:40],
+        png(before=struct.pack(">I", 2**32 - 1) + b"tEXt" + b"k\0text"),  # longer than the file
+    ],
     ids=repr,
 )
 def test_junk_bytes_are_an_invalid_image(data):
