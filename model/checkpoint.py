@@ -15,7 +15,9 @@ import numpy as np
 
 from model.network import Network, SpecError
 
-FORMAT = "digit-lens-checkpoint/1"
+#: Version 2: Affine layers flatten their input in C order (C, H, W), as the book does;
+#: version 1 files flattened channels-last, so their affine weights mean something else.
+FORMAT = "digit-lens-checkpoint/2"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digit_lens.npz"
 
 
@@ -44,8 +46,9 @@ def save(path: str | Path, network: Network, card: dict | None = None) -> None:
         card_path(path).write_text(json.dumps(card, indent=1) + "\n")
 
 
-def load(path: str | Path) -> Network:
-    """Rebuild the network saved at ``path``; a clear CheckpointError if it cannot be."""
+def load(path: str | Path, fast: bool = True) -> Network:
+    """Rebuild the network saved at ``path`` (``fast`` as in Network); a clear CheckpointError
+    if it cannot be."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
@@ -54,7 +57,13 @@ def load(path: str | Path) -> Network:
             contents = {key: data[key] for key in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"weights file {path} is not a readable .npz: {exc}") from exc
-    if contents.get("format", np.array("")).item() != FORMAT:
+    found = str(contents.get("format", np.array("")).item())
+    if found != FORMAT:
+        if found.startswith("digit-lens-checkpoint/"):
+            raise CheckpointError(
+                f"weights file {path} is {found}, an older format this version cannot read "
+                f"(it needs {FORMAT}): retrain with python -m model.train"
+            )
         raise CheckpointError(f"weights file {path} is not a {FORMAT} file")
     try:
         spec = json.loads(contents["spec"].item())
@@ -64,7 +73,7 @@ def load(path: str | Path) -> Network:
         key.removeprefix("param/"): value for key, value in contents.items() if key.startswith("param/")
     }
     try:
-        network = Network(spec, params)
+        network = Network(spec, params, fast=fast)
     except SpecError as exc:
         raise CheckpointError(f"weights file {path} does not match its spec: {exc}") from exc
     for name, value in network.params.items():

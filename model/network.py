@@ -8,6 +8,10 @@ network exactly (see ``model.checkpoint``)::
 
 Parameters live in one dict named ``"<layer>.<param>"`` (e.g. ``"conv1.W"``), shared with
 the layers, which is what optimizers update.
+
+``Network(spec)`` runs the fused convolution → ReLU → max-pooling block of ``model.fast``
+wherever the spec allows it; ``Network(spec, fast=False)`` runs the textbook layers of
+``model.layers`` only. Both compute the same function and the same gradients.
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import math
 
 import numpy as np
 
+from model import fast as fast_blocks
 from model.layers import (
     Affine,
     AveragePooling,
     Convolution,
-    ConvReluMaxPool,
     MaxPooling,
     Relu,
     SoftmaxWithLoss,
@@ -109,45 +113,70 @@ def parameter_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
 
 def output_shapes(spec: dict) -> list[tuple[str, tuple[int, ...]]]:
     """(name, output shape without N) of every layer, in order: the architecture diagram."""
-    return Network(spec, rng=np.random.default_rng(0))._output_shapes()
+    return Network(spec, rng=np.random.default_rng(0), fast=False).output_shapes()
+
+
+#: Starting weights, recorded in the model card. The filters start as the seed tutorial's
+#: do, small (std 0.01) against the steps Adam takes, so that what they end up as is learned:
+#: from He's larger start (std √(2/25) ≈ 0.28) Adam's steps barely moved them. The affine
+#: layers keep He's scale, right for the ReLUs that follow them.
+INIT = {
+    "Convolution": {"weights": "normal", "std": 0.01},
+    "Affine": {"weights": "normal", "std": "sqrt(2 / fan_in) (He)"},
+    "biases": "zeros",
+}
+CONV_INIT_STD = INIT["Convolution"]["std"]
 
 
 def init_params(spec: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """He-initialised weights (std √(2/fan-in), right for ReLU) and zero biases."""
+    """Starting parameters by name (see ``INIT``): filters N(0, 0.01²), affine weights
+    N(0, 2/fan-in), zero biases."""
     params = {}
     for name, shape in parameter_shapes(spec).items():
         if name.endswith(".b"):
             params[name] = np.zeros(shape, dtype=DTYPE)
+        elif len(shape) == 4:
+            params[name] = (rng.standard_normal(shape) * CONV_INIT_STD).astype(DTYPE)
         else:
-            fan_in = math.prod(shape[1:]) if len(shape) == 4 else shape[0]
-            params[name] = (rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(DTYPE)
+            params[name] = (rng.standard_normal(shape) * math.sqrt(2.0 / shape[0])).astype(DTYPE)
     return params
 
 
 class Network:
-    """Layers in order, a softmax-cross-entropy head, and the shared parameter dict."""
+    """Layers in order, a softmax-cross-entropy head, and the shared parameter dict.
 
-    def __init__(self, spec: dict | None = None, params: dict | None = None, rng=None, dtype=DTYPE):
-        """Build the layers of ``spec``; ``params`` by name, else He-initialised from ``rng``.
+    ``layers`` is the plain list of (name, textbook layer), one per spec entry. ``steps``
+    is what runs, in order: (names, layer) where a fused block stands for the three
+    layers it replaces (``fast=True``), else each layer alone.
+    """
+
+    def __init__(self, spec: dict | None = None, params: dict | None = None, rng=None, dtype=DTYPE,
+                 fast: bool = True):
+        """Build the layers of ``spec``; ``params`` by name, else initialised from ``rng``.
 
         float32 is the run-time type; float64 serves the numerical gradient checks.
         """
         self.spec = copy.deepcopy(spec if spec is not None else DEFAULT_SPEC)
         self.dtype = np.dtype(dtype)
+        self.fast = fast
         expected = parameter_shapes(self.spec)
         if params is None:
             params = init_params(self.spec, rng if rng is not None else np.random.default_rng())
         self._check_params(params, expected)
         self.params = {name: np.ascontiguousarray(params[name], dtype=self.dtype) for name in expected}
-        self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(self.spec["layers"])]
+        entries = self.spec["layers"]
+        self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(entries)]
         self.head = SoftmaxWithLoss()
-        self._fused = self._fuse_conv_relu_pool()
-        # Training runs through the layers with every fusable triple replaced by its block.
-        self._training_steps = []
+        self.steps = []
         i = 0
-        while i < len(self.layers):
-            self._training_steps.append(self._fused.get(i, self.layers[i][1]))
-            i += 3 if i in self._fused else 1
+        while i < len(entries):
+            block = self._fused_block(i) if fast else None
+            if block is not None:
+                self.steps.append((tuple(entry["name"] for entry in entries[i : i + 3]), block))
+                i += 3
+            else:
+                self.steps.append(((entries[i]["name"],), self.layers[i][1]))
+                i += 1
 
     @staticmethod
     def _check_params(params: dict, expected: dict) -> None:
@@ -175,7 +204,22 @@ class Network:
         pooling = MaxPooling if kind == "MaxPooling" else AveragePooling
         return pooling(entry.get("size", 2), entry.get("stride"), entry.get("pad", 0))
 
-    def _output_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+    def _fused_block(self, i: int):
+        """The fused block for layers i, i+1, i+2 if they are Convolution, Relu and a
+        MaxPooling whose windows tile the convolution's output; else None."""
+        triple = [layer for _, layer in self.layers[i : i + 3]]
+        if len(triple) < 3 or [type(layer) for layer in triple] != [Convolution, Relu, MaxPooling]:
+            return None
+        conv, _, pool = triple
+        _, h, w = self.output_shapes()[i][1]
+        if not fast_blocks.tiles(pool.size, pool.stride, pool.pad, h, w):
+            return None
+        return fast_blocks.ConvReluMaxPool(
+            conv.params["W"], conv.params["b"], conv.stride, conv.pad, pool.size, conv.input_grad
+        )
+
+    def output_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """(name, output shape without N) of every layer: the textbook layers run on one blank image."""
         x = np.zeros((1, *self.spec["input_shape"]), dtype=self.dtype)
         shapes = []
         for name, layer in self.layers:
@@ -196,12 +240,14 @@ class Network:
     def predict(self, x: np.ndarray, keep: tuple[str, ...] | list[str] = ()):
         """Class probabilities (N, K) for images x (N, C, H, W) in [0, 1].
 
-        Also returns a dict of the outputs of the layers named in ``keep`` (e.g. ``"relu1"``,
-        ``"pool1"``). Keeps no state, so several threads may call it at once.
+        Also returns a dict of the outputs (N, C, H, W) of the layers named in ``keep``
+        (e.g. ``"relu1"``, ``"pool1"``), taken from the same pass that makes the
+        probabilities. Keeps no state, so several threads may call it at once.
         """
-        unknown = set(keep) - set(self.layer_names) if keep else ()
-        if unknown:
-            raise KeyError(f"no layer named {sorted(unknown)}; layers are {self.layer_names}")
+        if keep:
+            unknown = set(keep) - set(self.layer_names)
+            if unknown:
+                raise KeyError(f"no layer named {sorted(unknown)}; layers are {self.layer_names}")
         x = np.asarray(x, dtype=self.dtype)
         if len(x) <= PREDICT_CHUNK:
             scores, activations = self._scores(x, keep)
@@ -215,50 +261,38 @@ class Network:
 
     def _scores(self, x: np.ndarray, keep) -> tuple[np.ndarray, dict]:
         activations = {}
-        i = 0
-        while i < len(self.layers):
-            name, layer = self.layers[i]
-            if i in self._fused and not {name, self.layers[i + 1][0]} & set(keep):
-                x = self._fused[i].predict(x)
-                i += 2
-                name = self.layers[i][0]
-            else:
+        for names, layer in self.steps:
+            if len(names) == 1:
                 x = layer.predict(x)
-            if name in keep:
-                activations[name] = x
-            i += 1
+                if keep and names[0] in keep:
+                    activations[names[0]] = x
+                continue
+            conv, relu, pool = names
+            wanted = bool(keep) and (conv in keep or relu in keep)
+            x, maps = layer.predict(x, maps=wanted)
+            for name, value in ((conv, maps.get("conv")), (relu, maps.get("relu")), (pool, x)):
+                if keep and name in keep:
+                    activations[name] = value
         return x, activations
-
-    def _fuse_conv_relu_pool(self) -> dict[int, ConvReluMaxPool]:
-        """A fused block for each i where layers i, i+1, i+2 are Convolution, Relu and a
-        MaxPooling whose windows tile its input."""
-        shapes = [tuple(self.spec["input_shape"])] + [shape for _, shape in self._output_shapes()]
-        fused = {}
-        for i in range(len(self.layers) - 2):
-            conv, relu, pool = (layer for _, layer in self.layers[i : i + 3])
-            if (
-                isinstance(conv, Convolution) and isinstance(relu, Relu) and isinstance(pool, MaxPooling)
-                and pool.tiles((1, *shapes[i + 2]))
-            ):
-                fused[i] = ConvReluMaxPool(conv, pool)
-        return fused
 
     # --- training ----------------------------------------------------------------------
 
     def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
         """Forward pass that keeps what backward needs; the mean cross-entropy."""
-        for step in self._training_steps:
-            x = step.forward(x)
+        for _, layer in self.steps:
+            x = layer.forward(x)
         return self.head.forward(x, labels)
 
     def backward(self) -> dict[str, np.ndarray]:
         """Gradients of the last ``loss`` with respect to every parameter, by name."""
         dout = self.head.backward()
-        for step in reversed(self._training_steps):
-            dout = step.backward(dout)
-        return {f"{name}.{key}": grad for name, layer in self.layers for key, grad in layer.grads.items()}
+        for _, layer in reversed(self.steps):
+            dout = layer.backward(dout)
+        # A fused block's parameters are its convolution's, named after the first layer.
+        return {f"{names[0]}.{key}": grad for names, layer in self.steps for key, grad in layer.grads.items()}
 
     def gradient(self, x: np.ndarray, labels: np.ndarray):
         """(loss, grads) for one batch."""
         loss = self.loss(x, labels)
         return loss, self.backward()
+

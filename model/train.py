@@ -2,6 +2,9 @@
 
     python -m model.train --data-dir ../shared/data/mnist --epochs 20 --seed 0
 
+Trains with the fused convolution block of ``model.fast``; ``--reference`` trains with the
+textbook layers of ``model.layers`` only (the same function, slower).
+
 Prints a progress line every ``--log-every`` batches (loss, images/s) and one line per
 epoch (train and test accuracy, seconds); ends by writing ``--out`` (.npz) and the model
 card beside it (.json). The same arguments and seed give the same weights.
@@ -23,7 +26,7 @@ import numpy as np
 
 from model import checkpoint, mnist
 from model.augment import NONE, Augmentation, augment
-from model.network import DEFAULT_SPEC, Network, output_shapes
+from model.network import DEFAULT_SPEC, INIT, Network, output_shapes
 from model.optimizers import OPTIMIZERS
 
 _FULL = Augmentation()
@@ -85,7 +88,41 @@ def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> fl
 def filters_of(network: Network, name: str = "conv1") -> list:
     """The first convolution's filters as nested lists (FN, FH, FW) for the model card."""
     weights = network.params[f"{name}.W"]
-    return np.round(weights[:, 0], 5).tolist()
+    return np.round(weights[:, 0], 6).tolist()
+
+
+FILTER_FIGURES = (
+    "Means over the filters. correlation_with_start: Pearson correlation of each trained filter with its "
+    "start. neighbour_correlation: Pearson correlation, within each trained filter, between every weight and "
+    "its right-hand and lower neighbours (all adjacent pairs of the filter together)."
+)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def filter_figures(before, after) -> dict:
+    """How much the filters (FN, FH, FW) learned, two figures averaged over the filters:
+
+    * correlation_with_start: Pearson correlation of each trained filter with its start
+      (near 1: training barely moved it);
+    * neighbour_correlation: within each trained filter, the Pearson correlation between
+      every weight and its right-hand and lower neighbour, all 2·FH·(FW−1) such pairs of a
+      square filter together (near 0: noise; higher: smooth strokes, edges and blobs).
+    """
+    before, after = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
+    neighbours = []
+    for w in after:
+        first = np.concatenate([w[:, :-1].ravel(), w[:-1, :].ravel()])
+        second = np.concatenate([w[:, 1:].ravel(), w[1:, :].ravel()])
+        neighbours.append(_correlation(first, second))
+    starts = [_correlation(a, b) for a, b in zip(after, before, strict=True)]
+    return {
+        "correlation_with_start": round(float(np.mean(starts)), 4),
+        "neighbour_correlation": round(float(np.mean(neighbours)), 4),
+    }
 
 
 def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
@@ -103,7 +140,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         train_images, train_labels = train_images[: args.limit], train_labels[: args.limit]
 
     rng = np.random.default_rng(args.seed)
-    network = Network(DEFAULT_SPEC, rng=rng)
+    network = Network(DEFAULT_SPEC, rng=rng, fast=not args.reference)
     filters_before = filters_of(network)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
     aug = AUGMENTATIONS[args.augment]
@@ -118,7 +155,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     log(
         f"training {network.parameter_count:,} parameters on {n:,} images: {args.epochs} epochs, "
         f"batch {args.batch_size}, {args.optimizer} lr {args.lr} ({args.schedule}), "
-        f"augmentation {args.augment}, seed {args.seed}"
+        f"augmentation {args.augment}, seed {args.seed}, "
+        + ("textbook layers (--reference)" if args.reference else "fused conv→ReLU→pool block")
     )
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
@@ -189,6 +227,8 @@ def model_card(network, args, aug, history, filters_before, data_dir, prediction
             "learning_rate": args.lr,
             "schedule": args.schedule,
             "seed": args.seed,
+            "init": INIT,
+            "layers": "reference (model.layers)" if args.reference else "fast (model.fast block)",
             "augmentation": aug.as_dict(),
             "training_images": n,
             "seconds": round(seconds, 1),
@@ -200,7 +240,13 @@ def model_card(network, args, aug, history, filters_before, data_dir, prediction
         "test_accuracy": float((predictions == test_labels).mean()),
         "test_images": len(test_labels),
         "confusion_matrix": confusion_matrix(test_labels, predictions).tolist(),
-        "filters": {"layer": "conv1", "before": filters_before, "after": filters_of(network)},
+        "filters": {
+            "layer": "conv1",
+            "before": filters_before,
+            "after": filters_of(network),
+            **filter_figures(filters_before, filters_of(network)),
+            "figures": FILTER_FIGURES,
+        },
     }
 
 
@@ -218,6 +264,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--augment", choices=sorted(AUGMENTATIONS), default="full",
         help="full: random affine jitter and stroke-width changes (default); affine or stroke: "
         "one of them; none",
+    )
+    parser.add_argument(
+        "--reference", action="store_true",
+        help="train with the textbook layers of model.layers instead of the fused block of model.fast",
     )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N batches")

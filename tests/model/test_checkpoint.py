@@ -86,3 +86,24 @@ def test_a_corrupt_model_card_is_reported(tmp_path, tiny_network):
     checkpoint.card_path(path).write_text("{oops")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         checkpoint.load_card(path)
+
+
+def test_a_file_of_the_older_format_is_refused_in_one_line_that_says_so(tmp_path, tiny_network):
+    path = tmp_path / "old.npz"
+    old = {**_valid_arrays(tiny_network), "format": np.array("digit-lens-checkpoint/1")}
+    path.write_bytes(_npz_bytes(**old))
+    with pytest.raises(CheckpointError) as caught:
+        checkpoint.load(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "digit-lens-checkpoint/1" in message and "older format" in message and checkpoint.FORMAT in message
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_a_checkpoint_loads_as_either_network(tmp_path, tiny_network, fast):
+    path = tmp_path / "w.npz"
+    checkpoint.save(path, tiny_network)
+    loaded = checkpoint.load(path, fast=fast)
+    assert len(loaded.steps) == (4 if fast else 6)
+    x = np.random.default_rng(2).random((2, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(x)[0], tiny_network.predict(x)[0], rtol=1e-5, atol=1e-7)

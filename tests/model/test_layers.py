@@ -1,4 +1,4 @@
-"""The layer library against naive loops and numerical gradients (float64)."""
+"""The textbook layers against naive loops and numerical gradients (float64)."""
 
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def test_relu_gradients(rng):
     check_layer_gradients(Relu(), x, rng)
 
 
-# (pool size, stride, pad, H, W): tiling windows take the fast path, the others the general one.
+# (pool size, stride, pad, H, W): windows that tile the input, overlap, or leave a border.
 POOLING_CASES = [(2, 2, 0, 8, 6), (3, 3, 0, 9, 6), (3, 2, 1, 7, 7), (2, 1, 0, 5, 4), (2, 2, 0, 7, 7)]
 
 
@@ -179,11 +179,18 @@ def test_max_pooling_gradients(rng, size, stride, pad, h, w):
     check_layer_gradients(MaxPooling(size, stride, pad), x, rng)
 
 
-def test_max_pooling_sends_the_gradient_to_the_maximum_only():
-    x = np.array([[[[1.0, 5.0], [3.0, 2.0]]]])
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ([[1.0, 5.0], [3.0, 2.0]], [[0.0, 7.0], [0.0, 0.0]]),
+        ([[1.0, 5.0], [5.0, 2.0]], [[0.0, 7.0], [0.0, 0.0]]),
+    ],
+    ids=["one-maximum", "tie-goes-to-the-first"],
+)
+def test_max_pooling_sends_the_gradient_to_the_first_maximum_only(window, expected):
     pool = MaxPooling(2)
-    assert pool.forward(x).item() == 5.0
-    np.testing.assert_array_equal(pool.backward(np.array([[[[7.0]]]])), [[[[0.0, 7.0], [0.0, 0.0]]]])
+    assert pool.forward(np.array([[window]])).item() == 5.0
+    np.testing.assert_array_equal(pool.backward(np.array([[[[7.0]]]])), [[expected]])
 
 
 def test_max_pooling_of_channels_last_memory_gives_nchw_results(rng):
@@ -208,11 +215,21 @@ def test_affine_gradients(rng, shape):
     check_layer_gradients(layer, rng.standard_normal(shape), rng)
 
 
-def test_affine_flattens_images_channels_last(rng):
+def test_affine_flattens_images_in_c_order_as_the_book_does(rng):
     x = rng.standard_normal((2, 3, 4, 5))
     W, b = rng.standard_normal((60, 2)), np.zeros(2)
-    expected = x.transpose(0, 2, 3, 1).reshape(2, -1) @ W
+    # Weight row c·20 + h·5 + w multiplies pixel (h, w) of channel c.
+    expected = np.einsum("nchw,chwm->nm", x, W.reshape(3, 4, 5, 2))
     np.testing.assert_allclose(Affine(W, b).predict(x), expected)
+    np.testing.assert_allclose(Affine(W, b).forward(x), expected)
+
+
+def test_affine_reads_the_transposed_views_convolutions_return(rng):
+    """A convolution's output is an NCHW view of channels-last memory; Affine must not care."""
+    channels_last = rng.standard_normal((2, 4, 5, 3))
+    x = channels_last.transpose(0, 3, 1, 2)
+    W, b = rng.standard_normal((60, 2)), np.zeros(2)
+    np.testing.assert_allclose(Affine(W, b).predict(x), np.ascontiguousarray(x).reshape(2, -1) @ W)
 
 
 def test_softmax_with_loss_gradient(rng):

@@ -110,9 +110,10 @@ def test_predict_from_many_threads_equals_predict_alone(tiny_network):
         np.testing.assert_array_equal(got, want)
 
 
-def test_whole_network_gradients_match_numerical_ones():
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_whole_network_gradients_match_numerical_ones(fast):
     rng = np.random.default_rng(3)
-    network = Network(SMALL_SPEC, rng=rng, dtype=np.float64)
+    network = Network(SMALL_SPEC, rng=rng, dtype=np.float64, fast=fast)
     x = rng.standard_normal((3, 2, 9, 9))
     labels = np.array([0, 3, 1])
     _, grads = network.gradient(x, labels)
@@ -124,6 +125,7 @@ def test_whole_network_gradients_match_numerical_ones():
 def test_the_first_layer_computes_no_input_gradient(tiny_network):
     first = tiny_network.layers[0][1]
     assert first.input_grad is False
+    assert tiny_network.steps[0][1].input_grad is False
     assert all(getattr(layer, "input_grad", True) for _, layer in tiny_network.layers[1:])
 
 
@@ -133,23 +135,39 @@ def _layer_by_layer(network, x):
     return x
 
 
-def test_fused_and_chunked_inference_equals_running_each_layer(tiny_network):
-    # 600 images: more than one chunk, and conv→relu→pool takes the fused path.
-    assert list(tiny_network._fused) == [0]
+def test_the_default_network_runs_the_fused_block_and_the_reference_one_the_textbook_layers(tiny_network):
+    assert [names for names, _ in tiny_network.steps] == [
+        ("conv1", "relu1", "pool1"), ("affine1",), ("relu2",), ("affine2",)
+    ]
+    reference = Network(DEFAULT_SPEC, tiny_network.params, fast=False)
+    assert [names for names, _ in reference.steps] == [(name,) for name in reference.layer_names]
+
+
+def test_fused_and_chunked_inference_equals_running_each_textbook_layer(tiny_network):
+    # 600 images: more than one chunk.
     x = np.random.default_rng(4).random((600, 1, 28, 28), dtype=np.float32)
     probabilities, activations = tiny_network.predict(x, keep=("pool1",))
     np.testing.assert_allclose(probabilities, softmax(_layer_by_layer(tiny_network, x)), rtol=1e-5, atol=1e-7)
     pooled = x
     for _, layer in tiny_network.layers[:3]:
         pooled = layer.predict(pooled)
-    np.testing.assert_array_equal(activations["pool1"], pooled)
+    np.testing.assert_allclose(activations["pool1"], pooled, rtol=1e-5, atol=1e-6)
 
 
-def test_asking_for_the_relu_maps_takes_the_unfused_path(tiny_network):
-    x = np.random.default_rng(5).random((2, 1, 28, 28), dtype=np.float32)
-    _, activations = tiny_network.predict(x, keep=("relu1",))
-    expected = tiny_network.layers[1][1].predict(tiny_network.layers[0][1].predict(x))
-    np.testing.assert_array_equal(activations["relu1"], expected)
+@pytest.mark.parametrize("keep", [("relu1",), ("pool1",), ("conv1", "relu1", "pool1")])
+def test_feature_maps_come_from_the_same_pass_as_the_answer(tiny_network, keep):
+    x = np.random.default_rng(5).random((3, 1, 28, 28), dtype=np.float32)
+    plain, _ = tiny_network.predict(x)
+    probabilities, activations = tiny_network.predict(x, keep=keep)
+    # Asking for the maps changes nothing in the answer: the same code made both.
+    np.testing.assert_array_equal(probabilities, plain)
+    reference = Network(DEFAULT_SPEC, tiny_network.params, fast=False)
+    reference_probabilities, expected = reference.predict(x, keep)
+    np.testing.assert_allclose(probabilities, reference_probabilities, rtol=1e-5, atol=1e-7)
+    assert set(activations) == set(keep)
+    for name in keep:
+        assert activations[name].shape == expected[name].shape
+        np.testing.assert_allclose(activations[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 FUSED_SPEC = {
@@ -177,11 +195,18 @@ TWO_BLOCK_SPEC = {
 }
 
 
-@pytest.mark.parametrize(("spec", "blocks"), [(FUSED_SPEC, [0]), (TWO_BLOCK_SPEC, [0, 3])])
-def test_fused_conv_relu_pool_training_gradients_match_numerical_ones(spec, blocks):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+@pytest.mark.parametrize(
+    ("spec", "blocks"),
+    [
+        (FUSED_SPEC, [("conv", "relu", "pool")]),
+        (TWO_BLOCK_SPEC, [("conv", "relu", "pool"), ("conv2", "relu2", "pool2")]),
+    ],
+)
+def test_conv_relu_pool_training_gradients_match_numerical_ones(spec, blocks, fast):
     rng = np.random.default_rng(6)
-    network = Network(spec, rng=rng, dtype=np.float64)
-    assert list(network._fused) == blocks
+    network = Network(spec, rng=rng, dtype=np.float64, fast=fast)
+    assert [names for names, _ in network.steps if len(names) == 3] == (blocks if fast else [])
     for name in network.params:
         if name.endswith(".b"):  # some pooled maxima negative, some not
             network.params[name][:] = rng.standard_normal(network.params[name].shape)
