@@ -3,14 +3,16 @@
     python -m bench.model [--rounds 5]
 
 Prints training throughput (images/s and seconds per 60,000-image epoch at batch 100,
-from timed Adam steps), single-image inference latency (median of ≥ 1,000 calls) and
+from timed Adam steps) of the fused block (``Network(fast=True)``, what training and
+serving run) and of the textbook layers (``fast=False``, ``python -m model.train --reference``),
+single-image inference latency (median of ≥ 1,000 calls) and
 batch-1000 inference throughput. When PyTorch is installed (not a dependency:
 ``pip install -r requirements-bench.txt``) the same measurements run for it in the same
 process, interleaved round by round so both see the same machine load, and the
 NumPy/PyTorch time ratios are printed (below 1 means NumPy is faster).
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001 (model before numpy: see below)
 
 import argparse
 import os
@@ -18,6 +20,8 @@ import platform
 import statistics
 import time
 
+# Before NumPy loads: importing model sets the BLAS threads the network runs with.
+import model  # noqa: F401
 import numpy as np
 
 from model.network import DEFAULT_SPEC, Network
@@ -28,8 +32,8 @@ BATCH = 100
 EPOCH_IMAGES = 60_000
 
 
-def numpy_runner(rng):
-    network = Network(DEFAULT_SPEC, rng=rng)
+def numpy_runner(rng, fast=True):
+    network = Network(DEFAULT_SPEC, rng=rng, fast=fast)
     optimizer = Adam(lr=0.001)
     x_train = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
     labels = rng.integers(0, 10, BATCH)
@@ -41,12 +45,13 @@ def numpy_runner(rng):
     def infer(x):
         return network.predict(x)[0]
 
-    return train_step, infer
+    # The reference path is timed for training only: serving runs the fused block.
+    return train_step, infer if fast else None
 
 
 def torch_runner(torch, rng):
     nn = torch.nn
-    model = nn.Sequential(
+    net = nn.Sequential(
         nn.Conv2d(1, 30, 5),
         nn.ReLU(),
         nn.MaxPool2d(2, 2),
@@ -55,19 +60,19 @@ def torch_runner(torch, rng):
         nn.ReLU(),
         nn.Linear(100, 10),
     )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.001)
     loss_fn = nn.CrossEntropyLoss()
     x_train = torch.from_numpy(rng.random((BATCH, 1, 28, 28), dtype=np.float32))
     labels = torch.from_numpy(rng.integers(0, 10, BATCH))
 
     def train_step():
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x_train), labels).backward()
+        loss_fn(net(x_train), labels).backward()
         optimizer.step()
 
     def infer(x):
         with torch.inference_mode():
-            return torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
+            return torch.softmax(net(torch.from_numpy(x)), dim=1).numpy()
 
     return train_step, infer
 
@@ -87,11 +92,11 @@ def measure(runner, single, batch, args) -> dict[str, list[float]]:
     # Untimed calls first: the other framework's worker threads may still be spinning from
     # its turn, and each deserves a machine as quiet as the other had.
     time_calls(train_step, 3)
-    return {
-        "train_step": time_calls(train_step, args.train_steps),
-        "single": time_calls(lambda: infer(single), args.single_calls),
-        "batch": time_calls(lambda: infer(batch), args.batch_calls),
-    }
+    times = {"train_step": time_calls(train_step, args.train_steps)}
+    if infer is not None:
+        times["single"] = time_calls(lambda: infer(single), args.single_calls)
+        times["batch"] = time_calls(lambda: infer(batch), args.batch_calls)
+    return times
 
 
 def main(argv=None) -> None:
@@ -107,7 +112,7 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     single = rng.random((1, 1, 28, 28), dtype=np.float32)
     batch = rng.random((1000, 1, 28, 28), dtype=np.float32)
-    runners = {"numpy": numpy_runner(rng)}
+    runners = {"numpy": numpy_runner(rng), "reference": numpy_runner(rng, fast=False)}
     torch = None
     if not args.no_torch:
         try:
@@ -118,7 +123,7 @@ def main(argv=None) -> None:
         runners["torch"] = torch_runner(torch, rng)
 
     print(
-        f"numpy {np.__version__}"
+        f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})"
         + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "")
         + f"; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs"
@@ -132,11 +137,14 @@ def main(argv=None) -> None:
             for key, times in measure(runner, single, batch, args).items():
                 samples[name][key].extend(times)
 
-    medians = {name: {key: statistics.median(v) for key, v in s.items()} for name, s in samples.items()}
+    medians = {name: {key: statistics.median(v) for key, v in s.items() if v} for name, s in samples.items()}
     print(f"\n{'':28}" + "".join(f"{name:>14}" for name in runners) + ("   numpy/torch" if torch else ""))
 
     def row(label, key, scale, unit, fmt="{:14.1f}"):
-        cells = "".join(fmt.format(medians[name][key] * scale) for name in runners)
+        cells = "".join(
+            fmt.format(medians[name][key] * scale) if key in medians[name] else f"{'—':>14}"
+            for name in runners
+        )
         ratio = f"   {medians['numpy'][key] / medians['torch'][key]:11.2f}×" if torch else ""
         print(f"{label:<22}{unit:>6}{cells}{ratio}")
 
@@ -151,7 +159,8 @@ def main(argv=None) -> None:
     )
     print(
         f"{'':28}"
-        + "".join(f"{1000 / medians[name]['batch']:>10,.0f} i/s" for name in runners)
+        + "".join(f"{1000 / medians[name]['batch']:>10,.0f} i/s" if "batch" in medians[name] else f"{'—':>14}"
+                  for name in runners)
         + "  (batch inference)"
     )
     n = {key: len(v) for key, v in samples["numpy"].items()}
@@ -159,8 +168,10 @@ def main(argv=None) -> None:
         f"\nmedians over {n['train_step']} train steps, {n['single']} single-image calls and "
         f"{n['batch']} batch calls per framework, {args.rounds} interleaved rounds"
     )
+    print("numpy: the fused block (model.fast), as trained and served; reference: the textbook layers")
     if torch:
         print("targets: epoch ≤ 0.8×, single-image ≤ 0.4×, batch-1000 ≤ 0.5× PyTorch's time")
+    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
 if __name__ == "__main__":
