@@ -29,8 +29,8 @@ SECURITY_HEADERS = {
 }
 
 # Where a code can be answered: the whole of a /predict request, the whole of a /predict/batch
-# request, or one image's slot in a batch's results.
-PREDICT, BATCH, SLOT = "predict", "batch", "slot"
+# request, one image's slot in a batch's results, or by the proxy in front (deploy/nginx.conf).
+PREDICT, BATCH, SLOT, PROXY = "predict", "batch", "slot", "proxy"
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _code(status: int, meaning: str, *where: str) -> ErrorCode:
 
 CODES: dict[str, ErrorCode] = {
     # The request as a whole.
-    "bad_request": _code(400, "the request could not be understood"),
+    "bad_request": _code(400, "the request could not be understood", PROXY),
     "invalid_json": _code(400, "the body is not a JSON object", PREDICT, BATCH),
     "missing_field": _code(400, "a required field or part is missing", PREDICT, BATCH, SLOT),
     "invalid_parameter": _code(400, "a parameter or field has the wrong type or value", PREDICT, BATCH, SLOT),
@@ -64,17 +64,24 @@ CODES: dict[str, ErrorCode] = {
     "invalid_pixels": _code(400, "pixels are not 28 rows of 28 numbers in 0-1 or 0-255", PREDICT, SLOT),
     "no_digit_found": _code(422, "the image holds no digit (blank, uniform or noise)", PREDICT, SLOT),
     # Limits.
-    "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH),
-    "image_too_large": _code(413, "an image declares more than its limits (pixels, PNG chunks)", PREDICT, SLOT),
+    "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH, PROXY),
+    "image_too_large": _code(413, "an image declares more than its limits (pixels, structure)",
+                             PREDICT, SLOT),
     "batch_too_large": _code(413, "more images than the batch limit", BATCH),
     "too_many_pixels": _code(413, "the images together declare more pixels than one request may",
                              PREDICT, BATCH),
     "unsupported_media_type": _code(415, "the Content-Type is not one the API reads", PREDICT, BATCH),
     # Routing and the server.
-    "not_found": _code(404, "no such path"),
+    "not_found": _code(404, "no such path", PROXY),
     "method_not_allowed": _code(405, "the path does not take this method"),
     "not_ready": _code(503, "the model is not loaded"),
-    "internal_error": _code(500, "the server failed to handle the request"),
+    "internal_error": _code(500, "the server failed to handle the request", PROXY),
+    # Answered by the proxy alone, in the same shape.
+    "request_uri_too_long": _code(414, "the request URI is too long", PROXY),
+    "too_many_requests": _code(429, "too many requests or connections from one client", PROXY),
+    "not_implemented": _code(501, "a transfer coding the server does not implement", PROXY),
+    "bad_gateway": _code(502, "the app behind the proxy is unavailable", PROXY),
+    "gateway_timeout": _code(504, "the app behind the proxy did not answer in time", PROXY),
 }
 
 # Werkzeug's own HTTP errors (routing, its body limit) under the codes above.

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from app import DEFAULTS, create_app
+from app import DEFAULTS, create_app, errors
 from harness.proxy import CONTAINER_CONF, CONTAINER_PID, CONTAINER_PREFIX, NGINX_CONF, nginx_argv
 from harness.serving import ROOT, config_value, dockerfile_env, final_stage, read_dockerfile
 from tests.conftest import skip_or_fail
@@ -88,6 +88,17 @@ def test_gixy_finds_no_issue_in_nginx_conf():
     )
     assert json.loads(result.stdout) == [], result.stdout[:3000]
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_nginx_conf_answers_only_codes_of_the_apps_registry_with_their_status():
+    mapping = re.search(r"map \$status \$error_code \{(.*?)\}", NGINX_CONF.read_text(), re.S).group(1)
+    pairs = re.findall(r"^\s*(\d{3}|default)\s+([a-z_]+);", mapping, re.M)
+    assert len(pairs) >= 8
+    for status, code in pairs:
+        assert code in errors.CODES, code
+        assert errors.PROXY in errors.CODES[code].where, code
+        if status != "default" and code != "bad_gateway":  # 502 and 503: the app is unavailable
+            assert errors.CODES[code].status == int(status), (status, code)
 
 
 def test_nginx_conf_logs_to_stdout_and_stderr():
