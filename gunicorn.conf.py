@@ -67,8 +67,8 @@ worker_class = "gthread"
 threads = 4
 # Limit: a client that stops sending mid-request holds its thread until it hangs up, so
 # workers × threads stalled connections leave nothing to serve others. Exposed to the open
-# internet, run behind a proxy or load balancer that buffers request bodies and times out
-# idle clients.
+# internet, run behind deploy/nginx.conf, which buffers request bodies and times out idle
+# clients.
 
 # Load the app (and the model) in the master before forking: a missing or corrupt weights file
 # stops the server at once, every worker answers its first request at full speed, and the
