@@ -12,7 +12,7 @@ process, interleaved round by round so both see the same machine load, and the
 NumPy/PyTorch time ratios are printed (below 1 means NumPy is faster).
 """
 
-from __future__ import annotations  # noqa: I001 (model before numpy: see below)
+from __future__ import annotations
 
 import argparse
 import os
@@ -20,8 +20,6 @@ import platform
 import statistics
 import time
 
-# Before NumPy loads: importing model sets the BLAS threads the network runs with.
-import model  # noqa: F401
 import numpy as np
 
 from model.network import DEFAULT_SPEC, Network
@@ -123,7 +121,7 @@ def main(argv=None) -> None:
         runners["torch"] = torch_runner(torch, rng)
 
     print(
-        f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})"
+        f"numpy {np.__version__} (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})"
         + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "")
         + f"; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs"
