@@ -119,8 +119,10 @@ class ConvReluMaxPool:
 
     def forward(self, x):
         self.x_shape = x.shape
-        self.col, self.z, shape = self._convolve(x)
-        maxima, self.winners = self._maxima_and_winners(self.z)
+        # Backward needs the windows (col) and, per pooled value, which position won and
+        # whether the ReLU let it through; not the convolution itself.
+        self.col, z, shape = self._convolve(x)
+        maxima, self.winners = self._maxima_and_winners(z)
         pooled = maxima + self.params["b"]
         self.positive = pooled > 0
         np.maximum(pooled, 0, out=pooled)
@@ -134,7 +136,7 @@ class ConvReluMaxPool:
         n, a, b, _ = dout.shape
         dpooled = dout.reshape(-1, fn) * self.positive
         # Each window position gets the gradient where it won its window.
-        dz = np.empty_like(self.z)
+        dz = np.empty((s * s, *self.winners.shape), dtype=dpooled.dtype)
         for position in range(s * s):
             np.equal(self.winners, position, out=dz[position], casting="unsafe")
         dz *= dpooled
