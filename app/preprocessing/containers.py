@@ -5,12 +5,14 @@ and leaves a truncated or malformed file to the decoder to refuse.
 Pillow parses some structures in Python, one step per unit: PNG chunks (and it inflates each
 compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no total), JPEG
 segments and stray bytes before the first scan, GIF extension blocks before the first image,
-TIFF directory entries and strips, BMP run-length codes. A few KiB of headers can declare
-seconds of that work; a real image needs little of it.
+TIFF directory entries and strips, BMP run-length codes. libjpeg, in C, passes over every block
+of a component once per scan of a progressive JPEG, and a scan takes a dozen bytes to declare.
+A few KiB of headers can declare seconds of that work; a real image needs little of it.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 
 from PIL import Image
@@ -27,8 +29,18 @@ MAX_PNG_ANCILLARY_BYTES = 2 * 1024 * 1024  # declared length of the chunks that 
 # Segments (a real JPEG has a dozen: APPn, DQT, SOF, DHT...) and padding or stray bytes before
 # the first scan: Pillow reads them marker by marker, a stray byte at a time.
 MAX_JPEG_HEADER_STEPS = 4096
-# Comments and application data (XMP) before a GIF's first image, in sub-blocks of ≤ 255 bytes:
-# Pillow joins a comment's sub-blocks by repeated concatenation.
+# Passes of libjpeg over a component, one per scan and component it names (a progressive JPEG
+# from libjpeg has 14 in colour, 6 in grey): its work is passes × pixels. One count for every
+# size, so that a batch's pixel budget also bounds its passes × pixels.
+MAX_JPEG_SCAN_PASSES = 32
+# Scans and the tables between them: the walk that counts them is Python.
+MAX_JPEG_SEGMENTS_AFTER_FIRST_SCAN = 1024
+# A marker inside or after entropy-coded data: 0xFF then neither a stuffed zero, a restart
+# marker (RST0-7) nor more 0xFF fill.
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+# Extensions (comments, application data such as XMP) before a GIF's first image and their
+# sub-blocks of ≤ 255 bytes: Pillow reads each extension in Python, even an empty one, and joins
+# a comment's sub-blocks by repeated concatenation.
 MAX_GIF_EXTENSION_BLOCKS = 1024
 MAX_TIFF_TAGS = 1024  # entries of the first TIFF directory (a real one has a few dozen)
 TIFF_PIECE_TAGS = (273, 324)  # StripOffsets, TileOffsets: one decoder tile per piece
@@ -39,13 +51,16 @@ MAX_BMP_RLE_PIXELS = 1024 * 1024  # Pillow's BMP run-length decoder is Python, p
 
 
 def check_header(data: bytes) -> None:
-    """Refuse ``data`` whose PNG, GIF or TIFF structure declares more work than our limits
+    """Refuse ``data`` whose PNG, JPEG, GIF or TIFF structure declares more work than our limits
     (ImageTooLarge), from its headers alone, before Pillow opens it."""
     start = bytes(data[:4])
     if bytes(data[:8]) == PNG_SIGNATURE:
         _check_png_chunks(data)
     elif start[:3] == b"\xff\xd8\xff":
-        _check_jpeg_segments(bytes(data))
+        data = bytes(data)
+        first_scan = _check_jpeg_segments(data)
+        if first_scan is not None:
+            _check_jpeg_scans(data, first_scan)
     elif start[:3] == b"GIF":
         _check_gif_blocks(data)
     elif start in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
@@ -100,15 +115,16 @@ def _check_png_chunks(data: bytes) -> None:
         offset += 12 + length  # length, type, data, CRC
 
 
-def _check_jpeg_segments(data: bytes) -> None:
+def _check_jpeg_segments(data: bytes) -> int | None:
     """The segments of a JPEG before its first scan, and the padding or stray bytes between
-    them, each of which Pillow steps over in Python."""
+    them, each of which Pillow steps over in Python. Returns where the first scan starts (None
+    when there is none)."""
     steps = 0
     offset = 2  # after the start-of-image marker
     while True:
         marker = data.find(b"\xff", offset)
         if marker < 0:
-            return
+            return None
         steps += marker - offset + 1  # stray bytes, then the 0xFF
         offset = marker + 1
         while offset < len(data) and data[offset] == 0xFF and steps <= MAX_JPEG_HEADER_STEPS:
@@ -119,16 +135,44 @@ def _check_jpeg_segments(data: bytes) -> None:
                 f"the JPEG has more than {MAX_JPEG_HEADER_STEPS} segments or padding bytes before "
                 "its image data, the limit"
             )
-        if offset + 2 >= len(data) or data[offset] in (0xDA, 0xD9):  # start of scan, end of image
-            return
+        if offset + 2 >= len(data) or data[offset] == 0xD9:  # end of image
+            return None
         code = data[offset]
+        if code == 0xDA:  # start of scan
+            return offset - 1
         offset += 1
         if code not in (0x00, 0x01) and not 0xD0 <= code <= 0xD7:  # markers with a length
             offset += int.from_bytes(data[offset : offset + 2], "big")
 
 
+def _check_jpeg_scans(data: bytes, offset: int) -> None:
+    """The scans of a JPEG from its first (at ``offset``) to its end of image, and the segments
+    between them: each scan is a pass of libjpeg over every block of a component."""
+    passes = segments = 0
+    while found := _JPEG_MARKER.search(data, offset):
+        code = data[found.start() + 1]
+        if code == 0xD9:  # end of image: what follows (an MPO's next picture) is not decoded
+            return
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS_AFTER_FIRST_SCAN:
+            raise ImageTooLarge(
+                f"the JPEG has more than {MAX_JPEG_SEGMENTS_AFTER_FIRST_SCAN} scans and segments "
+                "after its first scan, the limit"
+            )
+        if code == 0xDA:  # start of scan: its number of components follows its length
+            passes += int.from_bytes(data[found.start() + 4 : found.start() + 5], "big")
+            if passes > MAX_JPEG_SCAN_PASSES:
+                raise ImageTooLarge(
+                    f"the JPEG's scans pass over its components more than {MAX_JPEG_SCAN_PASSES} "
+                    "times (a scan of three colours counts three), the limit"
+                )
+        offset = found.start() + 2
+        if code != 0x01:  # every marker found here but TEM has a length
+            offset += int.from_bytes(data[offset : offset + 2], "big")
+
+
 def _check_gif_blocks(data: bytes) -> None:
-    """The extension blocks and their sub-blocks before a GIF's first image."""
+    """The extensions and their sub-blocks before a GIF's first image."""
     if len(data) < 13:
         return
     flags = data[10]
@@ -136,14 +180,15 @@ def _check_gif_blocks(data: bytes) -> None:
     blocks = 0
     while offset + 2 < len(data) and data[offset] == 0x21:  # "!": an extension
         offset += 2  # the introducer and the extension's label
-        while offset < len(data) and data[offset] != 0:  # sub-blocks until an empty one
-            blocks += 1
-            if blocks > MAX_GIF_EXTENSION_BLOCKS:
-                raise ImageTooLarge(
-                    f"the GIF has more than {MAX_GIF_EXTENSION_BLOCKS} blocks of comments or "
-                    "application data before its first image, the limit"
-                )
+        blocks += 1  # the extension itself, even one without sub-blocks
+        while offset < len(data) and data[offset] != 0 and blocks <= MAX_GIF_EXTENSION_BLOCKS:
+            blocks += 1  # sub-blocks until an empty one
             offset += 1 + data[offset]
+        if blocks > MAX_GIF_EXTENSION_BLOCKS:
+            raise ImageTooLarge(
+                f"the GIF has more than {MAX_GIF_EXTENSION_BLOCKS} blocks of comments or "
+                "application data before its first image, the limit"
+            )
         offset += 1
 
 

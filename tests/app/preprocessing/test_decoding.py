@@ -61,18 +61,26 @@ def rle_bmp(width: int, height: int, codes: bytes) -> bytes:
     return b"BM" + struct.pack("<IHHI", offset + len(codes), 0, 0, offset) + info + palette + codes
 
 
-def gif_with_comment(sub_blocks: int) -> bytes:
-    """A GIF whose first image follows one comment of ``sub_blocks`` full sub-blocks."""
+def gif_with_comments(sub_blocks: int, comments: int = 1) -> bytes:
+    """A GIF whose first image follows ``comments`` comments of ``sub_blocks`` full sub-blocks."""
     data = encode(Image.new("P", (8, 8), 0), "GIF")
     colour_table_end = 13 + 3 * 2 ** ((data[10] & 7) + 1)
     comment = b"!\xfe" + (b"\xff" + b"x" * 255) * sub_blocks + b"\0"
-    return data[:colour_table_end] + comment + data[colour_table_end:]
+    return data[:colour_table_end] + comment * comments + data[colour_table_end:]
 
 
 def jpeg_with_comments(count: int, stray: bytes = b"") -> bytes:
     """A small JPEG with ``count`` empty comment segments (and ``stray`` bytes) after its start."""
     data = encode(paint(seven_coverage(64)), "JPEG")
     return data[:2] + b"\xff\xfe\x00\x02" * count + stray + data[2:]
+
+
+def progressive_jpeg(side: int, scans: int, after_end: bytes = b"") -> bytes:
+    """A blank grey side×side progressive JPEG whose last scan is repeated until it has
+    ``scans`` scans, with ``after_end`` after its end of image."""
+    data = encode(Image.new("L", (side, side), 255), "JPEG", progressive=True)
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    return data[:-2] + last_scan * (scans - data.count(b"\xff\xda")) + data[-2:] + after_end
 
 
 def tiff_with_tags(extra: int) -> bytes:
@@ -161,7 +169,9 @@ def _ztxt(i: int) -> bytes:
         ),
         pytest.param(png(after=b"".join(_ztxt(i) for i in range(17))), "compressed", id="too-many-ztxt"),
         pytest.param(png(before=chunk(b"tEXt", b"k\0" + b"x" * (2 << 20))), "ancillary", id="too-much-text"),
-        pytest.param(gif_with_comment(1025), "1024 blocks", id="gif-comment-too-long"),
+        # Each comment counts once, and each of its sub-blocks once more.
+        pytest.param(gif_with_comments(1024), "1024 blocks", id="gif-comment-too-long"),
+        pytest.param(gif_with_comments(0, 1025), "1024 blocks", id="gif-too-many-empty-comments"),
         pytest.param(jpeg_with_comments(4100), "4096 segments", id="jpeg-too-many-segments"),
         pytest.param(jpeg_with_comments(1, b"\0" * 5000), "4096 segments", id="jpeg-stray-bytes"),
         pytest.param(tiff_with_tags(1100), "limit is 1024", id="tiff-too-many-tags"),
@@ -207,7 +217,8 @@ def test_image_data_split_into_many_idat_chunks_is_read():
 
 
 def test_a_gif_comment_jpeg_segments_and_tiff_tags_within_the_limits_are_read():
-    assert load_image(gif_with_comment(1024), LIMIT).size == (8, 8)
+    assert load_image(gif_with_comments(1023), LIMIT).size == (8, 8)
+    assert load_image(gif_with_comments(0, 1024), LIMIT).size == (8, 8)
     assert load_image(jpeg_with_comments(2000), LIMIT).size == (64, 64)
     assert load_image(tiff_with_tags(500), LIMIT).size == (8, 8)
 
@@ -227,6 +238,38 @@ def test_jpeg_variants_pass_the_segment_walk(reference, options):
         paint(seven_coverage(), paper=(255, 255, 255), ink=(0, 0, 0)), "JPEG", quality=90, **options
     )
     assert similarity(preprocess(data, LIMIT), reference) > 0.95
+
+
+@pytest.mark.parametrize("side", [4096, 64])
+def test_a_jpeg_of_more_than_32_scans_is_refused_before_pillow_at_any_size(no_pillow, side):
+    # libjpeg passes over every block once per scan; in a batch, small images add up.
+    with pytest.raises(ImageTooLarge, match="more than 32 times"):
+        open_image(progressive_jpeg(side, 33), LIMIT)
+
+
+def test_a_scan_of_three_colours_counts_three_passes(no_pillow):
+    data = encode(Image.new("RGB", (64, 64), "white"), "JPEG", progressive=True)
+    first_scan = data[data.index(b"\xff\xda") : data.index(b"\xff", data.index(b"\xff\xda") + 2)]
+    assert first_scan[4] == 3  # the DC scan of Y, Cb and Cr together
+    with pytest.raises(ImageTooLarge, match="more than 32 times"):
+        open_image(data[:-2] + first_scan * 8 + data[-2:], LIMIT)  # 18 scans: 14 + 24 passes
+
+
+def test_a_jpeg_of_many_segments_between_its_scans_is_refused_before_pillow(no_pillow):
+    data = progressive_jpeg(8, 6)
+    comments = b"\xff\xfe\x00\x02" * 1025
+    with pytest.raises(ImageTooLarge, match="more than 1024 scans and segments"):
+        open_image(data[:-2] + comments + data[-2:], LIMIT)
+
+
+def test_a_progressive_jpeg_of_32_scans_is_read():
+    assert load_image(progressive_jpeg(256, 32), LIMIT).size == (256, 256)
+
+
+def test_bytes_after_a_jpegs_end_of_image_are_not_counted_as_its_scans():
+    # An MPO's second picture or a phone's appended video follows the first end of image.
+    data = progressive_jpeg(64, 6, after_end=b"\xff\xda\x00\x08" * 5000)
+    assert load_image(data, LIMIT).size == (64, 64)
 
 
 def test_a_large_run_length_bmp_is_refused_before_its_python_decoder_runs(no_decoding):
