@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from app.preprocessing.containers import MAX_BMP_RLE_PIXELS
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Grey + alpha, 8 bits: what the issue's hostile PNGs used.
 _GREY_ALPHA = 4
@@ -100,6 +102,43 @@ def many_frames_gif(frames: int) -> bytes:
     return image_file(images[0], "GIF", save_all=True, append_images=images[1:])
 
 
+def jpeg_with_empty_comments(count: int) -> bytes:
+    """A tiny JPEG with ``count`` empty comment segments before its tables."""
+    data = image_file(Image.new("L", (8, 8), 255), "JPEG")
+    return data[:2] + b"\xff\xfe\x00\x02" * count + data[2:]
+
+
+def progressive_jpeg_scans(side: int, scans: int, max_bytes: int) -> bytes:
+    """A blank grey ``side``² progressive JPEG whose last scan (an AC refinement of a dozen
+    bytes: one pass of libjpeg over every block) is repeated until the file has ``scans`` scans
+    or is ``max_bytes`` long."""
+    data = image_file(Image.new("L", (side, side), 255), "JPEG", progressive=True)
+    last_scan = data[data.rindex(b"\xff\xda") : -2]
+    repeats = min(scans - data.count(b"\xff\xda"), (max_bytes - len(data)) // len(last_scan))
+    return data[:-2] + last_scan * repeats + data[-2:]
+
+
+def gif_with_extensions(extension: bytes, count: int) -> bytes:
+    """A tiny GIF whose image follows ``count`` copies of ``extension`` (introducer to terminator)."""
+    data = image_file(Image.new("P", (8, 8), 0), "GIF")
+    colour_table_end = 13 + 3 * 2 ** ((data[10] & 7) + 1)
+    return data[:colour_table_end] + extension * count + data[colour_table_end:]
+
+
+def tiff_strip_per_row(rows: int) -> bytes:
+    """A white TIFF 1 px wide and ``rows`` tall, stored one strip per row."""
+    return image_file(Image.new("L", (1, rows), 255), "TIFF", tiffinfo={278: 1})  # RowsPerStrip
+
+
+def rle_bmp_one_pixel_rows(side: int) -> bytes:
+    """A ``side``² 8-bit run-length BMP whose every row is one pixel then end-of-line: the
+    decoder pads each row pixel by pixel."""
+    codes = b"\x01\xff\x00\x00" * side + b"\x00\x01"  # run of 1, end of line...; end of bitmap
+    info = struct.pack("<IiiHHIIiiII", 40, side, side, 1, 8, 1, len(codes), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + 256 * 4  # file header, info header, palette
+    return b"BM" + struct.pack("<IHHI", offset + len(codes), 0, 0, offset) + info + bytes(1024) + codes
+
+
 def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "hostile") -> bytes:
     """A multipart body of (name, filename or None, data) parts."""
     lines = []
@@ -133,6 +172,9 @@ def cases(
     iccp_size = len(iccp_png(1)) - len(iccp_png(0))
     blank_webp = image_file(Image.new("L", (side, side), 255), "WEBP", lossless=True)
     small_png = image_file(Image.new("L", (28, 28), 255), "PNG")
+    strip_rows = min(300_000, room // 9, max_image_pixels)  # offset, byte count, pixel per row
+    rle_refused = side * side > MAX_BMP_RLE_PIXELS  # else decoded: the test app's limit is lower
+    batch_side = int((max_request_pixels / max_batch_size) ** 0.5)  # a full batch within the budget
     return [
         HostileCase("tall Paeth PNG, 300,000 rows", "/predict", "image/png",
                     lambda: tall_paeth_png(300_000), _REFUSED),
@@ -167,6 +209,31 @@ def cases(
                     lambda: unknown_chunks_png(room // 12), frozenset({413}), "image_too_large"),
         HostileCase("GIF of 2,000 frames", "/predict", "image/gif",
                     lambda: many_frames_gif(2_000), _REFUSED | {200}),
+        HostileCase(f"JPEG with {room // 4:,} empty comments", "/predict", "image/jpeg",
+                    lambda: jpeg_with_empty_comments(room // 4), frozenset({413}), "image_too_large"),
+        HostileCase(f"progressive JPEG {side} x {side}, 32 scans", "/predict", "image/jpeg",
+                    lambda: progressive_jpeg_scans(side, 32, room), _REFUSED | {200}),
+        HostileCase(f"progressive JPEG {side} x {side}, scans to the body limit", "/predict",
+                    "image/jpeg", lambda: progressive_jpeg_scans(side, room, room),
+                    frozenset({413}), "image_too_large"),
+        HostileCase(f"batch of {max_batch_size} progressive JPEGs {batch_side} x {batch_side}, 32 scans",
+                    "/predict/batch", MULTIPART,
+                    lambda: multipart([("image", f"{i}.jpg", progressive_jpeg_scans(batch_side, 32, room))
+                                       for i in range(max_batch_size)]), frozenset({200})),
+        HostileCase(f"GIF with {room // 5:,} one-byte comments", "/predict", "image/gif",
+                    lambda: gif_with_extensions(b"!\xfe\x01x\x00", room // 5),
+                    frozenset({413}), "image_too_large"),
+        HostileCase(f"GIF with {room // 3:,} empty comments", "/predict", "image/gif",
+                    lambda: gif_with_extensions(b"!\xfe\x00", room // 3),
+                    frozenset({413}), "image_too_large"),
+        # TIFF is read from a form upload only (no raw image/tiff body).
+        HostileCase(f"TIFF 1 x {strip_rows:,}, one strip per row", "/predict", MULTIPART,
+                    lambda: multipart([("image", "rows.tiff", tiff_strip_per_row(strip_rows))]),
+                    frozenset({413}), "image_too_large"),
+        HostileCase(f"run-length BMP {side} x {side}, one pixel per row", "/predict", "image/bmp",
+                    lambda: rle_bmp_one_pixel_rows(side),
+                    frozenset({413}) if rle_refused else _REFUSED | {200},
+                    "image_too_large" if rle_refused else None),
         HostileCase("1,001 multipart parts", "/predict/batch", MULTIPART,
                     lambda: multipart([("include", None, b"feature_maps")] * 1_001),
                     frozenset({400}), "too_many_parts"),
