@@ -214,7 +214,9 @@ def test_a_chunked_image_under_the_limit_is_predicted(client, canvas_png):
     assert response.status_code == 200
 
 
-def test_the_pixel_limit_is_checked_before_decoding(client, monkeypatch):
+@pytest.fixture
+def decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
+    """The size of every image Pillow decodes during the test (none when a limit stops it first)."""
     from PIL import ImageFile
 
     decoded = []
@@ -225,9 +227,13 @@ def test_the_pixel_limit_is_checked_before_decoding(client, monkeypatch):
         return original_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spying_load)
+    return decoded
+
+
+def test_the_pixel_limit_is_checked_before_decoding(client, decoded_sizes):
     assert_error(client.post("/predict", data=_png(1500, 1500), content_type="image/png"),
                  413, "image_too_large")
-    assert decoded == []
+    assert decoded_sizes == []
 
 
 def test_a_decompression_bomb_is_refused_naming_our_limit(app, client):
@@ -331,25 +337,15 @@ def test_a_multipart_body_over_the_part_limit_is_a_400_naming_the_limit(app, cli
 
 
 def test_images_declaring_more_pixels_together_than_a_request_may_are_refused_before_decoding(
-    app, client, monkeypatch
+    app, client, decoded_sizes
 ):
-    from PIL import ImageFile
-
-    decoded = []
-    original_load = ImageFile.ImageFile.load
-
-    def spying_load(self):
-        decoded.append(self.size)
-        return original_load(self)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", spying_load)
     side = int(app.config["MAX_IMAGE_PIXELS"] ** 0.5)  # each image alone is within its limit
     count = app.config["MAX_REQUEST_PIXELS"] // side**2 + 1
     files = [file(_png(side, side)) for _ in range(count)]
     response = client.post("/predict/batch", data={"image": files}, content_type="multipart/form-data")
     error = assert_error(response, 413, "too_many_pixels")
     assert str(app.config["MAX_REQUEST_PIXELS"]) in error["message"]
-    assert decoded == []
+    assert decoded_sizes == []
 
 
 def test_a_failed_batch_image_leaves_no_image_or_exception_alive(client):
