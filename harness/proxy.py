@@ -9,16 +9,14 @@ scratch directory.
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
-from harness.serving import ROOT, free_port
+from harness.process import ServerProcess, free_port
+from harness.serving import ROOT
 
 NGINX = Path(os.environ.get("NGINX", "/usr/sbin/nginx"))
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
@@ -53,90 +51,37 @@ def local_config(upstream_port: int, listen_port: int, text: str | None = None) 
     return text
 
 
-class NginxProxy:
+class NginxProxy(ServerProcess):
     """nginx with deploy/nginx.conf in front of 127.0.0.1:``upstream_port``, its prefix, config,
     pid file and output in ``directory``. Use as a context manager; ``stop()`` signals and waits."""
+
+    name = "nginx"
 
     def __init__(self, directory: Path, upstream_port: int, nginx: Path = NGINX):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        port = free_port()
         self.upstream_port = upstream_port
         self.conf_path = self.directory / "nginx.conf"
-        self.conf_path.write_text(local_config(upstream_port, self.port))
-        self.log_path = self.directory / "nginx.log"
+        self.conf_path.write_text(local_config(upstream_port, port))
         # Started as root (as CI runs), nginx would run its workers as a user that cannot write
         # to the scratch directory; the containers start it unprivileged, so this never arises there.
         user = "root" if os.geteuid() == 0 else ""
-        self.argv = nginx_argv(
+        argv = nginx_argv(
             f"{self.directory}/", str(self.conf_path), str(self.directory / "nginx.pid"), str(nginx), user
         )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> NginxProxy:
-        with open(self.log_path, "wb") as log:
-            # A file, not a pipe: an access log nobody reads must never block nginx.
-            self.process = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        super().__init__(argv, port, self.directory / "nginx.log")
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Wait until nginx accepts connections; raise with its output if it exits or never does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.process.returncode}:\n{self.log()}")
-            try:  # a connection, not a request: the app behind may be down or silent on purpose
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"nginx not listening after {timeout:.0f} s:\n{self.log()}")
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict | None = None,
-        timeout: float = 10.0,
-        source: str = "",
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a new connection from ``source`` (a 127.x.y.z address; default
-        127.0.0.1): (status, headers, body)."""
-        connection = http.client.HTTPConnection(
-            "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0) if source else None
-        )
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+        def listening() -> bool:
+            # A connection, not a request: the app behind may be down or silent on purpose.
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+            return True
+
+        self.poll_until(listening, timeout, interval=0.05, waiting_for="not listening")
 
     def stop(self, sig: int = signal.SIGQUIT, timeout: float = 15.0) -> int:
         """``sig`` (SIGQUIT: finish what is in flight, then exit), then wait; SIGKILL after ``timeout``."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        return self.process.returncode
-
-    def __enter__(self) -> NginxProxy:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop(signal.SIGTERM, timeout=5)
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop(signal.SIGTERM, timeout=5)
+        return self.signal_and_wait(sig, timeout)

@@ -8,18 +8,16 @@ stands in for the image's WORKDIR: the Dockerfile copies each path to the same p
 from __future__ import annotations
 
 import ast
-import http.client
 import json
 import os
 import re
 import shlex
 import signal
-import socket
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harness.process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -204,12 +202,6 @@ def config_value(name: str, path: Path = GUNICORN_CONFIG):
     raise KeyError(f"{path.name} assigns no literal {name}")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def container_env(port: int, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The container's environment, on 127.0.0.1:``port``, with this interpreter's bin directory
     standing in for the image's virtualenv. DIGIT_LENS_* settings of the caller pass through,
@@ -223,12 +215,14 @@ def container_env(port: int, overrides: dict[str, str] | None = None) -> dict[st
     return env
 
 
-class GunicornServer:
+class GunicornServer(ServerProcess):
     """gunicorn started with the Dockerfile's CMD in ``cwd`` (the repository root, or an
     ``image_layout``), output to ``log_path``.
 
     Use as a context manager; ``stop()`` sends SIGTERM and returns the exit code.
     """
+
+    name = "gunicorn"
 
     def __init__(
         self,
@@ -237,43 +231,18 @@ class GunicornServer:
         argv: list[str] | None = None,
         cwd: Path = ROOT,
     ):
-        self.port = free_port()
-        self.argv = argv or dockerfile_command(read_dockerfile())
-        self.env = container_env(self.port, env)
-        self.log_path = Path(log_path)
-        self.cwd = Path(cwd)
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> GunicornServer:
-        with open(self.log_path, "wb") as log:
-            # Output goes to a file, not a pipe: an access log nobody reads must never block.
-            self.process = subprocess.Popen(
-                self.argv,
-                cwd=self.cwd,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        port = free_port()
+        argv = argv or dockerfile_command(read_dockerfile())
+        super().__init__(argv, port, log_path, env=container_env(port, env), cwd=Path(cwd))
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Poll until /readyz answers 200 and every worker is up; raise with the server's output if not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                status, _, _ = self.request("GET", "/readyz", timeout=2)
-                if status == 200 and len(self.worker_pids()) >= self.expected_workers():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{self.log()}")
+
+        def ready() -> bool:
+            status, _, _ = self.request("GET", "/readyz", timeout=2)
+            return status == 200 and len(self.worker_pids()) >= self.expected_workers()
+
+        self.poll_until(ready, timeout, interval=0.1, waiting_for="not ready")
 
     def expected_workers(self) -> int:
         """How many workers the master will run: WEB_CONCURRENCY, else what gunicorn.conf.py
@@ -283,49 +252,13 @@ class GunicornServer:
         logged = re.search(r"with (\d+) workers", self.log())
         return int(logged.group(1)) if logged else 1
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict | None = None,
-        timeout: float = 10.0,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a new connection: (status, headers, body)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
-
     def worker_pids(self) -> set[int]:
         """The worker processes: the master's children."""
         return children(self.process.pid)
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, then wait; SIGKILL the group if it has not exited within ``timeout``."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        return self.process.returncode
-
-    def __enter__(self) -> GunicornServer:
-        self.start()
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.stop(timeout=5)
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop(timeout=5)
+        return self.signal_and_wait(signal.SIGTERM, timeout)
 
 
 def children(pid: int) -> set[int]:
