@@ -26,16 +26,12 @@ def encode(layer: str, maps: np.ndarray) -> dict:
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
         raise ValueError(f"maps must be (C, H, W), not {maps.shape}")
-    # The network's activations lie channels-last in memory (see model.layers.Affine): read
-    # them that way, a row of C values per position, and transpose only the bytes at the end.
-    by_position = maps.transpose(1, 2, 0).reshape(-1, len(maps))
     # Rounded first, so decoding with the published scale reproduces exactly these bytes' meaning.
-    scale = [_significant(v) for v in by_position.max(axis=0, initial=0.0).tolist()]
-    # In float32, one pass each: a page drawing live asks for these on every stroke.
+    scale = [_significant(v) for v in maps.max(axis=(1, 2), initial=0.0).tolist()]
     to_levels = np.array([255.0 / v if v > 0 else 0.0 for v in scale], dtype=np.float32)
-    levels = by_position * to_levels
-    np.clip(levels, 0.0, 255.0, out=levels)  # negatives to 0; a scale rounded down may exceed 255
-    data = np.rint(levels, out=levels).astype(np.uint8).T  # (C, H·W): tobytes() writes C order
+    # Negatives to 0; a scale rounded down may put a value a little over 255.
+    levels = np.clip(maps * to_levels[:, np.newaxis, np.newaxis], 0.0, 255.0)
+    data = np.rint(levels).astype(np.uint8)  # tobytes() writes C order whatever the memory layout
     return {
         "layer": layer,
         "shape": list(maps.shape),

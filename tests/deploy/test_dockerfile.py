@@ -112,6 +112,7 @@ def test_build_context_leaves_out(path):
         "model/__init__.py",
         "model/layers.py",
         "model/network.py",
+        "model/fast.py",
         "model/checkpoint.py",
         "model/weights/digit_lens.npz",
         "model/weights/digit_lens.json",
