@@ -11,15 +11,15 @@ beside it. Pillow decodes both.
 1. In process (Flask test client): median and p99 latency of POST /predict with each canvas PNG
    and with a JSON pixels request, split into decode+preprocess and network time with the
    response's timing_ms. Target: canvas PNG p50 <= 3 ms.
-2. Under gunicorn with 2 workers on 127.0.0.1 (``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'``,
-   with gunicorn.conf.py), a bounded load (``--seconds`` per endpoint in all) on /healthz and on
-   /predict with each request, on the same server in the same run. The endpoints take turns in
-   ``--rounds`` slices, so that a change in the machine's speed (other virtual machines on the
-   host) falls on all of them alike; the throughput ratios against /healthz are over all rounds,
-   with the spread of the per-round ratios. These ratios are reported, not targets: the ratio
-   target that once stood here was retired (it bought a hand-written decoder that a 1 KB upload
-   could make cost seconds). The load comes from ``wrk`` when installed (apt-get install wrk),
-   else from Python threads.
+2. Under gunicorn as the Docker image starts it (harness.serving: the Dockerfile's CMD, with
+   gunicorn.conf.py), ``--workers`` 2 on 127.0.0.1, a bounded load (``--seconds`` per endpoint in
+   all) on /healthz and on /predict with each request, on the same server in the same run. The
+   endpoints take turns in ``--rounds`` slices, so that a change in the machine's speed (other
+   virtual machines on the host) falls on all of them alike; the throughput ratios against
+   /healthz are over all rounds, with the spread of the per-round ratios. These ratios are
+   reported, not targets: the ratio target that once stood here was retired (it bought a
+   hand-written decoder that a 1 KB upload could make cost seconds). The load comes from ``wrk``
+   when installed (apt-get install wrk), else from Python threads.
 
 Weights: model/weights/digit_lens.npz when present, else a freshly initialised network saved to a
 temporary file (speed does not depend on the weight values).
@@ -28,27 +28,22 @@ temporary file (speed does not depend on the weight values).
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.throughput import LoadResult, Scenario, combine, percentile, python_load, wrk_load
+from harness.serving import GunicornServer
+
 CANVAS_EXPORT = Path(__file__).resolve().parent / "canvas-seven.png"  # from bench/capture_canvas.py
 CANVAS_SIDE = 280
 PNG_TARGET_MS = 3.0
@@ -78,15 +73,6 @@ def pillow_canvas_png() -> bytes:
     return buffer.getvalue()
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    method: str
-    path: str
-    body: bytes = b""
-    content_type: str | None = None
-
-
 CANVAS = "/predict canvas PNG"
 PILLOW_CANVAS = "/predict Pillow's PNG"
 PIXELS = "/predict JSON pixels"
@@ -99,10 +85,6 @@ def scenarios(png: bytes, pillow_png: bytes, pixels_body: bytes) -> list[Scenari
         Scenario(PILLOW_CANVAS, "POST", "/predict", pillow_png, "image/png"),
         Scenario(PIXELS, "POST", "/predict", pixels_body, "application/json"),
     ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
 
 
 # --- in process ------------------------------------------------------------------------------
@@ -156,180 +138,6 @@ def print_decoding(png: bytes, pillow_png: bytes) -> None:
         print(f"decoding the {name} alone with Pillow: {pillow:.3f} ms")
 
 
-# --- gunicorn ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    """``gunicorn -w 2 -b 127.0.0.1:PORT 'app:create_app()'`` in its own process group."""
-
-    def __init__(self, weights: Path, workers: int, blas_threads: int):
-        self.port = free_port()
-        env = {**os.environ, "DIGIT_LENS_WEIGHTS_PATH": str(weights)}
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[variable] = str(blas_threads)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.command = [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "app:create_app()"]
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
-        self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if request_once("127.0.0.1", self.port, Scenario("ready", "GET", "/readyz"))[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"gunicorn was not ready within {timeout} s:\n{self.output()}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time used so far by the master and its live workers (Linux /proc)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # a process that just ended
-            pid, parent = int(entry.name), int(fields[1])
-            if pid == self.process.pid or parent == self.process.pid:
-                total += (int(fields[11]) + int(fields[12])) / ticks
-        return total
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the group this script started
-                self.process.wait(timeout=5)
-
-
-def request_once(host: str, port: int, scenario: Scenario) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        headers = {"Content-Type": scenario.content_type} if scenario.content_type else {}
-        connection.request(scenario.method, scenario.path, body=scenario.body or None, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-@dataclass
-class LoadResult:
-    requests: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    notes: list[str] = field(default_factory=list)
-    server_cpu_seconds: float = float("nan")  # gunicorn's CPU time over the run
-
-    @property
-    def server_cpu_us(self) -> float:
-        """The server's CPU time per request: what a request costs, whoever else uses the CPUs."""
-        return self.server_cpu_seconds / self.requests * 1e6 if self.requests else float("nan")
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-
-def python_load(port: int, scenario: Scenario, seconds: float, threads: int) -> LoadResult:
-    """``threads`` clients, each sending requests back to back until ``seconds`` have passed."""
-    deadline = time.monotonic() + seconds
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0] * threads
-
-    def client(index: int) -> None:
-        # A bound on the count as well as the time, whatever the server does.
-        for _ in range(1_000_000):
-            if time.monotonic() >= deadline:
-                return
-            started = time.perf_counter()
-            try:
-                status, _ = request_once("127.0.0.1", port, scenario)
-            except OSError:
-                status = 0
-            latencies[index].append((time.perf_counter() - started) * 1e3)
-            if status != 200:
-                errors[index] += 1
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=seconds + 15)
-    elapsed = time.monotonic() - started
-    merged = [value for values in latencies for value in values]
-    return LoadResult(len(merged), sum(errors), elapsed, percentile(merged, 50), percentile(merged, 99))
-
-
-WRK_SCRIPT = """
-wrk.method = "{method}"
-{headers}
-local file = io.open("{body_path}", "rb")
-wrk.body = file:read("*all")
-file:close()
-"""
-
-
-def _wrk_ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
-def wrk_load(port: int, scenario: Scenario, seconds: float, threads: int, tmp: Path) -> LoadResult:
-    body_path = tmp / "body.bin"
-    body_path.write_bytes(scenario.body)
-    headers = f'wrk.headers["Content-Type"] = "{scenario.content_type}"' if scenario.content_type else ""
-    script = tmp / "request.lua"
-    script.write_text(WRK_SCRIPT.format(method=scenario.method, headers=headers, body_path=body_path))
-    command = [
-        "wrk", "-t", str(min(threads, 2)), "-c", str(threads), "-d", f"{seconds:g}s", "--timeout", "10s",
-        "--latency", "-s", str(script), f"http://127.0.0.1:{port}{scenario.path}",
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
-    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", output).group(1))
-    duration = re.search(r"requests in ([\d.]+(?:us|ms|s))", output).group(1)
-    percentiles = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", output, re.MULTILINE))
-    if not {"50", "99"} <= percentiles.keys():
-        raise RuntimeError(f"wrk printed no latency percentiles for {scenario.path}:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    result = LoadResult(
-        requests,
-        int(non_2xx.group(1)) if non_2xx else 0,
-        _wrk_ms(duration) / 1e3,
-        _wrk_ms(percentiles["50"]),
-        _wrk_ms(percentiles["99"]),
-    )
-    if socket_errors:
-        result.notes.append(f"socket errors: {socket_errors.group(1)}")
-    return result
-
-
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -364,20 +172,6 @@ def print_in_process(figures: dict[str, dict[str, list[float]]], requests: int) 
         print(f"{name:24}" + "".join(f"{cell:>20}" for cell in cells))
 
 
-def combine(slices: list[LoadResult]) -> LoadResult:
-    """One endpoint's rounds as one run: counts and times added; p50 the median of the rounds'
-    p50s, p99 the worst round's."""
-    return LoadResult(
-        sum(part.requests for part in slices),
-        sum(part.errors for part in slices),
-        sum(part.seconds for part in slices),
-        statistics.median(part.p50_ms for part in slices),
-        max(part.p99_ms for part in slices),
-        [note for part in slices for note in part.notes],
-        sum(part.server_cpu_seconds for part in slices),
-    )
-
-
 def print_load(rounds: dict[str, list[LoadResult]]) -> dict[str, float]:
     """The table of the load test; returns each endpoint's throughput ratio against /healthz."""
     titles = ("requests", "req/s", "p50 ms", "p99 ms", "errors", "vs /healthz", "rounds", "server CPU",
@@ -399,6 +193,40 @@ def print_load(rounds: dict[str, list[LoadResult]]) -> dict[str, float]:
           "request; CPU ratio: /healthz's over this one's, the throughput ratio a server with the CPUs "
           "to itself would show)")
     return ratios
+
+
+# --- under gunicorn -----------------------------------------------------------------------------
+
+
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def under_gunicorn(args, client: str, requests: list[Scenario], weights: Path, tmp: Path) -> dict:
+    """Each endpoint's load, round by round, on one gunicorn started as the image starts it."""
+    env = {"WEB_CONCURRENCY": str(args.workers), "DIGIT_LENS_WEIGHTS_PATH": str(weights)}
+    env.update({variable: str(args.blas_threads) for variable in BLAS_VARIABLES})
+    with GunicornServer(tmp / "gunicorn.log", env=env) as server:
+        worker = re.search(r"Using worker: (\S+)", server.log())
+        print(f"\nUnder gunicorn: WEB_CONCURRENCY={args.workers} {' '.join(server.argv)}")
+        print(f"worker class: {worker.group(1) if worker else '?'}; settings from gunicorn.conf.py")
+        print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint in "
+              f"{args.rounds} rounds, BLAS threads per worker: {args.blas_threads}")
+        for scenario in requests:
+            status, _, body = scenario.send(server)
+            if status != 200:
+                raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
+        rounds: dict[str, list[LoadResult]] = {scenario.name: [] for scenario in requests}
+        for _ in range(args.rounds):
+            for scenario in requests:
+                seconds = args.seconds / args.rounds
+                cpu_before = server.cpu_seconds()
+                if client == "wrk":
+                    result = wrk_load(server, scenario, seconds, args.threads, tmp)
+                else:
+                    result = python_load(server, scenario, seconds, args.threads)
+                result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+                rounds[scenario.name].append(result)
+    return rounds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -447,34 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_gunicorn:
             return 0 if png_p50 <= PNG_TARGET_MS else 1
 
-        server = Gunicorn(weights, args.workers, args.blas_threads)
-        try:
-            server.wait_ready()
-            print(f"\nUnder gunicorn: {' '.join(server.command)}")
-            # gunicorn also reads ./gunicorn.conf.py (the Docker image's settings) when it exists.
-            worker = re.search(r"Using worker: (\S+)", server.output())
-            config = ROOT / "gunicorn.conf.py"
-            print(f"worker class: {worker.group(1) if worker else '?'}; "
-                  f"settings from {config.name if config.is_file() else 'defaults only'}")
-            print(f"load: {client}, {args.threads} connections, {args.seconds:g} s per endpoint in "
-                  f"{args.rounds} rounds, BLAS threads per worker: {args.blas_threads}")
-            for scenario in requests:
-                status, body = request_once("127.0.0.1", server.port, scenario)
-                if status != 200:
-                    raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
-            rounds: dict[str, list[LoadResult]] = {scenario.name: [] for scenario in requests}
-            for _ in range(args.rounds):
-                for scenario in requests:
-                    seconds = args.seconds / args.rounds
-                    cpu_before = server.cpu_seconds()
-                    if client == "wrk":
-                        result = wrk_load(server.port, scenario, seconds, args.threads, tmp)
-                    else:
-                        result = python_load(server.port, scenario, seconds, args.threads)
-                    result.server_cpu_seconds = server.cpu_seconds() - cpu_before
-                    rounds[scenario.name].append(result)
-        finally:
-            server.stop()
+        rounds = under_gunicorn(args, client, requests, weights, tmp)
         ratios = print_load(rounds)
         print(f"canvas PNG: {ratios[CANVAS]:.1%} of /healthz; JSON pixels: {ratios[PIXELS]:.1%}")
         errors = sum(result.errors for slices in rounds.values() for result in slices)
@@ -483,4 +284,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -8,6 +8,7 @@ stands in for the image's WORKDIR: the Dockerfile copies each path to the same p
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -255,6 +256,14 @@ class GunicornServer(ServerProcess):
     def worker_pids(self) -> set[int]:
         """The worker processes: the master's children."""
         return children(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the master and its live workers have used so far, in seconds."""
+        total = 0.0
+        for pid in (self.process.pid, *self.worker_pids()):
+            with contextlib.suppress(OSError):  # a worker that has just exited
+                total += cpu_seconds(pid)
+        return total
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, then wait; SIGKILL the group if it has not exited within ``timeout``."""
