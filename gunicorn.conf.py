@@ -3,8 +3,8 @@
     gunicorn --config gunicorn.conf.py 'app:create_app()'
 
 Environment: PORT (8000), HOST (127.0.0.1: this machine only; the Docker image sets 0.0.0.0),
-WEB_CONCURRENCY (worker processes; default one per CPU the process may use). Any other setting can be changed without editing this file through
-GUNICORN_CMD_ARGS, e.g. ``GUNICORN_CMD_ARGS="--timeout 60"``.
+WEB_CONCURRENCY (worker processes; default one per CPU the process may use). Any other setting
+can be changed without editing this file through GUNICORN_CMD_ARGS, e.g. ``GUNICORN_CMD_ARGS="--timeout 60"``.
 """
 
 from __future__ import annotations
