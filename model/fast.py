@@ -2,18 +2,20 @@
 layers in ``model.layers``, computed faster. ``Network(spec, fast=True)`` uses it wherever
 the spec has those three layers in a row and the pooling windows tile the image.
 
-Two rearrangements make it faster, both exact:
+Three rearrangements make it faster, all exact:
 
 * The bias and the ReLU act *after* pooling, on a quarter of the values (2×2 windows):
   relu(max(z) + b) = max(relu(z + b)), because max commutes with adding a per-channel
   constant and with the ReLU.
-* Its im2col orders the rows by position *inside* the pooling window first,
-  (i, j, n, a, b) for output pixel (a·s + i, b·s + j), so the convolution comes out as s²
-  contiguous blocks, one per window position. Pooling is then s² − 1 elementwise maxima of
-  whole blocks, and its gradient s² contiguous masks. As in the textbook MaxPooling, a
-  window's gradient goes to the first position holding its maximum.
-
-Activations lie channels-last in memory (N, H, W, C) and are handed out as NCHW views.
+* Its im2col gives each image a matrix whose columns are ordered by position *inside* the
+  pooling window first, (i, j, a, b) for output pixel (a·s + i, b·s + j), so an image's
+  convolution W @ col comes out as (FN, s², A·B): per filter, s² blocks laid out like the
+  pooled map. Pooling is then s² − 1 elementwise maxima of whole blocks, and its gradient
+  s² masks. As in the textbook MaxPooling, a window's gradient goes to the first position
+  holding its maximum.
+* One matrix product per image, (FN, K) @ (K, s²·A·B), rather than one for the whole batch:
+  the output is NCHW as it stands, so nothing is transposed on the way to Affine's C-order
+  flatten or back, and BLAS handles these shapes better than one long, thin product.
 """
 
 from __future__ import annotations
@@ -22,37 +24,57 @@ import numpy as np
 
 from model.layers import col2im, output_size
 
+#: Images per piece of a training batch. Each piece's convolution and gradient are used
+#: while they are still in the CPU's cache; a whole batch's (several MB each) would be
+#: written to memory and read back.
+TRAIN_CHUNK = 16
+
 
 def tiles(size: int, stride: int, pad: int, height: int, width: int) -> bool:
     """Whether size×size pooling windows tile a height×width map exactly, without overlap."""
     return stride == size and pad == 0 and height % size == 0 and width % size == 0
 
 
-def windows(x: np.ndarray, fh: int, fw: int, stride: int, pad: int) -> np.ndarray:
-    """A read-only view (C, FH, FW, N, OH, OW) of every filter window of x (N, C, H, W).
+def pooled_im2col(x: np.ndarray, fh: int, fw: int, stride: int, pad: int, size: int) -> np.ndarray:
+    """im2col of x (N, C, H, W), one matrix per image, in pooling-window order: (N, K, s²·A·B).
 
-    Window offsets come first and output positions last, so that copying the view streams
-    along image rows. Built with np.ndarray over x's buffer: the same view as
-    np.lib.stride_tricks.as_strided, without its Python overhead, which is a tenth of a
-    single-image prediction.
+    Rows run over K = (c, fh, fw), as in W.reshape(FN, -1); column (i, j, a, b) holds the
+    filter window of convolution output pixel (a·s + i, b·s + j), where s = ``size`` and
+    A, B are the pooled height and width.
+
+    Two copies that each stream: first ``phase`` (N, C, TY, TX, A, B), every input pixel
+    a pooled pixel (a, b) can see, phase[n, c, ty, tx, a, b] = x[n, c, s·stride·a + ty,
+    s·stride·b + tx]; then row (c, u, v) at window position (i, j) is the contiguous block
+    phase[n, c, stride·i + u, stride·j + v]. Copying the windows straight from x would read
+    every other pixel of a row instead. Views are built with np.ndarray over a buffer, as
+    np.lib.stride_tricks.as_strided does, without its Python overhead, which a
+    single-image prediction would feel.
     """
     n, c, h, w = x.shape
     oh = output_size(h, fh, stride, pad)
     ow = output_size(w, fw, stride, pad)
+    if not tiles(size, size, 0, oh, ow):
+        raise ValueError(f"{size}×{size} pooling does not tile a {oh}×{ow} convolution output")
+    a, b, s = oh // size, ow // size, size
     if pad:
         x = np.pad(x, [(0, 0), (0, 0), (pad, pad), (pad, pad)])
     x = np.ascontiguousarray(x)
     sn, sc, sh, sw = x.strides
-    view = np.ndarray((c, fh, fw, n, oh, ow), x.dtype, x, 0, (sc, sh, sw, sn, sh * stride, sw * stride))
-    view.flags.writeable = False
-    return view
+    ty, tx = stride * (s - 1) + fh, stride * (s - 1) + fw
+    phase_strides = (sn, sc, sh, sw, sh * stride * s, sw * stride * s)
+    phase = np.ndarray((n, c, ty, tx, a, b), x.dtype, x, 0, phase_strides).copy()
+    qn, qc, qy, qx, qa, qb = phase.strides
+    by_position = np.ndarray(
+        (n, c, fh, fw, s, s, a, b), x.dtype, phase, 0, (qn, qc, qy, qx, qy * stride, qx * stride, qa, qb)
+    )
+    return by_position.reshape(n, c * fh * fw, s * s * a * b)
 
 
 class ConvReluMaxPool:
     """relu(maxpool(conv(x))) for x (N, C, H, W); W: (FN, C, FH, FW), b: (FN,) → (N, FN, OH/s, OW/s).
 
     ``params`` and ``grads`` are named like the Convolution's ("W", "b"); the pooling size
-    s must tile the convolution's output (see ``tiles``).
+    s must tile the convolution's output (see ``tiles``). Outputs are C-contiguous NCHW.
     """
 
     def __init__(self, W, b, stride: int = 1, pad: int = 0, pool: int = 2, input_grad: bool = True):
@@ -61,57 +83,55 @@ class ConvReluMaxPool:
         self.stride, self.pad, self.size, self.input_grad = stride, pad, pool, input_grad
 
     def _convolve(self, x):
-        """(col, z, pooled shape): im2col rows in (i, j, n, a, b) order, and the convolution
-        without bias as (s², N·A·B, FN), where A, B are the pooled height and width."""
+        """(col, z, pooled shape): col (N, K, s²·A·B) from ``pooled_im2col``, and the
+        convolution without bias as z (N, FN, s², A·B); pooled shape is (N, FN, A, B)."""
         W = self.params["W"]
-        fn, c, fh, fw = W.shape
+        fn, _, fh, fw = W.shape
         s = self.size
-        view = windows(x, fh, fw, self.stride, self.pad)
-        n, oh, ow = view.shape[3:]
-        if not tiles(s, s, 0, oh, ow):
-            raise ValueError(f"{s}×{s} pooling does not tile a {oh}×{ow} convolution output")
-        by_position = view.reshape(c, fh, fw, n, oh // s, s, ow // s, s).transpose(0, 1, 2, 5, 7, 3, 4, 6)
-        col = by_position.reshape(c * fh * fw, -1).T  # a Fortran-ordered copy; BLAS takes it as it is
-        z = (col @ W.reshape(fn, -1).T).reshape(s * s, -1, fn)
-        return col, z, (n, oh // s, ow // s, fn)
+        col = pooled_im2col(x, fh, fw, self.stride, self.pad, s)
+        z = np.matmul(W.reshape(fn, -1), col)
+        a = output_size(x.shape[2], fh, self.stride, self.pad) // s
+        b = output_size(x.shape[3], fw, self.stride, self.pad) // s
+        return col, z.reshape(len(x), fn, s * s, a * b), (len(x), fn, a, b)
 
     @staticmethod
     def _maxima(z):
-        """(s², R, FN) → (R, FN): the maximum over the window positions."""
-        maxima = z[0].copy()
-        for block in z[1:]:
-            np.maximum(maxima, block, out=maxima)
+        """(N, FN, s², R) → (N, FN, R): the maximum over the window positions."""
+        maxima = z[:, :, 0].copy()
+        for position in range(1, z.shape[2]):
+            np.maximum(maxima, z[:, :, position], out=maxima)
         return maxima
 
     @staticmethod
-    def _maxima_and_winners(z):
-        """(maxima (R, FN), winners (R, FN)): the maximum over the window positions and the
-        first position holding it, which gets the gradient (as in the textbook MaxPooling)."""
-        maxima = z[0].copy()
-        winners = np.zeros(maxima.shape, dtype=np.uint8)
-        for position, block in enumerate(z[1:], start=1):
+    def _maxima_and_winners(z, maxima, winners):
+        """Fill maxima (N, FN, R) and winners (N, FN, R) from z (N, FN, s², R): the maximum
+        over the window positions and the first position holding it, which gets the gradient
+        (as in the textbook MaxPooling)."""
+        maxima[...] = z[:, :, 0]
+        winners[...] = 0
+        for position in range(1, z.shape[2]):
+            block = z[:, :, position]
             # Positions only grow, so max(winner, position · [block > maxima]) marks a new
             # winner: plain arithmetic, several times faster than np.copyto(..., where=).
             np.maximum(winners, (block > maxima) * np.uint8(position), out=winners)
             np.maximum(maxima, block, out=maxima)
-        return maxima, winners
 
     def _relu_maps(self, z, shape):
-        """The convolution with bias, and its ReLU, as (N, FN, OH, OW) from z (s², R, FN)."""
-        n, a, b, fn = shape
+        """The convolution with bias, and its ReLU, as (N, FN, OH, OW) from z (N, FN, s², R)."""
+        n, fn, a, b = shape
         s = self.size
-        conv = z.reshape(s, s, n, a, b, fn).transpose(2, 3, 0, 4, 1, 5).reshape(n, a * s, b * s, fn)
-        conv += self.params["b"]
-        return conv.transpose(0, 3, 1, 2), np.maximum(conv, 0).transpose(0, 3, 1, 2)
+        conv = z.reshape(n, fn, s, s, a, b).transpose(0, 1, 4, 2, 5, 3).reshape(n, fn, a * s, b * s)
+        conv += self.params["b"][:, None, None]
+        return conv, np.maximum(conv, 0)
 
     def predict(self, x, maps: bool = False):
         """(pooled (N, FN, A, B), maps). With ``maps``, maps = {"conv", "relu"}: the
         convolution's and the ReLU's outputs (N, FN, OH, OW) from this same pass; else {}."""
         _, z, shape = self._convolve(x)
         pooled = self._maxima(z)
-        pooled += self.params["b"]
+        pooled += self.params["b"][:, None]
         np.maximum(pooled, 0, out=pooled)
-        pooled = pooled.reshape(shape).transpose(0, 3, 1, 2)
+        pooled = pooled.reshape(shape)
         if not maps:
             return pooled, {}
         conv, relu = self._relu_maps(z, shape)
@@ -119,32 +139,46 @@ class ConvReluMaxPool:
 
     def forward(self, x):
         self.x_shape = x.shape
+        fn = self.params["W"].shape[0]
         # Backward needs the windows (col) and, per pooled value, which position won and
         # whether the ReLU let it through; not the convolution itself.
-        self.col, z, shape = self._convolve(x)
-        maxima, self.winners = self._maxima_and_winners(z)
-        pooled = maxima + self.params["b"]
+        self.cols = []
+        for start in range(0, len(x), TRAIN_CHUNK):
+            col, z, (_, _, a, b) = self._convolve(x[start : start + TRAIN_CHUNK])
+            if start == 0:
+                pooled = np.empty((len(x), fn, a * b), dtype=z.dtype)
+                self.winners = np.empty(pooled.shape, dtype=np.uint8)
+            piece = slice(start, start + TRAIN_CHUNK)
+            self._maxima_and_winners(z, pooled[piece], self.winners[piece])
+            self.cols.append(col)
+        pooled += self.params["b"][:, None]
         self.positive = pooled > 0
         np.maximum(pooled, 0, out=pooled)
-        return pooled.reshape(shape).transpose(0, 3, 1, 2)
+        return pooled.reshape(len(x), fn, a, b)
 
     def backward(self, dout):
         W = self.params["W"]
         fn, c, fh, fw = W.shape
         s = self.size
-        dout = dout.transpose(0, 2, 3, 1)  # (N, A, B, FN)
-        n, a, b, _ = dout.shape
-        dpooled = dout.reshape(-1, fn) * self.positive
-        # Each window position gets the gradient where it won its window.
-        dz = np.empty((s * s, *self.winners.shape), dtype=dpooled.dtype)
-        for position in range(s * s):
-            np.equal(self.winners, position, out=dz[position], casting="unsafe")
-        dz *= dpooled
-        rows = dz.reshape(-1, fn)
-        # Σ over rows as a matrix-vector product: sum(axis=0) over 30 narrow columns is slower.
-        db = np.ones(len(dpooled), dpooled.dtype) @ dpooled
-        self.grads = {"W": (self.col.T @ rows).T.reshape(W.shape), "b": db}
-        if not self.input_grad:
+        n, _, a, b = dout.shape
+        dpooled = dout.reshape(n, fn, a * b) * self.positive
+        dW = np.zeros((fn, c * fh * fw), dtype=dpooled.dtype)
+        dcol = np.empty((n, c * fh * fw, s * s * a * b), dtype=dpooled.dtype) if self.input_grad else None
+        for start, col in zip(range(0, n, TRAIN_CHUNK), self.cols, strict=True):
+            piece = slice(start, start + TRAIN_CHUNK)
+            # Each window position gets the gradient where it won its window.
+            winners = self.winners[piece]
+            dz = np.empty((len(winners), fn, s * s, a * b), dtype=dpooled.dtype)
+            for position in range(s * s):
+                np.equal(winners, position, out=dz[:, :, position], casting="unsafe")
+            dz *= dpooled[piece, :, None]
+            dz = dz.reshape(len(winners), fn, -1)
+            dW += np.matmul(dz, col.transpose(0, 2, 1)).sum(axis=0)
+            if dcol is not None:
+                np.matmul(W.reshape(fn, -1).T, dz, out=dcol[piece])
+        self.grads = {"W": dW.reshape(W.shape), "b": dpooled.sum(axis=2).sum(axis=0)}
+        if dcol is None:
             return None
-        dcol = (rows @ W.reshape(fn, -1)).reshape(s, s, n, a, b, -1).transpose(2, 3, 0, 4, 1, 5)
+        # The windows' gradients in the textbook im2col's layout, rows (n, a, i, b, j).
+        dcol = dcol.reshape(n, c * fh * fw, s, s, a, b).transpose(0, 4, 2, 5, 3, 1)
         return col2im(dcol.reshape(n * a * s * b * s, -1), self.x_shape, fh, fw, self.stride, self.pad)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.fast import ConvReluMaxPool, tiles
+from model.fast import TRAIN_CHUNK, ConvReluMaxPool, tiles
 from model.layers import Convolution, MaxPooling, Relu
 from model.network import DEFAULT_SPEC, Network
 from model.optimizers import Adam
@@ -48,6 +48,22 @@ def test_block_gradients_match_numerical_ones(n, c, h, w, fn, fs, stride, pad, s
     # Biases around 0: some pooled maxima are cut by the ReLU, some are not.
     W, b = rng.standard_normal((fn, c, fs, fs)), rng.standard_normal(fn)
     check_layer_gradients(ConvReluMaxPool(W, b, stride, pad, size), rng.standard_normal((n, c, h, w)), rng)
+
+
+@pytest.mark.parametrize("n", [TRAIN_CHUNK - 1, TRAIN_CHUNK, 2 * TRAIN_CHUNK + 3])
+def test_a_batch_trained_in_pieces_gets_the_textbook_layers_gradients(n):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, 2, 9, 9))
+    W, b = rng.standard_normal((4, 2, 2, 2)), rng.standard_normal(4)
+    conv, relu, pool = Convolution(W, b), Relu(), MaxPooling(2)
+    expected = pool.forward(relu.forward(conv.forward(x)))
+    dout = rng.standard_normal(expected.shape)
+    expected_dx = conv.backward(relu.backward(pool.backward(dout)))
+    block = ConvReluMaxPool(W, b)
+    np.testing.assert_allclose(block.forward(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(block.backward(dout), expected_dx, rtol=1e-12, atol=1e-12)
+    for name in ("W", "b"):
+        np.testing.assert_allclose(block.grads[name], conv.grads[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_block_without_input_gradient_returns_none_but_fills_its_grads():
