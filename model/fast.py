@@ -24,10 +24,10 @@ import numpy as np
 
 from model.layers import col2im, output_size
 
-#: Images per piece of a training batch. Each piece's convolution and gradient are used
-#: while they are still in the CPU's cache; a whole batch's (several MB each) would be
-#: written to memory and read back.
-TRAIN_CHUNK = 16
+#: Images per piece of a batch. Each piece's convolution and gradient are used while they
+#: are still in the CPU's cache; a whole batch's (several MB each) would be written to
+#: memory and read back.
+CHUNK = 16
 
 
 def tiles(size: int, stride: int, pad: int, height: int, width: int) -> bool:
@@ -127,6 +127,13 @@ class ConvReluMaxPool:
     def predict(self, x, maps: bool = False):
         """(pooled (N, FN, A, B), maps). With ``maps``, maps = {"conv", "relu"}: the
         convolution's and the ReLU's outputs (N, FN, OH, OW) from this same pass; else {}."""
+        pieces = [self._predict_piece(x[start : start + CHUNK], maps) for start in range(0, len(x), CHUNK)]
+        if len(pieces) == 1:
+            return pieces[0]
+        pooled = np.concatenate([piece_pooled for piece_pooled, _ in pieces])
+        return pooled, {name: np.concatenate([m[name] for _, m in pieces]) for name in pieces[0][1]}
+
+    def _predict_piece(self, x, maps):
         _, z, shape = self._convolve(x)
         pooled = self._maxima(z)
         pooled += self.params["b"][:, None]
@@ -143,12 +150,12 @@ class ConvReluMaxPool:
         # Backward needs the windows (col) and, per pooled value, which position won and
         # whether the ReLU let it through; not the convolution itself.
         self.cols = []
-        for start in range(0, len(x), TRAIN_CHUNK):
-            col, z, (_, _, a, b) = self._convolve(x[start : start + TRAIN_CHUNK])
+        for start in range(0, len(x), CHUNK):
+            col, z, (_, _, a, b) = self._convolve(x[start : start + CHUNK])
             if start == 0:
                 pooled = np.empty((len(x), fn, a * b), dtype=z.dtype)
                 self.winners = np.empty(pooled.shape, dtype=np.uint8)
-            piece = slice(start, start + TRAIN_CHUNK)
+            piece = slice(start, start + CHUNK)
             self._maxima_and_winners(z, pooled[piece], self.winners[piece])
             self.cols.append(col)
         pooled += self.params["b"][:, None]
@@ -164,8 +171,8 @@ class ConvReluMaxPool:
         dpooled = dout.reshape(n, fn, a * b) * self.positive
         dW = np.zeros((fn, c * fh * fw), dtype=dpooled.dtype)
         dcol = np.empty((n, c * fh * fw, s * s * a * b), dtype=dpooled.dtype) if self.input_grad else None
-        for start, col in zip(range(0, n, TRAIN_CHUNK), self.cols, strict=True):
-            piece = slice(start, start + TRAIN_CHUNK)
+        for start, col in zip(range(0, n, CHUNK), self.cols, strict=True):
+            piece = slice(start, start + CHUNK)
             # Each window position gets the gradient where it won its window.
             winners = self.winners[piece]
             dz = np.empty((len(winners), fn, s * s, a * b), dtype=dpooled.dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.fast import TRAIN_CHUNK, ConvReluMaxPool, tiles
+from model.fast import CHUNK, ConvReluMaxPool, tiles
 from model.layers import Convolution, MaxPooling, Relu
 from model.network import DEFAULT_SPEC, Network
 from model.optimizers import Adam
@@ -50,16 +50,21 @@ def test_block_gradients_match_numerical_ones(n, c, h, w, fn, fs, stride, pad, s
     check_layer_gradients(ConvReluMaxPool(W, b, stride, pad, size), rng.standard_normal((n, c, h, w)), rng)
 
 
-@pytest.mark.parametrize("n", [TRAIN_CHUNK - 1, TRAIN_CHUNK, 2 * TRAIN_CHUNK + 3])
-def test_a_batch_trained_in_pieces_gets_the_textbook_layers_gradients(n):
+@pytest.mark.parametrize("n", [CHUNK - 1, CHUNK, 2 * CHUNK + 3])
+def test_a_batch_run_in_pieces_gets_the_textbook_layers_outputs_and_gradients(n):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((n, 2, 9, 9))
     W, b = rng.standard_normal((4, 2, 2, 2)), rng.standard_normal(4)
     conv, relu, pool = Convolution(W, b), Relu(), MaxPooling(2)
-    expected = pool.forward(relu.forward(conv.forward(x)))
+    conv_out = conv.forward(x)
+    relu_out = relu.forward(conv_out)
+    expected = pool.forward(relu_out)
     dout = rng.standard_normal(expected.shape)
     expected_dx = conv.backward(relu.backward(pool.backward(dout)))
     block = ConvReluMaxPool(W, b)
+    pooled, maps = block.predict(x, maps=True)
+    for got, want in ((pooled, expected), (maps["conv"], conv_out), (maps["relu"], relu_out)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(block.forward(x), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(block.backward(dout), expected_dx, rtol=1e-12, atol=1e-12)
     for name in ("W", "b"):
