@@ -7,15 +7,15 @@ Three rearrangements make it faster, all exact:
 * The bias and the ReLU act *after* pooling, on a quarter of the values (2×2 windows):
   relu(max(z) + b) = max(relu(z + b)), because max commutes with adding a per-channel
   constant and with the ReLU.
-* Its im2col gives each image a matrix whose columns are ordered by position *inside* the
-  pooling window first, (i, j, a, b) for output pixel (a·s + i, b·s + j), so an image's
-  convolution W @ col comes out as (FN, s², A·B): per filter, s² blocks laid out like the
-  pooled map. Pooling is then s² − 1 elementwise maxima of whole blocks, and its gradient
-  s² masks. As in the textbook MaxPooling, a window's gradient goes to the first position
-  holding its maximum.
-* One matrix product per image, (FN, K) @ (K, s²·A·B), rather than one for the whole batch:
-  the output is NCHW as it stands, so nothing is transposed on the way to Affine's C-order
-  flatten or back, and BLAS handles these shapes better than one long, thin product.
+* Its im2col gives each image one matrix per position *inside* the pooling window,
+  (i, j) for output pixels (a·s + i, b·s + j), so the convolution W @ col comes out as
+  (N, s², FN, A·B): s² whole blocks, each laid out like the pooled maps. Pooling is then
+  s² − 1 elementwise maxima of whole blocks, and its gradient s² masks. As in the
+  textbook MaxPooling, a window's gradient goes to the first position holding its maximum.
+* Small matrix products, (FN, K) @ (K, A·B) per image and position, rather than one for
+  the whole batch: the output is NCHW as it stands, so nothing is transposed on the way
+  to Affine's C-order flatten or back, and BLAS handles these shapes better than one
+  long, thin product.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def tiles(size: int, stride: int, pad: int, height: int, width: int) -> bool:
 
 
 def pooled_im2col(x: np.ndarray, fh: int, fw: int, stride: int, pad: int, size: int) -> np.ndarray:
-    """im2col of x (N, C, H, W), one matrix per image, in pooling-window order: (N, K, s²·A·B).
+    """im2col of x (N, C, H, W), one matrix per image and pooling-window position: (N, s², K, A·B).
 
-    Rows run over K = (c, fh, fw), as in W.reshape(FN, -1); column (i, j, a, b) holds the
-    filter window of convolution output pixel (a·s + i, b·s + j), where s = ``size`` and
-    A, B are the pooled height and width.
+    Matrix (n, (i, j)) holds in column (a, b) the filter window of convolution output pixel
+    (a·s + i, b·s + j), where s = ``size`` and A, B are the pooled height and width; its
+    rows run over K = (c, fh, fw), as in W.reshape(FN, -1).
 
     Two copies that each stream: first ``phase`` (N, C, TY, TX, A, B), every input pixel
     a pooled pixel (a, b) can see, phase[n, c, ty, tx, a, b] = x[n, c, s·stride·a + ty,
@@ -65,9 +65,9 @@ def pooled_im2col(x: np.ndarray, fh: int, fw: int, stride: int, pad: int, size: 
     phase = np.ndarray((n, c, ty, tx, a, b), x.dtype, x, 0, phase_strides).copy()
     qn, qc, qy, qx, qa, qb = phase.strides
     by_position = np.ndarray(
-        (n, c, fh, fw, s, s, a, b), x.dtype, phase, 0, (qn, qc, qy, qx, qy * stride, qx * stride, qa, qb)
+        (n, s, s, c, fh, fw, a, b), x.dtype, phase, 0, (qn, qy * stride, qx * stride, qc, qy, qx, qa, qb)
     )
-    return by_position.reshape(n, c * fh * fw, s * s * a * b)
+    return by_position.reshape(n, s * s, c * fh * fw, a * b)
 
 
 class ConvReluMaxPool:
@@ -83,8 +83,8 @@ class ConvReluMaxPool:
         self.stride, self.pad, self.size, self.input_grad = stride, pad, pool, input_grad
 
     def _convolve(self, x):
-        """(col, z, pooled shape): col (N, K, s²·A·B) from ``pooled_im2col``, and the
-        convolution without bias as z (N, FN, s², A·B); pooled shape is (N, FN, A, B)."""
+        """(col, z, pooled shape): col (N, s², K, A·B) from ``pooled_im2col``, and the
+        convolution without bias as z (N, s², FN, A·B); pooled shape is (N, FN, A, B)."""
         W = self.params["W"]
         fn, _, fh, fw = W.shape
         s = self.size
@@ -92,35 +92,35 @@ class ConvReluMaxPool:
         z = np.matmul(W.reshape(fn, -1), col)
         a = output_size(x.shape[2], fh, self.stride, self.pad) // s
         b = output_size(x.shape[3], fw, self.stride, self.pad) // s
-        return col, z.reshape(len(x), fn, s * s, a * b), (len(x), fn, a, b)
+        return col, z, (len(x), fn, a, b)
 
     @staticmethod
     def _maxima(z):
-        """(N, FN, s², R) → (N, FN, R): the maximum over the window positions."""
-        maxima = z[:, :, 0].copy()
-        for position in range(1, z.shape[2]):
-            np.maximum(maxima, z[:, :, position], out=maxima)
+        """(N, s², FN, R) → (N, FN, R): the maximum over the window positions."""
+        maxima = z[:, 0].copy()
+        for position in range(1, z.shape[1]):
+            np.maximum(maxima, z[:, position], out=maxima)
         return maxima
 
     @staticmethod
     def _maxima_and_winners(z, maxima, winners):
-        """Fill maxima (N, FN, R) and winners (N, FN, R) from z (N, FN, s², R): the maximum
+        """Fill maxima (N, FN, R) and winners (N, FN, R) from z (N, s², FN, R): the maximum
         over the window positions and the first position holding it, which gets the gradient
         (as in the textbook MaxPooling)."""
-        maxima[...] = z[:, :, 0]
+        maxima[...] = z[:, 0]
         winners[...] = 0
-        for position in range(1, z.shape[2]):
-            block = z[:, :, position]
+        for position in range(1, z.shape[1]):
+            block = z[:, position]
             # Positions only grow, so max(winner, position · [block > maxima]) marks a new
             # winner: plain arithmetic, several times faster than np.copyto(..., where=).
             np.maximum(winners, (block > maxima) * np.uint8(position), out=winners)
             np.maximum(maxima, block, out=maxima)
 
     def _relu_maps(self, z, shape):
-        """The convolution with bias, and its ReLU, as (N, FN, OH, OW) from z (N, FN, s², R)."""
+        """The convolution with bias, and its ReLU, as (N, FN, OH, OW) from z (N, s², FN, R)."""
         n, fn, a, b = shape
         s = self.size
-        conv = z.reshape(n, fn, s, s, a, b).transpose(0, 1, 4, 2, 5, 3).reshape(n, fn, a * s, b * s)
+        conv = z.reshape(n, s, s, fn, a, b).transpose(0, 3, 4, 1, 5, 2).reshape(n, fn, a * s, b * s)
         conv += self.params["b"][:, None, None]
         return conv, np.maximum(conv, 0)
 
@@ -170,22 +170,21 @@ class ConvReluMaxPool:
         n, _, a, b = dout.shape
         dpooled = dout.reshape(n, fn, a * b) * self.positive
         dW = np.zeros((fn, c * fh * fw), dtype=dpooled.dtype)
-        dcol = np.empty((n, c * fh * fw, s * s * a * b), dtype=dpooled.dtype) if self.input_grad else None
+        dcol = np.empty((n, s * s, c * fh * fw, a * b), dtype=dpooled.dtype) if self.input_grad else None
         for start, col in zip(range(0, n, CHUNK), self.cols, strict=True):
             piece = slice(start, start + CHUNK)
             # Each window position gets the gradient where it won its window.
             winners = self.winners[piece]
-            dz = np.empty((len(winners), fn, s * s, a * b), dtype=dpooled.dtype)
+            dz = np.empty((len(winners), s * s, fn, a * b), dtype=dpooled.dtype)
             for position in range(s * s):
-                np.equal(winners, position, out=dz[:, :, position], casting="unsafe")
-            dz *= dpooled[piece, :, None]
-            dz = dz.reshape(len(winners), fn, -1)
-            dW += np.matmul(dz, col.transpose(0, 2, 1)).sum(axis=0)
+                np.equal(winners, position, out=dz[:, position], casting="unsafe")
+            dz *= dpooled[piece, None]
+            dW += np.matmul(dz, col.transpose(0, 1, 3, 2)).sum(axis=(0, 1))
             if dcol is not None:
                 np.matmul(W.reshape(fn, -1).T, dz, out=dcol[piece])
         self.grads = {"W": dW.reshape(W.shape), "b": dpooled.sum(axis=2).sum(axis=0)}
         if dcol is None:
             return None
         # The windows' gradients in the textbook im2col's layout, rows (n, a, i, b, j).
-        dcol = dcol.reshape(n, c * fh * fw, s, s, a, b).transpose(0, 4, 2, 5, 3, 1)
+        dcol = dcol.reshape(n, s, s, c * fh * fw, a, b).transpose(0, 4, 1, 5, 2, 3)
         return col2im(dcol.reshape(n * a * s * b * s, -1), self.x_shape, fh, fw, self.stride, self.pad)
