@@ -2,11 +2,11 @@
 
     python -m bench.model [--rounds 5]
 
-Prints training throughput (images/s and seconds per 60,000-image epoch at batch 100,
-from timed Adam steps) of the fused block (``Network(fast=True)``, what training and
-serving run) and of the textbook layers (``fast=False``, ``python -m model.train --reference``),
-single-image inference latency (median of ≥ 1,000 calls) and
-batch-1000 inference throughput. When PyTorch is installed (not a dependency:
+Prints, for the fused block (``Network(fast=True)``, what training and serving run) and for
+the textbook layers (``fast=False``, ``python -m model.train --reference``), training
+throughput (images/s and seconds per 60,000-image epoch at batch 100, from timed Adam steps),
+single-image inference latency and batch-1000 inference throughput, with the fused/textbook
+time ratios. When PyTorch is installed (not a dependency:
 ``pip install -r requirements-bench.txt``) the same measurements run for it in the same
 process, interleaved round by round so both see the same machine load, and the
 NumPy/PyTorch time ratios are printed (below 1 means NumPy is faster).
@@ -43,8 +43,7 @@ def numpy_runner(rng, fast=True):
     def infer(x):
         return network.predict(x)[0]
 
-    # The reference path is timed for training only: serving runs the fused block.
-    return train_step, infer if fast else None
+    return train_step, infer
 
 
 def torch_runner(torch, rng):
@@ -90,11 +89,11 @@ def measure(runner, single, batch, args) -> dict[str, list[float]]:
     # Untimed calls first: the other framework's worker threads may still be spinning from
     # its turn, and each deserves a machine as quiet as the other had.
     time_calls(train_step, 3)
-    times = {"train_step": time_calls(train_step, args.train_steps)}
-    if infer is not None:
-        times["single"] = time_calls(lambda: infer(single), args.single_calls)
-        times["batch"] = time_calls(lambda: infer(batch), args.batch_calls)
-    return times
+    return {
+        "train_step": time_calls(train_step, args.train_steps),
+        "single": time_calls(lambda: infer(single), args.single_calls),
+        "batch": time_calls(lambda: infer(batch), args.batch_calls),
+    }
 
 
 def main(argv=None) -> None:
@@ -135,16 +134,16 @@ def main(argv=None) -> None:
             for key, times in measure(runner, single, batch, args).items():
                 samples[name][key].extend(times)
 
-    medians = {name: {key: statistics.median(v) for key, v in s.items() if v} for name, s in samples.items()}
-    print(f"\n{'':28}" + "".join(f"{name:>14}" for name in runners) + ("   numpy/torch" if torch else ""))
+    medians = {name: {key: statistics.median(v) for key, v in s.items()} for name, s in samples.items()}
+    print(f"\n{'':28}" + "".join(f"{name:>14}" for name in runners) + "  numpy/reference"
+          + ("   numpy/torch" if torch else ""))
 
     def row(label, key, scale, unit, fmt="{:14.1f}"):
-        cells = "".join(
-            fmt.format(medians[name][key] * scale) if key in medians[name] else f"{'—':>14}"
-            for name in runners
-        )
-        ratio = f"   {medians['numpy'][key] / medians['torch'][key]:11.2f}×" if torch else ""
-        print(f"{label:<22}{unit:>6}{cells}{ratio}")
+        cells = "".join(fmt.format(medians[name][key] * scale) for name in runners)
+        ratios = f"  {medians['numpy'][key] / medians['reference'][key]:14.2f}×"
+        if torch:
+            ratios += f"   {medians['numpy'][key] / medians['torch'][key]:11.2f}×"
+        print(f"{label:<22}{unit:>6}{cells}{ratios}")
 
     row("train step, batch 100", "train_step", 1e3, "ms", "{:14.2f}")
     row("train epoch, 60k imgs", "train_step", EPOCH_IMAGES / BATCH, "s")
@@ -157,8 +156,7 @@ def main(argv=None) -> None:
     )
     print(
         f"{'':28}"
-        + "".join(f"{1000 / medians[name]['batch']:>10,.0f} i/s" if "batch" in medians[name] else f"{'—':>14}"
-                  for name in runners)
+        + "".join(f"{1000 / medians[name]['batch']:>10,.0f} i/s" for name in runners)
         + "  (batch inference)"
     )
     n = {key: len(v) for key, v in samples["numpy"].items()}
@@ -169,7 +167,7 @@ def main(argv=None) -> None:
     print("numpy: the fused block (model.fast), as trained and served; reference: the textbook layers")
     if torch:
         print("targets: epoch ≤ 0.8×, single-image ≤ 0.4×, batch-1000 ≤ 0.5× PyTorch's time")
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print("load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

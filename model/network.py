@@ -158,7 +158,6 @@ class Network:
         """
         self.spec = copy.deepcopy(spec if spec is not None else DEFAULT_SPEC)
         self.dtype = np.dtype(dtype)
-        self.fast = fast
         expected = parameter_shapes(self.spec)
         if params is None:
             params = init_params(self.spec, rng if rng is not None else np.random.default_rng())
@@ -167,10 +166,11 @@ class Network:
         entries = self.spec["layers"]
         self.layers = [(entry["name"], self._build(entry, i)) for i, entry in enumerate(entries)]
         self.head = SoftmaxWithLoss()
+        shapes = self.output_shapes() if fast else None
         self.steps = []
         i = 0
         while i < len(entries):
-            block = self._fused_block(i) if fast else None
+            block = self._fused_block(i, shapes[i][1]) if fast else None
             if block is not None:
                 self.steps.append((tuple(entry["name"] for entry in entries[i : i + 3]), block))
                 i += 3
@@ -204,14 +204,14 @@ class Network:
         pooling = MaxPooling if kind == "MaxPooling" else AveragePooling
         return pooling(entry.get("size", 2), entry.get("stride"), entry.get("pad", 0))
 
-    def _fused_block(self, i: int):
+    def _fused_block(self, i: int, conv_shape: tuple[int, int, int]):
         """The fused block for layers i, i+1, i+2 if they are Convolution, Relu and a
-        MaxPooling whose windows tile the convolution's output; else None."""
+        MaxPooling whose windows tile the convolution's output (C, H, W); else None."""
         triple = [layer for _, layer in self.layers[i : i + 3]]
-        if len(triple) < 3 or [type(layer) for layer in triple] != [Convolution, Relu, MaxPooling]:
+        if [type(layer) for layer in triple] != [Convolution, Relu, MaxPooling]:
             return None
         conv, _, pool = triple
-        _, h, w = self.output_shapes()[i][1]
+        _, h, w = conv_shape
         if not fast_blocks.tiles(pool.size, pool.stride, pool.pad, h, w):
             return None
         return fast_blocks.ConvReluMaxPool(

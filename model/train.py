@@ -99,8 +99,8 @@ FILTER_FIGURES = (
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+    """Pearson correlation of two arrays' values, in the order they are stored."""
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
 def filter_figures(before, after) -> dict:
@@ -209,6 +209,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
 
 def model_card(network, args, aug, history, filters_before, data_dir, predictions, test_labels, n, seconds):
     """The human-readable record of a training run (written next to the weights)."""
+    filters_after = filters_of(network)
     return {
         "name": "Digit Lens CNN",
         "format": checkpoint.FORMAT,
@@ -243,8 +244,8 @@ def model_card(network, args, aug, history, filters_before, data_dir, prediction
         "filters": {
             "layer": "conv1",
             "before": filters_before,
-            "after": filters_of(network),
-            **filter_figures(filters_before, filters_of(network)),
+            "after": filters_after,
+            **filter_figures(filters_before, filters_after),
             "figures": FILTER_FIGURES,
         },
     }
