@@ -1,6 +1,6 @@
 """Load and fault benchmark: gunicorn started exactly as the Docker image starts it, on 127.0.0.1.
 
-    python -m bench.load                       # every scenario, about 2 minutes
+    python -m bench.load                       # every scenario
     python -m bench.load --scenario load --clients 20 --seconds 20
     python -m bench.load --scenario kill | slow | memory | blas
     python -m bench.load --via-proxy           # also through nginx (deploy/nginx.conf), side by side

@@ -18,7 +18,7 @@ beside it. Pillow decodes both.
    virtual machines on the host) falls on all of them alike; the throughput ratios against
    /healthz are over all rounds, with the spread of the per-round ratios. These ratios are
    reported, not targets: the ratio target that once stood here was retired (it bought a
-   hand-written decoder that a 1 KB upload could make cost seconds). The load comes from ``wrk``
+   hand-written decoder that tiny uploads could keep busy). The load comes from ``wrk``
    when installed (apt-get install wrk), else from Python threads.
 
 Weights: model/weights/digit_lens.npz when present, else a freshly initialised network saved to a

@@ -1,26 +1,27 @@
 """A hostile corpus: small requests built to cost the server CPU or memory, or to reach a 500.
 
-Each ``HostileCase`` is one HTTP request (path, headers, body) with the answers it may get.
-tests/ sends them through the app (and the framing cases through gunicorn); ``python -m
-bench.hostile`` sends every case to gunicorn as shipped and prints each one's CPU seconds and
-peak memory. Bodies are built on demand (some are megabytes) and deterministically.
+Each ``HostileCase`` is one HTTP request (path, content type, body) with the answers it may get.
+tests/ sends them through the app at its test limits, and every case to gunicorn at the shipped
+limits (the chunked framing cases only a real server reads). ``python -m bench.hostile`` sends
+every case to gunicorn as shipped and prints each one's CPU seconds and peak memory. Bodies are
+built on demand (some are megabytes) and deterministically.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import socket
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from app.preprocessing.containers import MAX_BMP_RLE_PIXELS
+from harness.images import encode
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Grey + alpha, 8 bits: what the issue's hostile PNGs used.
@@ -40,7 +41,6 @@ class HostileCase:
     # Sent with "Transfer-Encoding: chunked" exactly as ``build`` frames it (no Content-Length):
     # only a real server (gunicorn) reads such a body.
     raw_chunked: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -85,26 +85,20 @@ def unknown_chunks_png(count: int) -> bytes:
     return png(8, 8, 0, b"\x00" + b"\x00" * 8, extra_chunks=png_chunk(b"prVt", b"") * count)
 
 
-def image_file(image: Image.Image, pillow_format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, pillow_format, **options)
-    return buffer.getvalue()
-
-
 def noise_png(side: int) -> bytes:
     """A ``side``² grey PNG of noise (incompressible: decoding costs what the pixels cost)."""
     values = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
-    return image_file(Image.fromarray(values), "PNG", compress_level=1)
+    return encode(Image.fromarray(values), "PNG", compress_level=1)
 
 
 def many_frames_gif(frames: int) -> bytes:
     images = [Image.new("L", (64, 64), i % 256) for i in range(frames)]
-    return image_file(images[0], "GIF", save_all=True, append_images=images[1:])
+    return encode(images[0], "GIF", save_all=True, append_images=images[1:])
 
 
 def jpeg_with_empty_comments(count: int) -> bytes:
     """A tiny JPEG with ``count`` empty comment segments before its tables."""
-    data = image_file(Image.new("L", (8, 8), 255), "JPEG")
+    data = encode(Image.new("L", (8, 8), 255), "JPEG")
     return data[:2] + b"\xff\xfe\x00\x02" * count + data[2:]
 
 
@@ -112,7 +106,7 @@ def progressive_jpeg_scans(side: int, scans: int, max_bytes: int) -> bytes:
     """A blank grey ``side``² progressive JPEG whose last scan (an AC refinement of a dozen
     bytes: one pass of libjpeg over every block) is repeated until the file has ``scans`` scans
     or is ``max_bytes`` long."""
-    data = image_file(Image.new("L", (side, side), 255), "JPEG", progressive=True)
+    data = encode(Image.new("L", (side, side), 255), "JPEG", progressive=True)
     last_scan = data[data.rindex(b"\xff\xda") : -2]
     repeats = min(scans - data.count(b"\xff\xda"), (max_bytes - len(data)) // len(last_scan))
     return data[:-2] + last_scan * repeats + data[-2:]
@@ -120,14 +114,14 @@ def progressive_jpeg_scans(side: int, scans: int, max_bytes: int) -> bytes:
 
 def gif_with_extensions(extension: bytes, count: int) -> bytes:
     """A tiny GIF whose image follows ``count`` copies of ``extension`` (introducer to terminator)."""
-    data = image_file(Image.new("P", (8, 8), 0), "GIF")
+    data = encode(Image.new("P", (8, 8), 0), "GIF")
     colour_table_end = 13 + 3 * 2 ** ((data[10] & 7) + 1)
     return data[:colour_table_end] + extension * count + data[colour_table_end:]
 
 
 def tiff_strip_per_row(rows: int) -> bytes:
     """A white TIFF 1 px wide and ``rows`` tall, stored one strip per row."""
-    return image_file(Image.new("L", (1, rows), 255), "TIFF", tiffinfo={278: 1})  # RowsPerStrip
+    return encode(Image.new("L", (1, rows), 255), "TIFF", tiffinfo={278: 1})  # RowsPerStrip
 
 
 def rle_bmp_one_pixel_rows(side: int) -> bytes:
@@ -170,8 +164,8 @@ def cases(
     side = int(max_image_pixels**0.5)
     room = max_content_length - 1024  # for the PNG's header, image data and end
     iccp_size = len(iccp_png(1)) - len(iccp_png(0))
-    blank_webp = image_file(Image.new("L", (side, side), 255), "WEBP", lossless=True)
-    small_png = image_file(Image.new("L", (28, 28), 255), "PNG")
+    blank_webp = encode(Image.new("L", (side, side), 255), "WEBP", lossless=True)
+    small_png = encode(Image.new("L", (28, 28), 255), "PNG")
     strip_rows = min(300_000, room // 9, max_image_pixels)  # offset, byte count, pixel per row
     rle_refused = side * side > MAX_BMP_RLE_PIXELS  # else decoded: the test app's limit is lower
     batch_side = int((max_request_pixels / max_batch_size) ** 0.5)  # a full batch within the budget
@@ -183,7 +177,7 @@ def cases(
         HostileCase("wide PNG, 16,777,216 x 1, one Paeth row", "/predict", "image/png",
                     lambda: wide_paeth_png(max_image_pixels), _REFUSED),
         HostileCase("PNG at the pixel limit, blank", "/predict", "image/png",
-                    lambda: image_file(Image.new("L", (side, side), 255), "PNG"), _REFUSED | {200}),
+                    lambda: encode(Image.new("L", (side, side), 255), "PNG"), _REFUSED | {200}),
         HostileCase("PNG of noise, 2048 x 2048 (4 MiB)", "/predict", "image/png",
                     lambda: noise_png(2048), _REFUSED | {200}),
         HostileCase("PNG declaring 20000 x 20000 (Pillow's bomb check)", "/predict", "image/png",
@@ -191,7 +185,7 @@ def cases(
         HostileCase("lossless WebP at the pixel limit, blank", "/predict", "image/webp",
                     lambda: blank_webp, _REFUSED | {200}),
         HostileCase("JPEG at the pixel limit, noise", "/predict", "image/jpeg",
-                    lambda: image_file(Image.fromarray(np.random.default_rng(1).integers(
+                    lambda: encode(Image.fromarray(np.random.default_rng(1).integers(
                         0, 256, (side, side), dtype=np.uint8)), "JPEG", quality=5), _REFUSED | {200}),
         HostileCase("batch of WebPs at the limit, as many as a request may decode", "/predict/batch",
                     MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
@@ -276,9 +270,8 @@ def send(port: int, case: HostileCase, body: bytes | None = None, timeout: float
     """
     body = case.build() if body is None else body
     framing = "Transfer-Encoding: chunked" if case.raw_chunked else f"Content-Length: {len(body)}"
-    extra = "".join(f"{name}: {value}\r\n" for name, value in case.headers.items())
     head = (f"POST {case.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {case.content_type}\r\n"
-            f"{framing}\r\n{extra}Connection: close\r\n\r\n").encode()
+            f"{framing}\r\nConnection: close\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
         # The server may answer and close before reading all of it: its answer is still read.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):

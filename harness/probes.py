@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from harness.hostile import png
 from harness.images import encode
 
 VALID_KINDS = ("png", "jpeg", "multipart", "data_url", "pixels")
@@ -67,23 +67,6 @@ def digit_probes(image: np.ndarray, digit: int | None) -> list[Probe]:
     ]
 
 
-def _png_declaring(width: int, height: int) -> bytes:
-    """A small PNG whose header declares ``width``×``height`` but whose data holds almost nothing:
-    a server that decoded before checking the size would allocate width × height bytes."""
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 def bad_probes(sample_png: bytes) -> list[Probe]:
     """Bad inputs and the documented refusal of each (API contract)."""
     blank = encode(Image.new("L", (140, 140), 255), "PNG")
@@ -93,7 +76,9 @@ def bad_probes(sample_png: bytes) -> list[Probe]:
         ),
         Probe("bad:not_an_image", b"this is not a picture " * 20, "image/png", 400, code="invalid_image"),
         Probe("bad:blank_page", blank, "image/png", 422, code="no_digit_found"),
-        Probe("bad:huge_dimensions", _png_declaring(5000, 5000), "image/png", 413, code="image_too_large"),
+        # A header declaring 5000 × 5000 over almost no data: decoding before checking would allocate it.
+        Probe("bad:huge_dimensions", png(5000, 5000, 0, b"\0" * 64), "image/png", 413,
+              code="image_too_large"),
         Probe(
             "bad:pixels_shape",
             json.dumps({"pixels": [[0] * 27] * 28}).encode(),

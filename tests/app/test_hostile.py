@@ -1,6 +1,6 @@
 """The hostile corpus (harness.hostile), scaled to the test app's limits, through the Flask app:
-each request is refused with its documented code, never a 500. (Chunked framing needs a real
-server: tests/deploy/test_hostile.py sends those to gunicorn.)"""
+each request is refused with its documented code, never a 500. (tests/deploy/test_hostile.py
+sends the whole corpus, chunked framing included, to gunicorn at the shipped limits.)"""
 
 from __future__ import annotations
 
