@@ -7,7 +7,7 @@ import io
 from PIL import Image
 
 
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
+def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     """``image`` saved as a ``fmt`` file ("PNG", "JPEG", "GIF", ...) with Pillow's ``options``."""
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)

@@ -7,7 +7,8 @@ compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no to
 segments and stray bytes before the first scan, GIF extension blocks before the first image,
 TIFF directory entries and strips, BMP run-length codes. libjpeg, in C, passes over every block
 of a component once per scan of a progressive JPEG, and a scan takes a dozen bytes to declare.
-A few KiB of headers can declare seconds of that work; a real image needs little of it.
+A few KiB of headers can declare far more of that work than decoding the pixels would take; a
+real image needs little of it.
 """
 
 from __future__ import annotations
@@ -69,11 +70,8 @@ def check_header(data: bytes) -> None:
 
 def check_opened(image: Image.Image) -> None:
     """Refuse an opened (not yet decoded) ``image`` whose decoder would take more steps than
-    our limits (ImageTooLarge)."""
-    if len(image.tile) > MAX_TILES:
-        raise ImageTooLarge(
-            f"the image is stored in {len(image.tile)} separate strips or tiles; the limit is {MAX_TILES}"
-        )
+    our limits (ImageTooLarge). (Strips and tiles are counted from the TIFF header before Pillow
+    builds one step per offset; this is for what only the opened image tells.)"""
     width, height = image.size
     if image.tile and image.tile[0].codec_name == "bmp_rle" and width * height > MAX_BMP_RLE_PIXELS:
         raise ImageTooLarge(

@@ -121,7 +121,3 @@ def unit_array(image: Image.Image) -> np.ndarray:
     """The pixels of a mode "L" image as (H, W) float32 in [0, 1]."""
     return np.asarray(image) * np.float32(1 / 255)
 
-
-def float_image(values: np.ndarray) -> Image.Image:
-    """``values`` (H, W) float32 as a mode "F" image, for Pillow's resampling."""
-    return Image.fromarray(np.ascontiguousarray(values, dtype=np.float32))

@@ -8,7 +8,6 @@ import numpy as np
 from PIL import Image
 
 from app.preprocessing.exceptions import NoDigitFound
-from app.preprocessing.flattening import float_image
 from app.preprocessing.morphology import dilate, erode
 from app.preprocessing.quantiles import quantiles
 
@@ -50,7 +49,7 @@ def finish(ink: np.ndarray, ink_mask: np.ndarray, contrast: float) -> np.ndarray
         max(1, round(fine_values.shape[1] / SUPERSAMPLE)),
         max(1, round(fine_values.shape[0] / SUPERSAMPLE)),
     )
-    patch_values = np.asarray(float_image(fine_values).resize(out_size, Image.Resampling.BOX))
+    patch_values = np.asarray(Image.fromarray(fine_values).resize(out_size, Image.Resampling.BOX))
     peak = float(patch_values.max())
     if peak <= 0:
         raise NoDigitFound("no digit found")
@@ -95,7 +94,7 @@ def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
         return ink
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    return np.asarray(float_image(ink).resize(size, resample))
+    return np.asarray(Image.fromarray(ink).resize(size, resample))
 
 
 def _centre_by_mass(patch: np.ndarray) -> np.ndarray:

@@ -29,7 +29,8 @@ def dilate(values: np.ndarray, passes: int) -> np.ndarray:
 
 
 def erode(values: np.ndarray, passes: int) -> np.ndarray:
-    """The minimum over the same square: ink shrinks by ``passes`` pixels."""
+    """Each pixel of ``values`` (H, W) becomes the minimum over the same square: ink shrinks by
+    ``passes`` pixels."""
     return _repeat_3x3(values, passes, np.minimum)
 
 

@@ -135,8 +135,8 @@ def broad_shade(strength: np.ndarray) -> np.ndarray:
 
 
 def unshade(strength: np.ndarray, shade: np.ndarray, dark_ink: bool) -> np.ndarray:
-    """``strength`` with a broad ``shade`` (see broad_shade) taken out: divided out for dark ink
-    (a shadow dims the paper by a factor), subtracted for light ink."""
+    """``strength`` (H, W) with a broad ``shade`` (H, W; see broad_shade) taken out: divided out
+    for dark ink (a shadow dims the paper by a factor), subtracted for light ink."""
     if dark_ink:
         return (strength - shade) / (np.float32(1) - shade)
     return strength - shade

@@ -37,17 +37,20 @@ def read_photo(source: Image.Image) -> tuple[np.ndarray, np.ndarray, float]:
     factor = coarse_factor(source.size)
     coarse = source.reduce(factor) if factor > 1 else source
     grey = unit_array(coarse.convert("L") if colour else coarse)
-    coefficients, paper, spread = fit_paper(grey)
+    coefficients, inliers, spread = fit_paper(grey)
     u, v = unit_coordinates(grey.shape[1]), unit_coordinates(grey.shape[0])
-    # A perfectly even border (paper is None): a digital drawing, with no shadows to undo.
-    even_paper = paper is None
-    dark_ink = ink_is_dark(grey - paper_surface(coefficients, u, v), even_paper)
+    # A perfectly even border (inliers is None): a digital drawing, with no shadows to undo.
+    even_paper = inliers is None
+    surface = paper_surface(coefficients, u, v)
+    dark_ink = ink_is_dark(grey - surface, even_paper)
     if colour:
         grey = unit_array(_extreme_channel(coarse, dark_ink))
-        coefficients, _, spread = fit_paper(grey, paper)
-    strength = ink_strength(grey, paper_surface(coefficients, u, v), dark_ink)
+        coefficients, _, spread = fit_paper(grey, inliers)
+        surface = paper_surface(coefficients, u, v)
+    strength = ink_strength(grey, surface, dark_ink)
     shade = np.zeros_like(strength) if even_paper else broad_shade(strength)
-    strength = unshade(strength, shade, dark_ink)
+    if shade.any():
+        strength = unshade(strength, shade, dark_ink)
     if even_paper:
         noise = min(paper_noise(strength))
     else:

@@ -25,7 +25,7 @@ def quantiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
 
 
 def high_quantile(values: np.ndarray, fraction: float) -> float:
-    """The value that only ``fraction`` of ``values`` exceeds (at least 3 of them): the strongest
+    """The value that only ``fraction`` of ``values`` (any shape) exceeds (at least 3 of them): the strongest
     ink, robust to a few hot pixels, unlike the maximum."""
     rank = 1 - max(3, values.size * fraction) / max(values.size, 1)
     return quantiles(values, (rank,))[0]

@@ -3,13 +3,13 @@ transparent canvas and encoded, and measures of how alike two network inputs are
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from app.preprocessing import load_image, to_mnist
+from harness.images import encode
 
 LIMIT = 4096 * 4096
 
@@ -66,12 +66,6 @@ def sharp_shadow(size: int, angle_degrees: float, offset: float, depth: float = 
     angle = math.radians(angle_degrees)
     side = (xs - size / 2) * math.cos(angle) + (ys - size / 2) * math.sin(angle) - offset
     return 1.0 - depth * (side > 0)
-
-
-def encode(image: Image.Image, fmt="PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def roundtrip(image: Image.Image, fmt="PNG", **options) -> np.ndarray:

@@ -296,7 +296,7 @@ def test_a_tiff_in_a_few_strips_is_read():
 # Frames, rotation, reduced decoding
 
 
-def test_open_image_reads_the_header_and_decode_the_pixels(no_decoding):
+def test_open_image_reads_only_the_header(no_decoding):
     image = open_image(encode(paint(seven_coverage(60))), LIMIT)
     assert image.size == (60, 60) and image.format == "PNG"
 
