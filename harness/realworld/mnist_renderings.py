@@ -75,12 +75,19 @@ def _mnist_transparent(rng, digit):
     return (*png_upload(Image.fromarray(rgba, "RGBA")), "black alpha ink on a transparent 280×280 canvas")
 
 
-def _mnist_paper(rng, digit):
-    size = int(rng.integers(300, 520))
-    ink = np.zeros((size, size), dtype=np.float32)
-    digit_size = int(size * rng.uniform(0.35, 0.7))
+def _ink_on_sheet(rng, digit, sizes: tuple[int, int], shares: tuple[float, float]):
+    """The digit at a random scale and place on a square sheet: (ink (size, size) float32 in
+    [0, 1], x, y, digit_size). Draws, in order: the sheet's side, the digit's share, x and y."""
+    size = int(rng.integers(*sizes))
+    digit_size = int(size * rng.uniform(*shares))
     x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
+    ink = np.zeros((size, size), dtype=np.float32)
     ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    return ink, x, y, digit_size
+
+
+def _mnist_paper(rng, digit):
+    ink, _, _, _ = _ink_on_sheet(rng, digit, (300, 520), (0.35, 0.7))
     rgb = _paint(ink * rng.uniform(0.75, 0.95), _shadowed_paper(rng, ink.shape), (25, 25, 35))
     quality = int(rng.integers(60, 90))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), quality), f"shadowed noisy paper, JPEG q{quality}")
@@ -164,11 +171,8 @@ def _mnist_other_modes(rng, digit):
 
 
 def _mnist_chalkboard(rng, digit):
-    size = int(rng.integers(200, 400))
-    ink = np.zeros((size, size), dtype=np.float32)
-    digit_size = int(size * rng.uniform(0.4, 0.8))
-    x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
-    ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    ink, _, _, _ = _ink_on_sheet(rng, digit, (200, 400), (0.4, 0.8))
+    size = len(ink)
     board = _plain_paper(ink.shape, (35, 60, 45)) + rng.normal(0, 6, (size, size, 1)).astype(np.float32)
     rgb = _paint(ink * rng.uniform(0.7, 0.95), board, (235, 235, 225))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), 80), "chalk on a green board (light on dark), JPEG")
@@ -222,11 +226,8 @@ def _mnist_photo(rng, digit):
 
 
 def _mnist_hard_shadow(rng, digit):
-    size = int(rng.integers(500, 900))
-    digit_size = int(size * rng.uniform(0.3, 0.55))
-    ink = np.zeros((size, size), dtype=np.float32)
-    x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
-    ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    ink, x, y, digit_size = _ink_on_sheet(rng, digit, (500, 900), (0.3, 0.55))
+    size = len(ink)
     # The sharp shadow of a phone held over the page: a straight edge at a random angle, through
     # a random point of the digit's box, darkening one side by 20–40%.
     angle = rng.uniform(0, math.pi)
@@ -263,11 +264,8 @@ def _mnist_tight_crop(rng, digit):
 
 
 def _mnist_speckled(rng, digit):
-    size = int(rng.integers(250, 450))
-    ink = np.zeros((size, size), dtype=np.float32)
-    digit_size = int(size * rng.uniform(0.35, 0.6))
-    x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
-    ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    ink, x, y, digit_size = _ink_on_sheet(rng, digit, (250, 450), (0.35, 0.6))
+    size = len(ink)
     image = Image.fromarray(np.clip(ink * 255, 0, 255).astype(np.uint8), "L")
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 12))):  # dust and dirt
