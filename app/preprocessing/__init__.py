@@ -54,6 +54,7 @@ from app.preprocessing.flattening import Drawing, flatten
 from app.preprocessing.mnist_form import SIZE, finish
 from app.preprocessing.photo import read_photo
 from app.preprocessing.pixels import from_pixels
+from app.preprocessing.steps import Step, ink_step, received_step
 
 __all__ = [
     "SIZE",
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidPixels",
     "NoDigitFound",
     "PreprocessingError",
+    "Step",
     "decode",
     "from_pixels",
     "load_image",
@@ -71,19 +73,24 @@ __all__ = [
 ]
 
 
-def to_mnist(image: Image.Image) -> np.ndarray:
+def to_mnist(image: Image.Image, steps: list[Step] | None = None) -> np.ndarray:
     """The digit in the decoded ``image`` as the network expects it: (28, 28) float32 in [0, 1],
     white ink on black, fitted to 20×20 and centred by mass. Raises NoDigitFound when there is
-    no digit."""
+    no digit.
+
+    When ``steps`` is a list, the stages are appended to it as Steps, in order: "received",
+    "ink", "cropped", "fitted", "centred" (fewer when there is no digit)."""
     source = flatten(image)
-    if isinstance(source, Drawing):
-        ink, ink_mask, contrast = read_drawing(source.ink)
-    else:
-        ink, ink_mask, contrast = read_photo(source.image)
-    return finish(ink, ink_mask, contrast)
+    drawn = isinstance(source, Drawing)
+    picture = source.ink if drawn else source.image
+    reading = read_drawing(picture) if drawn else read_photo(picture)
+    if steps is not None:
+        steps.append(received_step(picture, opacity_is_ink=drawn, dark_ink=reading.dark_ink))
+        steps.append(ink_step(reading.ink, reading.box, picture.size))
+    return finish(reading.ink, reading.mask, reading.contrast, steps)
 
 
-def preprocess(data: bytes, max_pixels: int) -> np.ndarray:
-    """``to_mnist(load_image(data, max_pixels))``: the network input (28, 28) for the image file
-    ``data``, or a PreprocessingError."""
-    return to_mnist(load_image(data, max_pixels))
+def preprocess(data: bytes, max_pixels: int, steps: list[Step] | None = None) -> np.ndarray:
+    """``to_mnist(load_image(data, max_pixels), steps)``: the network input (28, 28) for the
+    image file ``data``, or a PreprocessingError."""
+    return to_mnist(load_image(data, max_pixels), steps)

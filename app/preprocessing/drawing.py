@@ -5,19 +5,19 @@ Alpha is exact: there is no paper to model and no noise, so the ink's strength i
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image
 
 from app.preprocessing.flattening import unit_array
-from app.preprocessing.ink import coarse_factor, find_ink, fine_crop, scaled_ink
+from app.preprocessing.ink import InkReading, coarse_factor, find_ink, fine_crop, scaled_ink
 
 
-def read_drawing(ink_image: Image.Image) -> tuple[np.ndarray, np.ndarray, float]:
+def read_drawing(ink_image: Image.Image) -> InkReading:
     """The ink of a drawing (``ink_image``: its opacity, mode "L") around the digit at about
-    FINE_BOX pixels across: (ink (H, W) in [0, 1], stroke mask (H, W), contrast), for finish()."""
+    FINE_BOX pixels across, for finish()."""
     factor = coarse_factor(ink_image.size)
     coarse = unit_array(ink_image.reduce(factor) if factor > 1 else ink_image)
     crop = fine_crop(find_ink(coarse, float(coarse.max()), noise=0.0), factor, ink_image.size)
     strength = unit_array(crop.read(ink_image))
     contrast = float(strength.max())
-    return scaled_ink(strength, 0.15 * contrast, contrast), strength > 0.35 * contrast, contrast
+    ink = scaled_ink(strength, 0.15 * contrast, contrast)
+    return InkReading(ink, strength > 0.35 * contrast, contrast, crop.box, dark_ink=True)

@@ -103,6 +103,17 @@ def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int,
     return top + int(rows[0]), top + int(rows[-1]) + 1, left + int(cols[0]), left + int(cols[-1]) + 1
 
 
+class InkReading(NamedTuple):
+    """What either road found: the ink around the digit at about FINE_BOX pixels across, for
+    finish(), and where it came from."""
+
+    ink: np.ndarray  # (H, W) in [0, 1]
+    mask: np.ndarray  # (H, W) bool, the strokes
+    contrast: float  # the strongest ink's strength
+    box: tuple[int, int, int, int]  # (left, top, right, bottom) of the flattened image it was read from
+    dark_ink: bool  # whether the ink was darker than its paper
+
+
 class FineCrop(NamedTuple):
     """The ink's box in the full image (plus a coarse pixel of margin), and the size at which it
     is read again so that the ink's longer side is FINE_BOX pixels."""

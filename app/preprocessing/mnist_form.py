@@ -10,6 +10,7 @@ from PIL import Image
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.morphology import dilate, erode
 from app.preprocessing.quantiles import quantiles
+from app.preprocessing.steps import Step, light_step
 
 SIZE = 28  # side of the network input
 BOX = 20  # the ink's bounding box fits in BOX×BOX, as in MNIST
@@ -22,10 +23,13 @@ BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a 
 TARGET_STROKE_WIDTH = 7.3
 
 
-def finish(ink: np.ndarray, ink_mask: np.ndarray, contrast: float) -> np.ndarray:
+def finish(
+    ink: np.ndarray, ink_mask: np.ndarray, contrast: float, steps: list[Step] | None = None
+) -> np.ndarray:
     """The network input (28, 28) float32 in [0, 1] for ``ink`` (H, W) in [0, 1], read at about
     FINE_BOX pixels across the digit, where ``ink_mask`` (H, W) marks the strokes and ``contrast``
-    is the strongest ink's strength. Raises NoDigitFound for faint ink, no strokes or a blot."""
+    is the strongest ink's strength. Raises NoDigitFound for faint ink, no strokes or a blot.
+    Appends the "cropped", "fitted" and "centred" stages to ``steps`` when it is a list."""
     if contrast < MIN_CONTRAST or not ink_mask.any():
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     rows = np.flatnonzero(ink_mask.any(axis=1))
@@ -37,7 +41,10 @@ def finish(ink: np.ndarray, ink_mask: np.ndarray, contrast: float) -> np.ndarray
     stroke_width = _stroke_width(ink) * FINE_BOX / max(ink.shape)
     if stroke_width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
-    fine_values = _fit_box(_normalise_stroke(np.ascontiguousarray(ink), stroke_width), FINE_BOX)
+    normalised = _normalise_stroke(np.ascontiguousarray(ink), stroke_width)
+    if steps is not None:
+        steps.append(light_step("cropped", normalised))
+    fine_values = _fit_box(normalised, FINE_BOX)
     solid = fine_values > 0.05
     solid_count = np.count_nonzero(solid)
     if solid_count == 0:
@@ -54,7 +61,12 @@ def finish(ink: np.ndarray, ink_mask: np.ndarray, contrast: float) -> np.ndarray
     if peak <= 0:
         raise NoDigitFound("no digit found")
     # Every MNIST digit reaches full ink somewhere; a stroke under two pixels wide would not.
-    return _centre_by_mass(np.clip(patch_values / peak, 0.0, 1.0))
+    patch = np.clip(patch_values / peak, 0.0, 1.0)
+    network_input = _centre_by_mass(patch)
+    if steps is not None:
+        steps.append(light_step("fitted", _in_box(patch)))
+        steps.append(light_step("centred", network_input))
+    return network_input
 
 
 def _stroke_width(ink: np.ndarray) -> float:
@@ -95,6 +107,15 @@ def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     return np.asarray(Image.fromarray(ink).resize(size, resample))
+
+
+def _in_box(patch: np.ndarray) -> np.ndarray:
+    """``patch`` (h, w ≤ BOX) in the middle of a BOX×BOX frame: the box it was fitted to."""
+    height, width = patch.shape
+    frame = np.zeros((BOX, BOX), dtype=np.float32)
+    top, left = (BOX - height) // 2, (BOX - width) // 2
+    frame[top : top + height, left : left + width] = patch
+    return frame
 
 
 def _centre_by_mass(patch: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from PIL import Image, ImageChops
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.flattening import unit_array
-from app.preprocessing.ink import coarse_factor, drop_specks, find_ink, fine_crop, scaled_ink
+from app.preprocessing.ink import InkReading, coarse_factor, drop_specks, find_ink, fine_crop, scaled_ink
 from app.preprocessing.morphology import dilate
 from app.preprocessing.paper import (
     broad_shade,
@@ -27,9 +27,9 @@ from app.preprocessing.paper import (
 from app.preprocessing.quantiles import high_quantile, quantiles
 
 
-def read_photo(source: Image.Image) -> tuple[np.ndarray, np.ndarray, float]:
+def read_photo(source: Image.Image) -> InkReading:
     """The ink of a photo or scan (``source``: mode "L" or "RGB") around the digit at about
-    FINE_BOX pixels across: (ink (H, W) in [0, 1], stroke mask (H, W), contrast), for finish().
+    FINE_BOX pixels across, for finish().
     Raises NoDigitFound when nothing stands out from the paper."""
     colour = source.mode == "RGB"
 
@@ -84,7 +84,7 @@ def read_photo(source: Image.Image) -> tuple[np.ndarray, np.ndarray, float]:
     # Sub-threshold texture away from any stroke is not ink, nor are specks of dust.
     near_strokes = dilate(ink_mask, 2)
     ink = drop_specks(np.where(near_strokes, ink, np.float32(0)), near_strokes)
-    return ink, ink_mask & (ink > 0), contrast
+    return InkReading(ink, ink_mask & (ink > 0), contrast, crop.box, dark_ink)
 
 
 def _extreme_channel(image: Image.Image, dark_ink: bool) -> Image.Image:
