@@ -2,7 +2,8 @@
 plus a human-readable model card (``.json``) beside it.
 
 Inside the ``.npz``: ``spec`` (the network spec as a JSON string), ``format`` (this
-file's version) and one array per parameter under ``param/<name>``.
+file's version), one array per parameter under ``param/<name>`` and the verdict rule's
+arrays under ``verdict/<name>`` (see ``model.verdict``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from model.network import Network, SpecError
+from model.verdict import VerdictRule
 
+#: Version 3: the verdict rule (is it a digit at all?) travels with the weights it was fitted on.
 #: Version 2: Affine layers flatten their input in C order (C, H, W), as the book does;
 #: version 1 files flattened channels-last, so their affine weights mean something else.
-FORMAT = "digit-lens-checkpoint/2"
+FORMAT = "digit-lens-checkpoint/3"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digit_lens.npz"
 
 
@@ -30,11 +33,18 @@ def card_path(weights_path: str | Path) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def save(path: str | Path, network: Network, card: dict | None = None) -> None:
-    """Write the network's spec and parameters to ``path`` and, if given, its model card."""
+def save(
+    path: str | Path, network: Network, card: dict | None = None, verdict_rule: VerdictRule | None = None
+) -> None:
+    """Write the network's spec and parameters to ``path`` and, if given, its verdict rule and
+    its model card (which then also describes the rule under "verdict_rule")."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"param/{name}": value for name, value in network.params.items()}
+    if verdict_rule is not None:
+        arrays.update({f"verdict/{name}": value for name, value in verdict_rule.to_arrays().items()})
+        if card is not None:
+            card = {**card, "verdict_rule": verdict_rule.describe()}
     arrays["spec"] = np.array(json.dumps(network.spec))
     arrays["format"] = np.array(FORMAT)
     # Write next to the target and rename, so a crash never leaves half a file behind.
@@ -46,10 +56,8 @@ def save(path: str | Path, network: Network, card: dict | None = None) -> None:
         card_path(path).write_text(json.dumps(card, indent=1) + "\n")
 
 
-def load(path: str | Path, fast: bool = True) -> Network:
-    """Rebuild the network saved at ``path`` (``fast`` as in Network); a clear CheckpointError
-    if it cannot be."""
-    path = Path(path)
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a checkpoint of this format, by name; a clear CheckpointError if it is not one."""
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
     try:
@@ -65,6 +73,14 @@ def load(path: str | Path, fast: bool = True) -> Network:
                 f"(it needs {FORMAT}): retrain with python -m model.train"
             )
         raise CheckpointError(f"weights file {path} is not a {FORMAT} file")
+    return contents
+
+
+def load(path: str | Path, fast: bool = True) -> Network:
+    """Rebuild the network saved at ``path`` (``fast`` as in Network); a clear CheckpointError
+    if it cannot be."""
+    path = Path(path)
+    contents = _read(path)
     try:
         spec = json.loads(contents["spec"].item())
     except (KeyError, ValueError) as exc:
@@ -80,6 +96,21 @@ def load(path: str | Path, fast: bool = True) -> Network:
         if not np.isfinite(value).all():
             raise CheckpointError(f"weights file {path}: parameter {name} holds NaN or infinity")
     return network
+
+
+def load_verdict_rule(path: str | Path) -> VerdictRule:
+    """The verdict rule saved with the weights at ``path``; CheckpointError if it has none."""
+    path = Path(path)
+    contents = _read(path)
+    arrays = {key.removeprefix("verdict/"): v for key, v in contents.items() if key.startswith("verdict/")}
+    if not arrays:
+        raise CheckpointError(
+            f"weights file {path} has no verdict rule: fit one with python -m model.evaluate --fit-verdict"
+        )
+    try:
+        return VerdictRule.from_arrays(arrays)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"weights file {path} has an unusable verdict rule: {exc}") from exc
 
 
 def load_card(weights_path: str | Path) -> dict:

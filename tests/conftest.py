@@ -62,11 +62,29 @@ def tiny_network() -> Network:
     return Network(DEFAULT_SPEC, rng=np.random.default_rng(1234))
 
 
+def fit_tiny_verdict_rule(network: Network, seed: int = 0):
+    """A verdict rule fitted on random images with made-up labels: it works, it means nothing."""
+    from model import verdict
+    from model.evaluate import fit_verdict_rule
+
+    rng = np.random.default_rng(seed)
+    images = rng.random((400, 1, 28, 28), dtype=np.float32)
+    labels = np.arange(400) % verdict.CLASSES
+    return fit_verdict_rule(network, images[:300], labels[:300], images[300:], held_out=True)
+
+
 @pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory, tiny_network) -> Path:
-    """tiny_network saved as a checkpoint file, for app tests that must not need training."""
+def tiny_verdict_rule(tiny_network):
+    return fit_tiny_verdict_rule(tiny_network)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory, tiny_network, tiny_verdict_rule) -> Path:
+    """tiny_network and its verdict rule saved as a checkpoint file, for app tests that must
+    not need training."""
     from model import checkpoint
 
     path = tmp_path_factory.mktemp("weights") / "tiny.npz"
-    checkpoint.save(path, tiny_network, {"name": "tiny random-weight test model"})
+    card = {"name": "tiny random-weight test model"}
+    checkpoint.save(path, tiny_network, card, verdict_rule=tiny_verdict_rule)
     return path

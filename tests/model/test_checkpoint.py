@@ -88,15 +88,16 @@ def test_a_corrupt_model_card_is_reported(tmp_path, tiny_network):
         checkpoint.load_card(path)
 
 
-def test_a_file_of_the_older_format_is_refused_in_one_line_that_says_so(tmp_path, tiny_network):
+@pytest.mark.parametrize("older", ["digit-lens-checkpoint/1", "digit-lens-checkpoint/2"])
+def test_a_file_of_an_older_format_is_refused_in_one_line_that_says_so(tmp_path, tiny_network, older):
     path = tmp_path / "old.npz"
-    old = {**_valid_arrays(tiny_network), "format": np.array("digit-lens-checkpoint/1")}
+    old = {**_valid_arrays(tiny_network), "format": np.array(older)}
     path.write_bytes(_npz_bytes(**old))
     with pytest.raises(CheckpointError) as caught:
         checkpoint.load(path)
     message = str(caught.value)
     assert "\n" not in message
-    assert "digit-lens-checkpoint/1" in message and "older format" in message and checkpoint.FORMAT in message
+    assert older in message and "older format" in message and checkpoint.FORMAT in message
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])

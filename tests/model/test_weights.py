@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from model import checkpoint, mnist
+from model.evaluate import misread_digits, misread_path
 from model.network import DEFAULT_SPEC, INIT
 from model.train import confusion_matrix, filter_figures, predict_classes, to_network_input
 from tests.conftest import skip_or_fail
@@ -64,3 +67,27 @@ def test_committed_weights_reach_the_accuracy_bar_on_the_mnist_test_set(committe
     # The card tells the truth about these weights.
     assert accuracy == pytest.approx(card["test_accuracy"], abs=1e-4)
     assert confusion_matrix(data.test_labels, predictions).tolist() == card["confusion_matrix"]
+
+
+def test_committed_weights_carry_the_verdict_rule_their_card_describes(committed):
+    network, card = committed
+    rule = checkpoint.load_verdict_rule(checkpoint.DEFAULT_WEIGHTS)
+    assert card["verdict_rule"] == rule.describe()
+    assert rule.class_means.shape == (10, network.params["affine1.b"].size)
+    assert rule.describe()["novelty_limit"] == 1.0
+    assert 0 <= rule.margin_limit <= 0.5
+
+
+@pytest.mark.mnist
+def test_the_misread_digits_file_lists_exactly_what_the_weights_misread(committed, mnist_dir):
+    """Recomputed from the weights: every wrong answer on the MNIST test set, with its pixels."""
+    network, card = committed
+    data = mnist.load_mnist(mnist_dir)
+    predictions = predict_classes(network, to_network_input(data.test_images))
+    committed_file = json.loads(misread_path(checkpoint.DEFAULT_WEIGHTS).read_text())
+    assert committed_file == misread_digits(data.test_images, data.test_labels, predictions)
+    matrix = np.asarray(card["confusion_matrix"])
+    assert committed_file["count"] == matrix.sum() - np.trace(matrix) == len(committed_file["digits"])
+    first = committed_file["digits"][0]
+    np.testing.assert_array_equal(first["pixels"], data.test_images[first["index"]])
+    assert first["label"] != first["predicted"]

@@ -1,0 +1,130 @@
+"""Re-evaluate saved weights on MNIST: the misread test digits and, on request, a fresh verdict rule.
+
+    python -m model.evaluate --data-dir ../shared/data/mnist [--weights W] [--fit-verdict]
+
+Writes ``<weights>.misread.json`` beside the weights: {"count": N, "digits": [{"index",
+"label", "predicted", "pixels": 28 rows × 28 ints 0–255, 255 = ink}]}, every MNIST test
+digit the network reads wrong (N is the off-diagonal sum of the card's confusion matrix).
+With ``--fit-verdict`` it also fits the verdict rule (``model.verdict``) on the training
+digits, calibrates its limits on the held-out ones and saves it into the weights file.
+``model.train`` does both at the end of a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from model import checkpoint, mnist, verdict
+from model.network import Network
+
+#: Digits calibrated on when the weights' card names no held-out validation set.
+FALLBACK_CALIBRATION = 5000
+
+
+def misread_path(weights_path: str | Path) -> Path:
+    """Where the misread test digits of a weights file live: ``<name>.misread.json``."""
+    return Path(weights_path).with_suffix(".misread.json")
+
+
+def to_network_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], the network's input."""
+    return (images.astype(np.float32) / 255.0)[:, None]
+
+
+def probabilities_and_hidden(network: Network, images: np.ndarray, batch_size: int = 1000):
+    """(probabilities (N, 10), hidden (N, 100) relu2 output) for images (N, 1, 28, 28)."""
+    probabilities, hidden = [], []
+    for i in range(0, len(images), batch_size):
+        p, kept = network.predict(images[i : i + batch_size], keep=(verdict.HIDDEN_LAYER,))
+        probabilities.append(p)
+        hidden.append(kept[verdict.HIDDEN_LAYER])
+    return np.concatenate(probabilities), np.concatenate(hidden)
+
+
+def misread_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> dict:
+    """The misread-digits document for uint8 test images (N, 28, 28), their labels and predictions (N,)."""
+    wrong = np.flatnonzero(predictions != labels)
+    return {
+        "count": len(wrong),
+        "digits": [
+            {"index": int(i), "label": int(labels[i]), "predicted": int(predictions[i]),
+             "pixels": images[i].astype(int).tolist()}
+            for i in wrong
+        ],
+    }
+
+
+def write_misread(path: str | Path, document: dict) -> None:
+    """One digit per line, so a change of weights shows as a readable diff."""
+    lines = [json.dumps(d, separators=(",", ":")) for d in document["digits"]]
+    Path(path).write_text(f'{{"count": {document["count"]}, "digits": [\n' + ",\n".join(lines) + "\n]}\n")
+
+
+def fit_verdict_rule(network: Network, train_images, train_labels, held_out_images, held_out: bool,
+                     **calibration) -> verdict.VerdictRule:
+    """Class statistics of the hidden layer on the training digits (float, (N, 1, 28, 28)),
+    limits on ``held_out_images`` (really held out from training when ``held_out``)."""
+    _, hidden = probabilities_and_hidden(network, train_images)
+    means, precision = verdict.fit_class_statistics(hidden, train_labels)
+    rule = verdict.VerdictRule(means, precision)
+    probabilities, hidden = probabilities_and_hidden(network, held_out_images)
+    verdict.calibrate(rule, probabilities, hidden, **calibration)
+    accepted = float((rule.labels(probabilities, hidden) == "digit").mean())
+    rule.fitted = {
+        **rule.fitted,
+        "statistics_on": f"{len(train_images)} MNIST training digits",
+        "limits_on": f"{len(held_out_images)} MNIST training digits "
+        + ("held out from training" if held_out else "(seen in training: these weights held none out)"),
+        "accepted_there": round(accepted, 4),
+    }
+    return rule
+
+
+def split_for_verdict(data: mnist.Mnist, validation: int):
+    """(fit images, fit labels, calibration images, held out?) from MNIST's training set: the last
+    ``validation`` images were held out from training; with none, the last few thousand stand in."""
+    images, labels = to_network_input(data.train_images), data.train_labels.astype(np.intp)
+    if validation:
+        return images[:-validation], labels[:-validation], images[-validation:], True
+    return images, labels, images[-FALLBACK_CALIBRATION:], False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="folder with the four MNIST IDX files (default: $MNIST_DIR)")
+    parser.add_argument("--weights", default=str(checkpoint.DEFAULT_WEIGHTS), help="weights file (.npz)")
+    parser.add_argument("--fit-verdict", action="store_true", help="fit the verdict rule and save it")
+    args = parser.parse_args(argv)
+    try:
+        network = checkpoint.load(args.weights)
+        card = checkpoint.load_card(args.weights)
+        data = mnist.load_mnist(mnist.resolve_data_dir(args.data_dir))
+    except (checkpoint.CheckpointError, mnist.MnistError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    test_images = to_network_input(data.test_images)
+    probabilities, hidden = probabilities_and_hidden(network, test_images)
+    predictions = probabilities.argmax(axis=1)
+    document = misread_digits(data.test_images, data.test_labels, predictions)
+    write_misread(misread_path(args.weights), document)
+    print(f"test accuracy {(predictions == data.test_labels).mean():.4f}; "
+          f"{document['count']} misread digits in {misread_path(args.weights)}")
+    if args.fit_verdict:
+        validation = int(card.get("training", {}).get("validation_images", 0))
+        rule = fit_verdict_rule(network, *split_for_verdict(data, validation))
+        checkpoint.save(args.weights, network, {**card, "format": checkpoint.FORMAT}, verdict_rule=rule)
+        print(f"verdict rule saved in {args.weights}: {json.dumps(rule.describe(), indent=1)}")
+    else:
+        rule = checkpoint.load_verdict_rule(args.weights)
+    accepted = (rule.labels(probabilities, hidden) == "digit").mean()
+    print(f"MNIST test digits judged 'digit': {accepted:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
