@@ -44,7 +44,7 @@ export function correlation(a, b) {
 }
 
 function thumb(kernel, absMax, which) {
-  const canvas = element("canvas", { className: `pixelated filter-thumb filter-${which}`, attrs: { "data-which": which } });
+  const canvas = element("canvas", { className: `pixelated filter-thumb filter-thumb-${which}`, attrs: { "data-which": which } });
   drawFilter(canvas, kernel, absMax);
   return canvas;
 }
