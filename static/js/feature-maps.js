@@ -1,6 +1,7 @@
 // The convolution layer on screen: for every filter, its 5×5 weights, its feature map (after
-// ReLU) and its pooled map, in a grid of radio buttons (one tab stop, arrow keys move), and
-// the selected one enlarged. All maps share one colour range per drawing (see pixels.js).
+// ReLU) and its pooled map, in a grid of radio buttons (one tab stop, arrow keys move), in filter
+// order or strongest first, and the selected one enlarged with its receptive fields (map-zoom.js).
+// All maps share one colour range per drawing (see pixels.js).
 
 import {
   css,
@@ -11,6 +12,8 @@ import {
   largestMagnitude,
   readableTextOn,
 } from "./pixels.js";
+import { MapZoom } from "./map-zoom.js";
+import { formatNumber, geometryOf } from "./receptive-field.js";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -21,16 +24,22 @@ function element(tag, className, text) {
 
 export class FeatureMapView {
   /**
-   * @param {{grid: HTMLElement, detail: HTMLElement, legendMax: HTMLElement}} parts
+   * @param {{grid: HTMLElement, detail: HTMLElement, legendMax: HTMLElement, order?: HTMLSelectElement}} parts
+   *   order: a select with the options "filter" and "strength" (the grid's order)
    */
-  constructor({ grid, detail, legendMax }) {
+  constructor({ grid, detail, legendMax, order = null }) {
     this.grid = grid;
     this.detail = detail;
     this.legendMax = legendMax;
+    this.order = order;
+    this.zoom = new MapZoom(detail);
     this.kernels = null; // [count][5][5] trained filters, from the model card
+    this.bias = null; // [count] the filters' biases, when the model card has them
+    this.geometry = geometryOf(null);
     this.kernelMax = 0;
     this.maps = null; // decoded relu1 maps of the latest answer
     this.pooled = null;
+    this.input = null; // the 28×28 input (rows of ints 0–255) the maps were computed from
     this.sharedMax = 0;
     this.selected = 0;
     this.cells = [];
@@ -44,26 +53,52 @@ export class FeatureMapView {
     this.grid.addEventListener("keydown", () => {
       this._pointerSelect = false;
     });
+    this.order?.addEventListener("change", () => this._arrange());
   }
 
-  /** Trained filters from the model card; null when the card has none. */
-  setKernels(kernels) {
+  /**
+   * Trained filters from the model card; null when the card has none.
+   * @param {number[][][]|null} kernels [count][FH][FW]
+   * @param {number[]|null} bias [count], for the receptive field's sum (optional)
+   * @param {object[]|null} architecture the card's layers, for stride, padding and pooling (optional)
+   */
+  setKernels(kernels, bias = null, architecture = null) {
     this.kernels = kernels;
+    this.bias = bias;
+    this.geometry = geometryOf(architecture);
     this.kernelMax = kernels ? largestMagnitude(kernels) : 0;
     this._ensureCells(kernels ? kernels.length : this.cells.length || 30);
     this._paintAll();
   }
 
-  /** Show decoded maps (see pixels.decodeMaps); null clears them (blank canvas). */
-  show(maps, pooled) {
+  /**
+   * Show decoded maps (see pixels.decodeMaps); null clears them (blank canvas).
+   * @param {number[][]|null} input the 28×28 input they came from, for the receptive field (optional)
+   */
+  show(maps, pooled, input = null) {
     this.maps = maps;
     this.pooled = pooled;
+    this.input = input;
     // One shared range for all maps of this drawing: the largest activation anywhere.
     // Max pooling keeps each map's maximum, so the pooled maps fit the same range.
     this.sharedMax = maps ? Math.max(0, ...maps.scale, ...(pooled ? pooled.scale : [])) : 0;
     if (maps) this._ensureCells(maps.count);
     this.legendMax.textContent = maps ? this.sharedMax.toFixed(2) : "max";
     this._paintAll();
+    this._arrange();
+  }
+
+  /** Put the cells in the chosen order: filter number, or strongest map (largest value) first. */
+  _arrange() {
+    const byStrength = this.order?.value === "strength" && this.maps;
+    const order = this.cells.map((cell, index) => index);
+    if (byStrength) order.sort((a, b) => this.maps.scale[b] - this.maps.scale[a] || a - b);
+    const current = [...this.grid.querySelectorAll(".map-cell")].map((cell) => Number(cell.dataset.mapIndex));
+    if (order.every((index, position) => current[position] === index)) return;
+    const focused = this.grid.contains(document.activeElement) ? document.activeElement : null;
+    this.grid.append(...order.map((index) => this.cells[index].label));
+    focused?.focus({ preventScroll: true });
+    this.grid.dataset.order = byStrength ? "strength" : "filter";
   }
 
   _ensureCells(count) {
@@ -136,7 +171,7 @@ export class FeatureMapView {
       for (const row of kernel) {
         const tr = element("tr");
         for (const w of row) {
-          const td = element("td", "", w.toFixed(2).replace("-", "−"));
+          const td = element("td", "", formatNumber(w, 2));
           const background = divergingColour(w, this.kernelMax);
           td.style.backgroundColor = css(background);
           td.style.color = readableTextOn(background);
@@ -146,20 +181,26 @@ export class FeatureMapView {
       }
     }
     detail.querySelector(".weights-missing").hidden = Boolean(kernel);
-    const big = detail.querySelector(".detail-map");
-    const bigPooled = detail.querySelector(".detail-pooled");
+    detail.querySelector(".detail-bias").textContent =
+      this.bias?.[index] === undefined ? "" : `· bias ${formatNumber(this.bias[index], 3)}`;
+    this.zoom.update({
+      index,
+      kernel,
+      bias: this.bias?.[index] ?? null,
+      input: this.input,
+      maps: this.maps,
+      pooled: this.pooled,
+      sharedMax: this.sharedMax,
+      geometry: this.geometry,
+    });
     const strength = detail.querySelector(".detail-strength");
     if (this.maps) {
-      drawMap(big, this.maps, index, this.sharedMax);
-      if (this.pooled) drawMap(bigPooled, this.pooled, index, this.sharedMax);
       const peak = this.maps.scale[index];
       strength.textContent =
         peak > 0
           ? `Strongest response ${peak.toFixed(2)} (${Math.round((peak / this.sharedMax) * 100)}% of the brightest map).`
           : "This filter found nothing it responds to in this drawing: after ReLU the whole map is zero.";
     } else {
-      drawBlank(big, 24, 24);
-      drawBlank(bigPooled, 12, 12);
       strength.textContent = "Draw a digit to see how strongly this filter responds.";
     }
   }

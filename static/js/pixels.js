@@ -182,3 +182,51 @@ export function readableTextOn(background) {
 }
 
 export const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+
+/** The decoded value of map `index` at (row, col): byte / 255 · scale[index]. */
+export function mapValueAt(maps, index, row, col) {
+  const byte = maps.bytes[index * maps.width * maps.height + row * maps.width + col];
+  return (byte / 255) * maps.scale[index];
+}
+
+// Saliency: the input dimmed to dark greys, with orange where a pixel pushes the answer's score
+// up and blue where it pushes it down; the colour's strength is |value| / (largest |value|).
+export const SALIENCY_UP = [255, 153, 0];
+export const SALIENCY_DOWN = [64, 156, 255];
+const SALIENCY_INPUT_LEVEL = 0.25; // the brightest ink shows as 25% grey under the colours
+
+/** The largest |value| over rows of numbers. */
+export function largestAbsolute(rows) {
+  let largest = 0;
+  for (const row of rows) for (const v of row) largest = Math.max(largest, Math.abs(v));
+  return largest;
+}
+
+/**
+ * Draw the input (rows of ints 0–255) with signed values (same shape) over it.
+ * Colour = mix(dimmed input grey, UP or DOWN, |value| / absMax).
+ */
+export function drawSaliency(canvas, input, values, absMax) {
+  const height = input.length;
+  const width = input[0].length;
+  ensureSize(canvas, width, height);
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(width, height);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const grey = input[y][x] * SALIENCY_INPUT_LEVEL;
+      const value = values[y][x];
+      const alpha = absMax > 0 ? Math.min(1, Math.abs(value) / absMax) : 0;
+      const colour = value >= 0 ? SALIENCY_UP : SALIENCY_DOWN;
+      const p = (y * width + x) * 4;
+      for (let c = 0; c < 3; c += 1) image.data[p + c] = grey + (colour[c] - grey) * alpha;
+      image.data[p + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+}
+
+/** CSS gradient of the saliency scale: full blue (−max) through dark (0) to full orange (+max). */
+export function saliencyGradient(direction = "to right") {
+  return `linear-gradient(${direction}, ${css(SALIENCY_DOWN)}, rgb(0, 0, 0) 50%, ${css(SALIENCY_UP)})`;
+}

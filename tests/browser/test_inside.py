@@ -91,20 +91,6 @@ def test_choosing_a_map_enlarges_it_with_its_filter(digit_page, trained_server):
     assert page.locator("#map-detail .detail-strength").inner_text() != ""
 
 
-def test_model_panel_shows_the_trained_models_card(digit_page, trained_server):
-    page = digit_page.page
-    digit_page.open(trained_server)
-
-    summary = page.inner_text("#model-summary")
-    assert "Test accuracy" in summary and "%" in summary
-    assert page.locator("#model-architecture .arch-layer").count() >= 6
-    assert "30 × 24 × 24" in page.inner_text("#model-architecture")
-    assert page.locator("#model-curves svg.chart").count() == 2
-    assert page.locator("#model-confusion table td").count() == 100
-    assert page.locator("#model-filters .filter-set").count() == 2
-    assert page.locator("#model-filters canvas").count() == 60
-
-
 def test_model_panel_copes_with_a_minimal_card(digit_page, tiny_server):
     page = digit_page.page
     digit_page.open(tiny_server)

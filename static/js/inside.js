@@ -1,0 +1,98 @@
+// Inside the network: the views that follow one decision from the pixels to the answer — the
+// preprocessing steps, the convolution layer (feature maps and receptive fields), the hidden
+// units and scores, and the saliency. Each part is a collapsible <details>; a closed part asks
+// the API for nothing.
+//
+// main.js uses: insideQuery() (the query parameters the open parts need), showInside(result),
+// resetInside(), setModelCard(card); and re-reads the current drawing on the document event
+// "inside-query-changed" (a part opened, or another digit chosen to compare with).
+
+import { FeatureMapView } from "./feature-maps.js";
+import { kernelsOf } from "./model-card.js";
+import { NetworkPath } from "./network-path.js";
+import { cssGradient, decodeMaps, DIVERGING, SEQUENTIAL } from "./pixels.js";
+import { PreprocessSteps } from "./preprocess-steps.js";
+import { SaliencyView } from "./saliency.js";
+
+const $ = (selector) => document.querySelector(selector);
+
+const section = $("#inside");
+const parts = Object.fromEntries(
+  [...section.querySelectorAll("details.inside-part")].map((details) => [details.dataset.part, details]),
+);
+// What each part asks the API to include.
+const INCLUDES = { steps: "steps", conv: "feature_maps", path: "layers", saliency: "saliency" };
+
+const featureMaps = new FeatureMapView({
+  grid: $('[data-testid="feature-maps"]'),
+  detail: $('[data-testid="map-zoom"]'),
+  legendMax: $("#legend-max"),
+  order: $('[data-testid="map-order"]'),
+});
+const steps = new PreprocessSteps($('[data-testid="preprocess-steps"]'));
+const path = new NetworkPath({
+  units: $('[data-testid="hidden-units"]'),
+  unitsSummary: section.querySelector(".hidden-summary"),
+  logits: $('[data-testid="logits"]'),
+});
+const saliency = new SaliencyView($('[data-testid="saliency"]'));
+
+$("#legend-maps").style.backgroundImage = cssGradient(SEQUENTIAL);
+for (const bar of section.querySelectorAll(".legend-filters")) bar.style.backgroundImage = cssGradient(DIVERGING);
+
+/** The query parameters the open parts need, e.g. "include=feature_maps,saliency&versus=1"; "" for none. */
+export function insideQuery() {
+  const include = Object.entries(INCLUDES)
+    .filter(([part]) => parts[part]?.open)
+    .map(([, name]) => name);
+  if (include.length === 0) return "";
+  const versus = parts.saliency?.open && saliency.versus !== null ? `&versus=${saliency.versus}` : "";
+  return `include=${include.join(",")}${versus}`;
+}
+
+let lastQuery = insideQuery();
+
+function queryMayHaveChanged() {
+  const query = insideQuery();
+  if (query === lastQuery) return;
+  lastQuery = query;
+  document.dispatchEvent(new Event("inside-query-changed"));
+}
+
+for (const details of Object.values(parts)) details.addEventListener("toggle", queryMayHaveChanged);
+saliency.addEventListener("versus-change", queryMayHaveChanged);
+
+/** Show what a prediction result holds for the open parts (a part whose data is missing waits). */
+export function showInside(result) {
+  section.dataset.state = "answer";
+  if (result.feature_maps) {
+    featureMaps.show(
+      decodeMaps(result.feature_maps),
+      result.pooled_maps ? decodeMaps(result.pooled_maps) : null,
+      result.input ?? null,
+    );
+  }
+  if (result.steps) steps.show(result.steps);
+  else steps.clear();
+  if (result.layers) path.show(result.layers, result.digit);
+  else path.clear();
+  if (result.saliency && result.input) saliency.show(result.saliency, result.input);
+  else saliency.clear();
+}
+
+/** No answer (blank canvas, or an error): every part back to its prompt. */
+export function resetInside() {
+  section.dataset.state = "empty";
+  featureMaps.show(null, null);
+  steps.clear();
+  path.clear();
+  saliency.clear();
+}
+
+/** The model card: the filters' weights and biases, and the layer geometry; null when it failed. */
+export function setModelCard(card) {
+  const kernels = kernelsOf(card?.filters?.after);
+  const bias = card?.filters?.bias;
+  const biasFits = kernels && Array.isArray(bias) && bias.length === kernels.length && bias.every(Number.isFinite);
+  featureMaps.setKernels(kernels, biasFits ? bias : null, card?.architecture ?? null);
+}
