@@ -48,11 +48,16 @@ def mistakes_of(card) -> list[tuple[int, int, int]]:
     return sorted(cells, key=lambda m: (-m[0], m[1], m[2]))
 
 
-def open_model_section(page) -> None:
-    """Open the model section if it is folded (it is, on a phone) by clicking its summary."""
-    if not page.evaluate("document.querySelector('section.model details').open"):
-        page.locator("#model-title").click()
-    assert page.evaluate("document.querySelector('section.model details').open")
+def is_open(page, title_id: str) -> bool:
+    return page.evaluate(f"document.getElementById('{title_id}').closest('details').open")
+
+
+def open_model_section(page, part: str = "confusion") -> None:
+    """Open the model section and its part (confusion, filters, ...) if folded, as on a phone."""
+    for title_id in ("model-title", f"{part}-title"):
+        if not is_open(page, title_id):
+            page.locator(f"#{title_id}").click()
+        assert is_open(page, title_id)
 
 
 def cell(page, true_digit: int, read_as: int):
@@ -299,11 +304,16 @@ def test_a_failed_misread_request_is_reported_and_the_next_choice_retries(digit_
 def test_on_a_phone_the_folded_section_opens_and_a_tap_shows_the_digits(digit_page, trained_server, card):
     page = digit_page.page
     digit_page.open(trained_server)
-    details = page.locator("section.model details")
-    # Folded at load on a narrow screen (so the page is not screens tall); the summary opens it.
+    # Folded at load on a narrow screen (so the page is not screens tall), and so are its four
+    # parts once it is opened: a tap on a title opens what the person wants to see.
+    titles = ("model-title", "arch-title", "curves-title", "confusion-title", "filters-title")
     digit_page.wait_until("() => !document.querySelector('section.model details').open")
+    assert not any(is_open(page, title) for title in titles)
     page.locator("#model-title").tap()
-    assert details.evaluate("d => d.open")
+    assert is_open(page, "model-title")
+    assert page.locator("#confusion-title").is_visible()
+    page.locator("#confusion-title").tap()
+    assert is_open(page, "confusion-title") and not is_open(page, "filters-title")
 
     count, true_digit, read_as = mistakes_of(card)[0]
     cell(page, true_digit, read_as).tap()
@@ -315,6 +325,7 @@ def test_on_a_phone_the_folded_section_opens_and_a_tap_shows_the_digits(digit_pa
     # Tap targets of at least 24 × 24 px (WCAG 2.2 target size, minimum).
     box = cell(page, true_digit, read_as).bounding_box()
     assert box["width"] >= 24 and box["height"] >= 24
+    open_model_section(page, "filters")
     assert serious_violations_in_model_section(page) == []
     save_screenshot(page, "model-390")
 
