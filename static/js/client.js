@@ -21,7 +21,7 @@ export class PredictionClient {
    *          onResult: (result: object, tag: object) => void,
    *          onError: (error: RequestError, tag: object) => void}} options
    */
-  constructor({ url = "/predict?include=feature_maps", minInterval = 50, onResult, onError }) {
+  constructor({ url = "/predict", minInterval = 50, onResult, onError }) {
     this.url = url;
     this.minInterval = minInterval;
     this.onResult = onResult;
@@ -35,9 +35,10 @@ export class PredictionClient {
   }
 
   /**
-   * Queue a job: a function returning {tag, body, headers?} at the moment it is sent (so a
-   * drawing is exported in its newest state, not the state when it was queued); body is
-   * anything fetch() accepts, or a promise of it.
+   * Queue a job: a function returning {tag, body, headers?, url?} at the moment it is sent (so
+   * a drawing is exported in its newest state, and asks for what the page shows then, not when
+   * it was queued); body is anything fetch() accepts, or a promise of it; url defaults to the
+   * client's.
    */
   submit(job, { urgent = false } = {}) {
     if (urgent) {
@@ -92,7 +93,7 @@ export class PredictionClient {
       tag = prepared.tag;
       const body = await prepared.body;
       if (controller.signal.aborted) return;
-      const response = await fetch(this.url, {
+      const response = await fetch(prepared.url ?? this.url, {
         method: "POST",
         body,
         headers: prepared.headers,

@@ -1,9 +1,10 @@
 // Wires the page together: the drawing pad, the prediction client and the views.
 
+import { AnswerCard } from "./answer.js";
 import { PredictionClient } from "./client.js";
-import { FeatureMapView } from "./feature-maps.js";
-import { kernelsOf, percent, renderModelCard } from "./model-card.js";
-import { cssGradient, decodeMaps, DIVERGING, drawInput, SEQUENTIAL } from "./pixels.js";
+import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
+import { renderModelCard } from "./model-card.js";
+import { drawInput } from "./pixels.js";
 import { SketchPad } from "./sketchpad.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -11,15 +12,23 @@ const $ = (selector) => document.querySelector(selector);
 const canvas = $('[data-testid="draw-canvas"]');
 const pad = new SketchPad(canvas, { lineWidth: Number($("#brush").value) });
 const answer = $("#answer");
-const digitView = $('[data-testid="prediction"]');
-const confidenceView = $("#confidence");
-const verdictNote = $("#verdict-note");
-const emptyHint = $("#empty-hint");
-const errorView = $("#error");
-const announcer = $("#announcer");
-const badge = $("#pad-badge");
-const bars = [...document.querySelectorAll('[data-testid="probabilities"] > li')];
+const card = new AnswerCard({
+  card: answer,
+  verdict: $('[data-testid="verdict"]'),
+  digit: $('[data-testid="prediction"]'),
+  headline: $("#verdict-headline"),
+  alternative: $("#verdict-alternative"),
+  confidence: $("#confidence"),
+  note: $("#verdict-note"),
+  emptyHint: $("#empty-hint"),
+  error: $("#error"),
+  announcer: $("#announcer"),
+  badge: $("#pad-badge"),
+  bars: [...document.querySelectorAll('[data-testid="probabilities"] > li')],
+});
 const networkInput = $('[data-testid="network-input"]');
+const inputFrame = $(".input-frame");
+const inputSource = $("#input-source");
 const uploadInput = $('[data-testid="upload"]');
 const dropZone = $("#drop-zone");
 const uploadPreview = $("#upload-preview");
@@ -27,28 +36,12 @@ const undoButton = $('[data-testid="undo"]');
 const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
 
-const featureMaps = new FeatureMapView({
-  grid: $('[data-testid="feature-maps"]'),
-  detail: $("#map-detail"),
-  legendMax: $("#legend-max"),
-});
-
-let lastAnnouncement = "";
 let uploadCount = 0;
 let previewUrl = null;
+let uploadedFile = null; // the file on screen, re-read when the inside views need more
+let strokeActive = false; // the pointer is down: answers are provisional
 
 // --- showing answers ---------------------------------------------------------------------
-
-function formatShare(p) {
-  if (p >= 0.995 && p < 1) return ">99%";
-  if (p > 0 && p < 0.01) return "<1%";
-  return `${Math.round(p * 100)}%`;
-}
-
-/** Confidence as text; never "100%", which a probability from softmax is not. */
-function formatConfidence(p) {
-  return p >= 0.9995 ? ">99.9%" : percent(p);
-}
 
 // A dot, or a stroke much shorter than the brush is wide, is a blot and not a digit yet: the
 // server would answer "no digit found" (it does for lengths below about a quarter of the brush).
@@ -58,92 +51,65 @@ function tooSmallToRead() {
 }
 
 function showResult(result, tag) {
-  errorView.hidden = true;
-  emptyHint.hidden = true;
-  const { digit, confidence, probabilities } = result;
-  digitView.textContent = String(digit);
-  confidenceView.textContent = `${formatConfidence(confidence)} sure`;
-  badge.textContent = `${digit} · ${formatShare(confidence)}`;
-  const ranked = probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
-  if (confidence < 0.6) {
-    verdictNote.textContent = `Unsure — the runner-up is ${ranked[1][1]} (${percent(ranked[1][0], 0)}).`;
-  } else {
-    verdictNote.textContent = confidence < 0.9 ? "Fairly sure." : "Confident.";
-  }
-  for (const bar of bars) {
-    const d = Number(bar.dataset.digit);
-    const p = probabilities[d];
-    bar.querySelector(".bar-fill").style.width = `${(p * 100).toFixed(1)}%`;
-    bar.querySelector(".bar-value").textContent = formatShare(p);
-    bar.classList.toggle("top", d === digit);
-  }
+  // A live answer that lands after the pointer went up answers a drawing that is already gone:
+  // the stroke's own (final) request is on its way.
+  if (!tag.final && !strokeActive) return;
+  // Final only when it answers the newest request and no stroke has begun since.
+  const final = tag.final && !strokeActive && String(tag.version) === answer.dataset.requestedVersion;
+  card.show(result, { final });
   drawInput(networkInput, result.input);
-  if (result.feature_maps) {
-    featureMaps.show(decodeMaps(result.feature_maps), result.pooled_maps ? decodeMaps(result.pooled_maps) : null);
-  }
-  answer.dataset.state = "answer";
+  inputFrame.classList.remove("empty");
+  inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
+  showInside(result);
   answer.dataset.renderedVersion = String(tag.version);
-  if (tag.final) announce(`The network reads ${digit}, ${percent(confidence, 0)} sure.`);
 }
 
 /** No digit on screen: the blank canvas's answer (versions in step, nothing to wait for). */
-function showEmpty() {
-  resetAnswer();
-  answer.dataset.state = "empty";
+function showEmpty(hint) {
+  resetViews();
+  card.clear(hint);
   answer.dataset.requestedVersion = String(pad.version);
   answer.dataset.renderedVersion = String(pad.version);
 }
 
-function resetAnswer() {
-  digitView.textContent = "";
-  confidenceView.textContent = "";
-  verdictNote.textContent = "";
-  badge.textContent = "";
-  emptyHint.textContent = "Draw a digit and the network’s answer appears here.";
-  emptyHint.hidden = false;
-  for (const bar of bars) {
-    bar.querySelector(".bar-fill").style.width = "0%";
-    bar.querySelector(".bar-value").textContent = "–";
-    bar.classList.remove("top");
-  }
+function resetViews() {
   const context = networkInput.getContext("2d");
   context.clearRect(0, 0, networkInput.width, networkInput.height);
-  featureMaps.show(null, null);
-  errorView.hidden = true;
-  lastAnnouncement = "";
+  inputFrame.classList.add("empty");
+  inputSource.textContent = "Your drawing";
+  resetInside();
 }
+
+const ADVICE = {
+  no_digit_found: "Draw a bit larger, or upload an image with a clear digit.",
+  invalid_image: "Try a PNG, JPEG, WebP, GIF or BMP image.",
+  unsupported_media_type: "Try a PNG, JPEG, WebP, GIF or BMP image.",
+  image_too_large: "Try a smaller image.",
+  payload_too_large: "Try a smaller image file.",
+};
 
 function showError(error, tag) {
-  resetAnswer();
-  emptyHint.hidden = true;
-  const advice = {
-    no_digit_found: "Draw a bit larger, or upload an image with a clear digit.",
-    invalid_image: "Try a PNG, JPEG, WebP, GIF or BMP image.",
-    unsupported_media_type: "Try a PNG, JPEG, WebP, GIF or BMP image.",
-    image_too_large: "Try a smaller image.",
-    payload_too_large: "Try a smaller image file.",
-  }[error.code];
-  errorView.textContent = `${error.message}${advice ? ` ${advice}` : ""}`;
-  errorView.hidden = false;
-  answer.dataset.state = "error";
+  resetViews();
+  const advice = ADVICE[error.code];
+  card.showError(`${error.message}${advice ? ` ${advice}` : ""}`);
   if (tag) answer.dataset.renderedVersion = String(tag.version);
-  announce(`No answer: ${errorView.textContent}`);
-}
-
-function announce(text) {
-  if (text === lastAnnouncement) return;
-  lastAnnouncement = text;
-  announcer.textContent = text;
 }
 
 // --- requests ----------------------------------------------------------------------------
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
 
+/** The URL of a prediction with what the views on screen need. */
+function predictUrl() {
+  const query = insideQuery(); // only what the open parts inside the network show
+  return query ? `/predict?${query}` : "/predict";
+}
+
 /** The drawing as JSON {"image": PNG data URL} — encoded synchronously, sent at once. */
 function drawingJob(final) {
   return () => ({
-    tag: { version: pad.version, final },
+    tag: { version: pad.version, final, source: "drawing" },
+    url: predictUrl(),
     body: JSON.stringify({ image: pad.toDataURL() }),
     headers: { "Content-Type": "application/json" },
   });
@@ -159,8 +125,7 @@ function predictDrawing({ final }) {
   if (tooSmallToRead()) {
     if (final) {
       client.cancel();
-      showEmpty();
-      emptyHint.textContent = "That is a dot so far — keep drawing to make a digit.";
+      showEmpty("That is a dot so far — keep drawing to make a digit.");
     }
     return;
   }
@@ -174,18 +139,19 @@ function predictFile(file) {
   if (!file) return;
   pad.clear(); // the upload replaces the drawing (undo brings the drawing back)
   hidePreview();
+  uploadedFile = file;
   previewUrl = URL.createObjectURL(file);
   uploadPreview.src = previewUrl;
   uploadPreview.alt = `Uploaded image: ${file.name}`;
   uploadPreview.hidden = false;
   uploadCount += 1;
-  const tag = { version: `upload-${uploadCount}`, final: true };
+  const tag = { version: `upload-${uploadCount}`, final: true, source: "upload" };
   answer.dataset.requestedVersion = tag.version;
   client.submit(
     () => {
       const form = new FormData();
       form.append("image", file, file.name);
-      return { tag, body: Promise.resolve(form) };
+      return { tag, url: predictUrl(), body: Promise.resolve(form) };
     },
     { urgent: true },
   );
@@ -197,6 +163,13 @@ function hidePreview() {
   uploadPreview.removeAttribute("src");
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = null;
+  uploadedFile = null;
+}
+
+/** The inside views want more (or less): read what is on screen again. */
+function rereadCurrent() {
+  if (uploadedFile) predictFile(uploadedFile);
+  else if (!pad.isEmpty() && !strokeActive) predictDrawing({ final: true });
 }
 
 // --- controls ----------------------------------------------------------------------------
@@ -205,15 +178,19 @@ function updateButtons() {
   undoButton.disabled = !pad.canUndo();
   redoButton.disabled = !pad.canRedo();
   clearButton.disabled = pad.isEmpty() && uploadPreview.hidden;
+  dropZone.classList.toggle("empty", pad.isEmpty() && uploadPreview.hidden);
 }
 
 pad.addEventListener("strokestart", () => {
+  strokeActive = true;
   hidePreview();
+  if (answer.dataset.state === "answer") card.setFinal(false); // the answer on screen is now out of date
   predictDrawing({ final: false });
   updateButtons();
 });
 pad.addEventListener("strokemove", () => predictDrawing({ final: false }));
 pad.addEventListener("strokeend", () => {
+  strokeActive = false;
   predictDrawing({ final: true });
   updateButtons();
 });
@@ -291,9 +268,6 @@ dropZone.addEventListener("drop", (event) => {
 
 // --- the model card ----------------------------------------------------------------------
 
-$("#legend-maps").style.backgroundImage = cssGradient(SEQUENTIAL);
-for (const bar of document.querySelectorAll(".legend-filters")) bar.style.backgroundImage = cssGradient(DIVERGING);
-
 const modelParts = {
   summary: $("#model-summary"),
   architecture: $("#model-architecture"),
@@ -305,20 +279,32 @@ const modelParts = {
 async function loadModelCard() {
   try {
     const response = await fetch("/api/model");
-    const card = await response.json();
-    if (!response.ok) throw new Error(card?.error?.message ?? `HTTP ${response.status}`);
-    renderModelCard(modelParts, card);
-    featureMaps.setKernels(kernelsOf(card.filters?.after));
+    const modelCard = await response.json();
+    if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
+    renderModelCard(modelParts, modelCard);
+    setModelCard(modelCard);
   } catch (error) {
     modelParts.summary.replaceChildren();
     const message = document.createElement("p");
     message.className = "error";
     message.textContent = `Could not load the model description: ${error.message}`;
     modelParts.summary.append(message);
-    featureMaps.setKernels(null);
+    setModelCard(null);
   }
 }
 
+// --- collapsible sections ----------------------------------------------------------------
+// <details class="fold" open data-phone="closed"> (see style.css): open on wide screens, closed
+// once at load on a phone so the page is not eight screens tall; the person decides after that.
+
+function foldSections() {
+  if (!window.matchMedia("(max-width: 699px)").matches) return;
+  for (const details of document.querySelectorAll('details.fold[data-phone="closed"]')) details.open = false;
+}
+
+document.addEventListener("inside-query-changed", rereadCurrent);
+
+foldSections();
 showEmpty();
 updateButtons();
 loadModelCard();

@@ -1,0 +1,161 @@
+// The answer card: the verdict (a digit, "7 or 1?", or "Not a digit?"), the ten probability
+// bars, and whether the answer on screen is provisional (the pointer is still down, or the
+// stroke's own answer has not arrived yet) or final. Only final answers are announced.
+
+export const VERDICTS = ["digit", "unsure", "not_a_digit"];
+
+// The bars' log scale: 10^LOG_FLOOR (0.0001%) is an empty bar, 100% a full one. A trained
+// network is very sure of most digits: the runner-up of a typical MNIST test digit is near
+// 0.001%, so a linear bar (or a whole-percent label) would hide it.
+const LOG_FLOOR = -6;
+
+/**
+ * A probability as a person reads it: never "100%" (softmax never gives exactly 1) and never
+ * "0%"; small values keep two significant digits, so a runner-up at 0.0042% shows as such.
+ */
+export function formatProbability(p) {
+  if (p >= 0.9995) return ">99.9%";
+  if (p >= 0.1) return `${(p * 100).toFixed(1)}%`;
+  if (p >= 10 ** LOG_FLOOR) return `${trimZeros((p * 100).toPrecision(2))}%`;
+  return `<${(10 ** (LOG_FLOOR + 2)).toFixed(-LOG_FLOOR - 2)}%`;
+}
+
+/** "0.0010" → "0.001": toPrecision keeps trailing zeros that read as false precision. */
+function trimZeros(text) {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/** Bar length in % of the track: log10(p) from LOG_FLOOR (empty) to 0 (full). */
+export function barLength(p) {
+  if (!(p > 0)) return 0;
+  return Math.max(0, Math.min(1, (Math.log10(p) - LOG_FLOOR) / -LOG_FLOOR)) * 100;
+}
+
+/** The digits ranked by probability, most probable first: [[p, digit], ...]. */
+function ranked(probabilities) {
+  return probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+}
+
+/** What the card says for one result, as plain strings (also what the badge and screen readers get). */
+export function describe(result) {
+  const verdict = VERDICTS.includes(result.verdict) ? result.verdict : "digit";
+  const [[p1, first], [p2, second]] = ranked(result.probabilities);
+  const novelty = result.verdict_scores?.novelty;
+  if (verdict === "not_a_digit") {
+    return {
+      verdict,
+      headline: "Not a digit?",
+      alternative: "",
+      confidence: "Unlike the digits it learned from",
+      note:
+        `If it is one, it looks most like ${first} (${formatProbability(p1)}) — the network always ` +
+        "picks one of its ten digits, even for a scribble." +
+        (Number.isFinite(novelty) ? ` Novelty ${novelty.toFixed(2)}; above 1 counts as not a digit.` : ""),
+      badge: "not a digit?",
+      spoken: `Not a digit? If it is one, it looks most like ${first}.`,
+    };
+  }
+  if (verdict === "unsure") {
+    return {
+      verdict,
+      headline: "",
+      alternative: `or ${second}?`,
+      confidence: `${first}: ${formatProbability(p1)} · ${second}: ${formatProbability(p2)}`,
+      note: `The network hesitates between ${first} and ${second}.`,
+      badge: `${first} or ${second}?`,
+      spoken: `Unsure: ${first} or ${second}? ${formatProbability(p1)} for ${first}.`,
+    };
+  }
+  return {
+    verdict,
+    headline: "",
+    alternative: "",
+    confidence: `${formatProbability(p1)} sure`,
+    note: `${p1 < 0.9 ? "Fairly sure" : "Confident"} — the runner-up is ${second} at ${formatProbability(p2)}.`,
+    badge: `${first} · ${formatProbability(p1)}`,
+    spoken: `The network reads ${first}, ${formatProbability(p1)} sure.`,
+  };
+}
+
+export class AnswerCard {
+  /**
+   * @param {{card: HTMLElement, verdict: HTMLElement, digit: HTMLElement, headline: HTMLElement,
+   *          alternative: HTMLElement, confidence: HTMLElement, note: HTMLElement, emptyHint: HTMLElement,
+   *          error: HTMLElement, announcer: HTMLElement, badge: HTMLElement, bars: HTMLElement[]}} parts
+   */
+  constructor(parts) {
+    Object.assign(this, parts);
+    this.defaultHint = parts.emptyHint.textContent;
+    this._lastAnnouncement = "";
+  }
+
+  /** A result from /predict; `final` = it answers the finished drawing (else muted, not announced). */
+  show(result, { final }) {
+    const text = describe(result);
+    this.error.hidden = true;
+    this.emptyHint.hidden = true;
+    this.verdict.dataset.verdict = text.verdict;
+    this.digit.textContent = String(result.digit);
+    this.headline.textContent = text.headline;
+    this.alternative.textContent = text.alternative;
+    this.confidence.textContent = text.confidence;
+    this.note.textContent = text.note;
+    this.badge.textContent = text.badge;
+    this.badge.dataset.verdict = text.verdict;
+    const [[, first], [, second]] = ranked(result.probabilities);
+    for (const bar of this.bars) {
+      const d = Number(bar.dataset.digit);
+      const p = result.probabilities[d];
+      bar.querySelector(".bar-fill").style.width = `${barLength(p).toFixed(1)}%`;
+      bar.querySelector(".bar-value").textContent = formatProbability(p);
+      bar.classList.toggle("top", d === first);
+      bar.classList.toggle("second", d === second);
+    }
+    this.card.dataset.state = "answer";
+    this.setFinal(final);
+    if (final) this.announce(text.spoken);
+  }
+
+  /** Mark the answer on screen as provisional (muted, "reading…") or final. */
+  setFinal(final) {
+    this.digit.dataset.state = final ? "final" : "provisional";
+    this.badge.dataset.state = this.digit.dataset.state;
+  }
+
+  /** No answer: a blank canvas (or a dot); `hint` says what to do. */
+  clear(hint = this.defaultHint) {
+    this.digit.textContent = "";
+    delete this.digit.dataset.state;
+    this.verdict.dataset.verdict = "";
+    for (const part of [this.headline, this.alternative, this.confidence, this.note, this.badge]) {
+      part.textContent = "";
+    }
+    this.emptyHint.textContent = hint;
+    this.emptyHint.hidden = false;
+    for (const bar of this.bars) {
+      bar.querySelector(".bar-fill").style.width = "0%";
+      bar.querySelector(".bar-value").textContent = "–";
+      bar.classList.remove("top", "second");
+    }
+    this.error.hidden = true;
+    this.card.dataset.state = "empty";
+    this._lastAnnouncement = "";
+  }
+
+  /** A request failed: the server's reason and what to try. */
+  showError(message) {
+    this.clear();
+    this.emptyHint.hidden = true;
+    this.error.textContent = message;
+    this.error.hidden = false;
+    this.digit.dataset.state = "final";
+    this.card.dataset.state = "error";
+    this.announce(`No answer: ${message}`);
+  }
+
+  announce(text) {
+    if (text === this._lastAnnouncement) return;
+    this._lastAnnouncement = text;
+    this.announcer.textContent = text;
+  }
+}
