@@ -351,6 +351,21 @@ def expected_duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def test_the_panel_shows_the_trained_models_facts_architecture_and_curves(digit_page, trained_server, card):
+    page = digit_page.page
+    digit_page.open(trained_server)
+
+    summary = page.inner_text("#model-summary")
+    assert f"{card['test_accuracy'] * 100:.2f}%" in summary
+    assert f"{card['parameter_count']:,}" in summary
+    layers = page.locator("#model-architecture .arch-layer")
+    assert layers.count() == len(card["architecture"]) + 1  # and the input
+    assert "30 × 24 × 24 = 17,280" in page.inner_text("#model-architecture")
+    assert page.locator("#model-curves svg.chart").count() == 2
+    # One dot per epoch on the loss curve.
+    assert page.locator("#model-curves svg.chart").first.locator("circle").count() == len(card["history"])
+
+
 def test_the_training_time_shown_is_the_cards_real_training_seconds(digit_page, trained_server, card):
     page = digit_page.page
     digit_page.open(trained_server)
