@@ -6,12 +6,15 @@ Request parsing lives in ``app.request_parsing``, the three serving steps in ``a
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, current_app
 
 from app import openapi, pipeline, request_parsing, responses
 from app.errors import ApiError
 from app.inference import Predictor
-from app.request_parsing import Failure
+from app.request_parsing import Failure, PredictRequest
+from model.evaluate import misread_path
 
 bp = Blueprint("api", __name__)
 
@@ -20,16 +23,20 @@ def _predictor() -> Predictor:
     return current_app.extensions["model"]
 
 
-def _answer(inputs: list[pipeline.NetworkInput | Failure], include: frozenset[str]) -> list[dict]:
+def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | Failure]:
+    return pipeline.preprocess(request.images, current_app.config, steps="steps" in request.include)
+
+
+def _answer(inputs: list[pipeline.NetworkInput | Failure], request: PredictRequest) -> list[dict]:
     """One JSON-ready result per preprocessed image: its prediction, or its slot's error."""
     predictor = _predictor()
     good = [item for item in inputs if not isinstance(item, Failure)]
-    predictions, inference_ms = pipeline.inference(predictor, good, "feature_maps" in include)
+    predictions, inference_ms = pipeline.inference(predictor, good, request)
     next_prediction = iter(predictions)
     return [
         responses.failure_result(item) if isinstance(item, Failure)
-        else responses.prediction_result(next(next_prediction), item.image, predictor,
-                                         item.preprocess_ms, inference_ms)
+        else responses.prediction_result(next(next_prediction), item, predictor, inference_ms,
+                                         request.include)
         for item in inputs
     ]
 
@@ -37,17 +44,17 @@ def _answer(inputs: list[pipeline.NetworkInput | Failure], include: frozenset[st
 @bp.post("/predict")
 def predict():
     request = request_parsing.parse_predict()
-    [item] = pipeline.preprocess(request.images, current_app.config)
+    [item] = _preprocess(request)
     if isinstance(item, Failure):
         raise ApiError(item.code, item.message)
-    [result] = _answer([item], request.include)
+    [result] = _answer([item], request)
     return result
 
 
 @bp.post("/predict/batch")
 def predict_batch():
     request = request_parsing.parse_batch()
-    return {"results": _answer(pipeline.preprocess(request.images, current_app.config), request.include)}
+    return {"results": _answer(_preprocess(request), request)}
 
 
 def _cached_json(key: str, build) -> Response:
@@ -61,6 +68,24 @@ def _cached_json(key: str, build) -> Response:
 @bp.get("/api/model")
 def model_card():
     return _cached_json("digit_lens.model_card_json", lambda: _predictor().card)
+
+
+def _misread_digits() -> dict:
+    """The document beside the weights file (written with them by model.train or model.evaluate)."""
+    path = misread_path(current_app.config["WEIGHTS_PATH"])
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ApiError("misread_unavailable", f"no misread test digits beside these weights ({path.name}): "
+                       "python -m model.evaluate writes them") from None
+    except ValueError:  # not UTF-8 or not JSON
+        raise ApiError("misread_unavailable", f"{path.name} beside the weights is not valid JSON") from None
+
+
+@bp.get("/api/model/misread")
+def misread_digits():
+    """The MNIST test digits the model reads wrong, with their labels, its answers and pixels."""
+    return _cached_json("digit_lens.misread_json", _misread_digits)
 
 
 @bp.get("/healthz")

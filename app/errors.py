@@ -73,6 +73,7 @@ CODES: dict[str, ErrorCode] = {
     "unsupported_media_type": _code(415, "the Content-Type is not one the API reads", PREDICT, BATCH),
     # Routing and the server.
     "not_found": _code(404, "no such path", PROXY),
+    "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),
     "method_not_allowed": _code(405, "the path does not take this method"),
     "not_ready": _code(503, "the model is not loaded"),
     "internal_error": _code(500, "the server failed to handle the request", PROXY),

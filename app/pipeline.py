@@ -19,19 +19,25 @@ from PIL import Image
 from app import preprocessing
 from app.errors import ApiError, from_preprocessing
 from app.inference import Prediction, Predictor
-from app.request_parsing import EncodedImage, Failure, ImageInput, PixelArray
+from app.preprocessing.steps import light_step
+from app.request_parsing import EncodedImage, Failure, ImageInput, PixelArray, PredictRequest
 
 
 @dataclass(frozen=True)
 class NetworkInput:
-    """One image in MNIST form, (28, 28) float32 in [0, 1], and what preprocessing it cost."""
+    """One image in MNIST form, (28, 28) float32 in [0, 1], what preprocessing it cost, and its
+    stages as small images when asked for (a pixel array has one: the network input)."""
 
     image: np.ndarray
     preprocess_ms: float
+    steps: list[preprocessing.Step] | None = None
 
 
-def preprocess(images: list[ImageInput | Failure], config: Mapping) -> list[NetworkInput | Failure]:
-    """Each image as the network's input, or the Failure that stopped it; order kept.
+def preprocess(
+    images: list[ImageInput | Failure], config: Mapping, steps: bool = False
+) -> list[NetworkInput | Failure]:
+    """Each image as the network's input (with its ``steps`` if asked for), or the Failure that
+    stopped it; order kept.
 
     Raises ApiError("too_many_pixels") when the images' headers declare more than
     ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded.
@@ -45,7 +51,7 @@ def preprocess(images: list[ImageInput | Failure], config: Mapping) -> list[Netw
     results: list[NetworkInput | Failure] = []
     for index, item in enumerate(opened):
         opened[index] = None  # each decoded image is freed as soon as it is in MNIST form
-        results.append(_to_network_input(item))
+        results.append(_to_network_input(item, steps))
     return results
 
 
@@ -59,18 +65,21 @@ def _open(image: ImageInput | Failure, max_pixels: int) -> Image.Image | PixelAr
         return _failure(exc)
 
 
-def _to_network_input(item: Image.Image | PixelArray | Failure) -> NetworkInput | Failure:
+def _to_network_input(item: Image.Image | PixelArray | Failure, steps: bool) -> NetworkInput | Failure:
     if isinstance(item, Failure):
         return item
     started = perf_counter()
+    stages: list[preprocessing.Step] | None = [] if steps else None
     try:
         if isinstance(item, PixelArray):
             image = preprocessing.from_pixels(item.pixels)
+            if steps:  # already in MNIST form: the network input is its only stage
+                stages.append(light_step("centred", image))
         else:
-            image = preprocessing.to_mnist(preprocessing.decode(item))
+            image = preprocessing.to_mnist(preprocessing.decode(item), stages)
     except preprocessing.PreprocessingError as exc:
         return _failure(exc)
-    return NetworkInput(image, (perf_counter() - started) * 1e3)
+    return NetworkInput(image, (perf_counter() - started) * 1e3, stages)
 
 
 def _failure(exc: preprocessing.PreprocessingError) -> Failure:
@@ -79,11 +88,17 @@ def _failure(exc: preprocessing.PreprocessingError) -> Failure:
 
 
 def inference(
-    predictor: Predictor, inputs: list[NetworkInput], feature_maps: bool
+    predictor: Predictor, inputs: list[NetworkInput], request: PredictRequest
 ) -> tuple[list[Prediction], float]:
-    """The network's predictions for ``inputs`` in one call, and the milliseconds per image."""
+    """The network's predictions for ``inputs`` in one call, with the extras ``request`` asks
+    for, and the milliseconds per image."""
     if not inputs:
         return [], 0.0
     started = perf_counter()
-    predictions = predictor.predict(np.stack([item.image for item in inputs]), feature_maps=feature_maps)
+    predictions = predictor.predict(
+        np.stack([item.image for item in inputs]),
+        feature_maps="feature_maps" in request.include,
+        saliency="saliency" in request.include,
+        versus=request.versus,
+    )
     return predictions, (perf_counter() - started) * 1e3 / len(inputs)

@@ -27,7 +27,13 @@ except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
     _ServerFramingError = ()
 
 RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
-INCLUDE_OPTIONS = ("feature_maps",)
+# The extras a request may ask for with include (a comma list, repeated or not; duplicates are
+# harmless): the convolution maps, the saliency, the hidden layer and scores, the preprocessing steps.
+INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps")
+# Names one include list may hold, duplicates counted: bounds the parsing of a body that repeats
+# them a million times (the query's length, the form's parts bound how many lists there are).
+MAX_INCLUDE_VALUES = 16
+CLASSES = 10  # versus names one of the digits 0-9
 # The body is read in pieces this large, so that the cost of reading it can be watched.
 READ_SIZE = 64 * 1024
 # A chunked body of a million 1-byte chunks costs the server seconds to de-chunk: a body that has
@@ -67,33 +73,46 @@ ImageInput = EncodedImage | PixelArray
 
 @dataclass(frozen=True)
 class PredictRequest:
-    """The images of a request, in order (a malformed batch entry as its Failure), and the extras."""
+    """The images of a request, in order (a malformed batch entry as its Failure), the extras asked
+    for, and the class the saliency compares with (None: the answer's score alone)."""
 
     images: list[ImageInput | Failure]
     include: frozenset[str]
+    versus: int | None = None
+
+
+def _extras(images: list[ImageInput | Failure], form: MultiDict | None = None,
+            document: dict | None = None) -> PredictRequest:
+    """The request with the include and versus values of the query, and of the multipart ``form``
+    or the JSON ``document``."""
+    include, versus = request.args.getlist("include"), []
+    if form is not None:
+        include, versus = [*include, *form.getlist("include")], form.getlist("versus")
+    if document is not None:
+        versus = _json_versus(document)
+    return PredictRequest(images, _include(include, _json_include(document or {})),
+                          _versus(request.args.getlist("versus"), versus))
 
 
 def parse_predict() -> PredictRequest:
     """The one image of a /predict request: a raw image body, JSON, or a multipart file part."""
-    query_include = request.args.getlist("include")
     if request.mimetype in RAW_IMAGE_TYPES:
-        return PredictRequest([EncodedImage(read_body())], _include(query_include))
+        return _extras([EncodedImage(read_body())])
     if request.is_json:
         document = _json_object(read_body())
         image = _json_image(document, "the JSON body")
-        return PredictRequest([image], _include([*query_include, *_json_include(document)]))
+        return _extras([image], document=document)
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
         images = _multipart_images(form, files)
         if len(images) > 1:
             raise ApiError("invalid_parameter", "send one image to /predict, several to /predict/batch")
-        return PredictRequest(images, _include([*query_include, *form.getlist("include")]))
+        return _extras(images, form=form)
     raise _unsupported_media_type()
 
 
 def parse_batch() -> PredictRequest:
     """The images of a /predict/batch request: JSON ``{"images": [...]}`` or repeated file parts."""
-    query_include = request.args.getlist("include")
     if request.is_json:
         document = _json_object(read_body())
         if "images" not in document:
@@ -102,19 +121,19 @@ def parse_batch() -> PredictRequest:
         if not isinstance(entries, list):
             raise ApiError("invalid_parameter", "'images' must be a list")
         _check_batch_size(len(entries))
-        include = _include([*query_include, *_json_include(document)])
+        extras = _extras([], document=document)
         images: list[ImageInput | Failure] = []
         for index, entry in enumerate(entries):
             try:
                 images.append(_json_image(entry, f"images[{index}]"))
             except ApiError as exc:
                 images.append(Failure(exc.code, exc.message))
-        return PredictRequest(images, include)
+        return PredictRequest(images, extras.include, extras.versus)
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
         images = _multipart_images(form, files)
         _check_batch_size(len(images))
-        return PredictRequest(images, _include([*query_include, *form.getlist("include")]))
+        return _extras(images, form=form)
     raise _unsupported_media_type()
 
 
@@ -176,7 +195,17 @@ def _json_include(document: dict) -> list[object]:
     include = document.get("include", [])
     if not isinstance(include, list):
         raise ApiError("invalid_parameter", 'include must be a list of strings, e.g. ["feature_maps"]')
+    if len(include) > MAX_INCLUDE_VALUES:
+        raise ApiError("invalid_parameter", f"include names at most {MAX_INCLUDE_VALUES} values")
     return include
+
+
+def _json_versus(document: dict) -> list[object]:
+    """The JSON body's versus as a list of the one value it gives (empty when absent or null)."""
+    versus = document.get("versus")
+    if isinstance(versus, str):  # in JSON a digit is a number; strings are for the query and forms
+        raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {_short(repr(versus), 40)}")
+    return [] if versus is None else [versus]
 
 
 def _json_image(entry: object, where: str) -> ImageInput:
@@ -240,13 +269,47 @@ def _multipart_images(form: MultiDict, files: MultiDict) -> list[ImageInput | Fa
     return images
 
 
-def _include(values: list[object]) -> frozenset[str]:
-    """The extras asked for: every value must be one of INCLUDE_OPTIONS."""
-    unknown = [value for value in values if not (isinstance(value, str) and value in INCLUDE_OPTIONS)]
+def _include(lists: list[object], names: list[object] = ()) -> frozenset[str]:
+    """The extras asked for: ``lists`` are comma lists ("saliency,layers", from the query or form
+    fields), ``names`` single names (a JSON list, already at most MAX_INCLUDE_VALUES long). Every
+    name must be one of INCLUDE_OPTIONS; one comma list names at most MAX_INCLUDE_VALUES."""
+    found: list[object] = list(names)
+    for value in lists:
+        if not isinstance(value, str):
+            found.append(value)
+            continue
+        # maxsplit: a value of a million commas is not split a million times.
+        listed = value.split(",", MAX_INCLUDE_VALUES)
+        if len(listed) > MAX_INCLUDE_VALUES:
+            raise ApiError("invalid_parameter", f"an include list names at most {MAX_INCLUDE_VALUES} values")
+        found += listed
+    unknown = [name for name in found if not (isinstance(name, str) and name in INCLUDE_OPTIONS)]
     if unknown:
         shown = _short(repr(unknown[0]), 40)
         raise ApiError("invalid_parameter", f"unknown include option {shown}; known: {list(INCLUDE_OPTIONS)}")
-    return frozenset(values)
+    return frozenset(found)
+
+
+def _versus(query: list[object], body: list[object]) -> int | None:
+    """The digit the saliency compares the answer with, 0-9: a query or form string, or a JSON
+    integer. Given in the body (form field or JSON) and in the query, the body's is used; given
+    twice in one place, both must name the same digit. None when not given."""
+    query_digit, body_digit = _one_digit(query), _one_digit(body)
+    return query_digit if body_digit is None else body_digit
+
+
+def _one_digit(values: list[object]) -> int | None:
+    digits = set()
+    for value in values:
+        if isinstance(value, str) and len(value) == 1 and value in "0123456789":
+            digits.add(int(value))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value in range(CLASSES):
+            digits.add(int(value))  # JSON Schema's integers include 7.0
+        else:
+            raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {_short(repr(value), 40)}")
+    if len(digits) > 1:
+        raise ApiError("invalid_parameter", f"versus given as {sorted(digits)}: give one digit")
+    return digits.pop() if digits else None
 
 
 def _check_batch_size(count: int) -> None:

@@ -1,19 +1,30 @@
 """Postprocess: a Prediction → the JSON-ready result the API answers with, rounding included.
 
-    {"digit": 7, "confidence": 0.99, "probabilities": [10 numbers], "timing_ms": {...},
-     "feature_maps": {...}, "pooled_maps": {...}, "input": [28 rows of 28 ints 0-255]}
+    {"digit": 7, "confidence": 0.99, "probabilities": [10 numbers], "verdict": "digit",
+     "verdict_scores": {"novelty": 0.4, "margin": 0.98}, "timing_ms": {...},
+     "feature_maps": {...}, "pooled_maps": {...}, "saliency": {...}, "layers": {...},
+     "steps": [...], "input": [28 rows of 28 ints 0-255]}
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from app import feature_maps
 from app.inference import Prediction, Predictor
+from app.pipeline import NetworkInput
+from app.preprocessing import Step
 from app.request_parsing import Failure
 
 # Eight significant digits: short in JSON, and ten of them still sum to 1 within 1e-7.
 PROBABILITY_DIGITS = 8
+# Scores, hidden units and verdict scores: six significant digits.
+VALUE_DIGITS = 6
+# Saliency values are kept to this many significant digits of the map's largest magnitude:
+# finer steps are invisible in a picture and would only lengthen the response.
+SALIENCY_DIGITS = 4
 
 
 def input_levels(image: np.ndarray) -> list[list[int]]:
@@ -21,16 +32,44 @@ def input_levels(image: np.ndarray) -> list[list[int]]:
     return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist()
 
 
+def _significant(values, digits: int = VALUE_DIGITS) -> list[float]:
+    return [float(f"{value:.{digits}g}") for value in np.asarray(values).tolist()]
+
+
+def saliency_values(saliency: np.ndarray) -> list[list[float]]:
+    """The (28, 28) saliency as 28 rows of 28 floats, rounded to SALIENCY_DIGITS significant
+    digits of its largest magnitude (so small values keep the same absolute precision)."""
+    largest = float(np.abs(saliency).max())
+    decimals = SALIENCY_DIGITS - 1 - math.floor(math.log10(largest)) if largest > 0 else 0
+    rounded = np.round(saliency.astype(np.float64), decimals) + 0.0  # + 0.0: no "-0.0" in JSON
+    return rounded.tolist()
+
+
+def step_result(step: Step) -> dict:
+    """One preprocessing stage as JSON: its picture as rows of ints 0–255."""
+    height, width = step.pixels.shape
+    return {"name": step.name, "title": step.title, "width": width, "height": height,
+            "pixels": step.pixels.tolist(), "ink": step.ink}
+
+
 def prediction_result(
-    prediction: Prediction, image: np.ndarray, predictor: Predictor, preprocess_ms: float, inference_ms: float
+    prediction: Prediction, item: NetworkInput, predictor: Predictor, inference_ms: float,
+    include: frozenset[str],
 ) -> dict:
-    """The result for one image: the prediction, timings, feature maps if computed, and the input."""
+    """The result for one image: the prediction and its verdict, timings, the extras in
+    ``include`` that were computed, and the input."""
     probabilities = [float(f"{p:.{PROBABILITY_DIGITS}g}") for p in prediction.probabilities.tolist()]
+    verdict = prediction.verdict
     result = {
         "digit": prediction.digit,
         "confidence": probabilities[prediction.digit],
         "probabilities": probabilities,
-        "timing_ms": {"preprocess": round(preprocess_ms, 3), "inference": round(inference_ms, 3)},
+        "verdict": verdict.label,
+        "verdict_scores": {
+            "novelty": float(f"{max(verdict.novelty, 0.0):.{VALUE_DIGITS}g}"),
+            "margin": float(f"{min(max(verdict.margin, 0.0), 1.0):.{VALUE_DIGITS}g}"),
+        },
+        "timing_ms": {"preprocess": round(item.preprocess_ms, 3), "inference": round(inference_ms, 3)},
     }
     maps = prediction.activations.get(predictor.maps_layer)
     if maps is not None:
@@ -38,7 +77,17 @@ def prediction_result(
     pooled = prediction.activations.get(predictor.pooled_layer)
     if pooled is not None:
         result["pooled_maps"] = feature_maps.encode(predictor.pooled_layer, pooled)
-    result["input"] = input_levels(image)
+    if prediction.saliency is not None:
+        result["saliency"] = {"target": prediction.digit, "versus": prediction.versus,
+                              "values": saliency_values(prediction.saliency)}
+    if "layers" in include:
+        result["layers"] = {
+            "hidden": {"layer": predictor.hidden_layer, "values": _significant(prediction.hidden)},
+            "logits": {"layer": predictor.logits_layer, "values": _significant(prediction.logits)},
+        }
+    if item.steps is not None:
+        result["steps"] = [step_result(step) for step in item.steps]
+    result["input"] = input_levels(item.image)
     return result
 
 

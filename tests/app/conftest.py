@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from app import create_app
+from model import checkpoint, evaluate
 
 # The formats a client may send as a raw body, with the Pillow format that writes each.
 RAW_FORMATS = {
@@ -62,10 +65,28 @@ TEST_LIMITS = {
 }
 
 
+def tiny_misread_document(network) -> dict:
+    """What model.evaluate writes beside weights, for the tiny network on made-up "test digits"."""
+    images = np.random.default_rng(2).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    labels = np.arange(40) % 10
+    probabilities, _ = network.predict(images[:, np.newaxis].astype(np.float32) / 255)
+    return evaluate.misread_digits(images, labels, probabilities.argmax(axis=1))
+
+
 @pytest.fixture(scope="session")
-def app(tiny_weights):
+def served_weights(tmp_path_factory, tiny_weights, tiny_network) -> Path:
+    """The tiny checkpoint and, beside it, its misread digits: what a trained model ships with."""
+    path = tmp_path_factory.mktemp("served") / "tiny.npz"
+    shutil.copyfile(tiny_weights, path)
+    shutil.copyfile(checkpoint.card_path(tiny_weights), checkpoint.card_path(path))
+    evaluate.write_misread(evaluate.misread_path(path), tiny_misread_document(tiny_network))
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(served_weights):
     """The app on the tiny checkpoint, with TEST_LIMITS."""
-    return create_app({"WEIGHTS_PATH": str(tiny_weights), "TESTING": True, **TEST_LIMITS})
+    return create_app({"WEIGHTS_PATH": str(served_weights), "TESTING": True, **TEST_LIMITS})
 
 
 @pytest.fixture()

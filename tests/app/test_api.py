@@ -14,6 +14,7 @@ from app.preprocessing import load_image, to_mnist
 from app.responses import input_levels
 from model import checkpoint
 from model.network import Network
+from tests.conftest import fit_tiny_verdict_rule
 
 LARGE = 10**9
 
@@ -92,7 +93,8 @@ def test_model_card_keeps_what_training_wrote(tmp_path):
         "confusion_matrix": np.eye(10, dtype=int).tolist(),
         "history": [{"epoch": 1, "loss": 0.3, "train_accuracy": 0.9, "test_accuracy": 0.95, "seconds": 3.0}],
     }
-    checkpoint.save(weights, Network(rng=np.random.default_rng(5)), card)
+    network = Network(rng=np.random.default_rng(5))
+    checkpoint.save(weights, network, card, verdict_rule=fit_tiny_verdict_rule(network))
     served = create_app({"WEIGHTS_PATH": str(weights)}).test_client().get("/api/model").get_json()
     assert {key: served[key] for key in card} == card
     assert "architecture" in served
@@ -110,15 +112,25 @@ def test_the_input_is_answered_as_the_image_rounded_to_levels_0_to_255():
     assert all(type(level) is int for row in levels for level in row)  # plain JSON integers
 
 
-@pytest.mark.parametrize("feature_maps", [False, True])
-def test_a_result_is_one_json_object_with_exactly_the_documented_fields(client, digit_pixels, feature_maps):
-    query = "?include=feature_maps" if feature_maps else ""
+# Each include option and the fields it adds to a result.
+INCLUDED_FIELDS = {
+    "feature_maps": {"feature_maps", "pooled_maps"},
+    "saliency": {"saliency"},
+    "layers": {"layers"},
+    "steps": {"steps"},
+}
+
+
+@pytest.mark.parametrize("include", [[], *([option] for option in INCLUDED_FIELDS), list(INCLUDED_FIELDS)],
+                         ids=lambda include: ",".join(include) or "none")
+def test_a_result_is_one_json_object_with_exactly_the_documented_fields(client, digit_pixels, include):
+    query = f"?include={','.join(include)}" if include else ""
     response = client.post(f"/predict{query}", json={"pixels": digit_pixels})
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     result = json.loads(response.get_data(as_text=True), parse_constant=pytest.fail)
-    fields = {"digit", "confidence", "probabilities", "input", "timing_ms"}
-    assert set(result) == fields | ({"feature_maps", "pooled_maps"} if feature_maps else set())
+    fields = {"digit", "confidence", "probabilities", "verdict", "verdict_scores", "input", "timing_ms"}
+    assert set(result) == fields.union(*(INCLUDED_FIELDS[option] for option in include))
     assert result["input"] == digit_pixels
 
 

@@ -8,6 +8,8 @@ import pytest
 from app.inference import Predictor, architecture, feature_layers
 from model import checkpoint
 from model.network import DEFAULT_SPEC, Network
+from model.saliency import input_gradient, input_gradients
+from model.verdict import VerdictRule
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +75,101 @@ def test_the_card_gains_the_architecture_and_parameter_count(predictor):
     assert sum(layer["parameters"] for layer in layers) == predictor.network.parameter_count
 
 
-def test_what_the_card_says_is_kept(tiny_network):
+def test_what_the_card_says_is_kept(tiny_network, tiny_verdict_rule):
     layers = [{"name": "x", "type": "y", "output_shape": [1]}]
     card = {"parameter_count": 1, "architecture": layers, "extra": [1]}
-    assert Predictor(tiny_network, card).card == card
+    assert Predictor(tiny_network, tiny_verdict_rule, card).card == {
+        **card, "verdict_rule": tiny_verdict_rule.describe()
+    }
     bare = {"name": "bare"}
-    assert set(Predictor(tiny_network, bare).card) == {"name", "architecture", "parameter_count"}
+    assert set(Predictor(tiny_network, tiny_verdict_rule, bare).card) == {
+        "name", "architecture", "parameter_count", "verdict_rule"
+    }
     assert bare == {"name": "bare"}  # the caller's dict is left alone
+
+
+def test_the_card_describes_the_verdict_rule_applied_not_an_older_one(tiny_network, tiny_verdict_rule):
+    card = {"verdict_rule": {"margin_limit": 0.99}}
+    served = Predictor(tiny_network, tiny_verdict_rule, card).card
+    assert served["verdict_rule"] == tiny_verdict_rule.describe()
+
+
+def rule_for(hidden_units: int) -> VerdictRule:
+    """A verdict rule for a network whose hidden layer has ``hidden_units``: means 0, identity precision."""
+    return VerdictRule(np.zeros((10, hidden_units)), np.eye(hidden_units))
 
 
 def test_a_network_for_other_images_is_refused():
     spec = {"input_shape": [3, 32, 32], "layers": [{"name": "fc", "type": "Affine", "units": 10}]}
     with pytest.raises(checkpoint.CheckpointError, match="28"):
-        Predictor(Network(spec, rng=np.random.default_rng(0)))
+        Predictor(Network(spec, rng=np.random.default_rng(0)), rule_for(10))
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [{"name": "fc", "type": "Affine", "units": 10}],
+        [{"name": "fc", "type": "Affine", "units": 10}, {"name": "act", "type": "Relu"}],
+        [{"name": "c", "type": "Convolution", "filters": 2, "size": 3}, {"name": "fc", "type": "Affine",
+                                                                        "units": 10}],
+    ],
+    ids=["no hidden layer", "ends with a relu", "no relu before the scores"],
+)
+def test_a_network_without_hidden_units_before_its_scores_is_refused(layers):
+    spec = {"input_shape": [1, 28, 28], "layers": layers}
+    with pytest.raises(checkpoint.CheckpointError, match="Relu and an Affine"):
+        Predictor(Network(spec, rng=np.random.default_rng(0)), rule_for(10))
+
+
+def test_a_verdict_rule_for_another_hidden_layer_is_refused(tiny_network):
+    with pytest.raises(checkpoint.CheckpointError, match="hidden units"):
+        Predictor(tiny_network, rule_for(50))
+
+
+def test_weights_without_a_verdict_rule_are_refused(tmp_path, tiny_network):
+    path = tmp_path / "no-rule.npz"
+    checkpoint.save(path, tiny_network)
+    with pytest.raises(checkpoint.CheckpointError, match="verdict rule"):
+        Predictor.from_checkpoint(path)
+
+
+def test_every_prediction_carries_the_rules_verdict(predictor, images):
+    probabilities, kept = predictor.network.predict(images[:, None], keep=("relu2", "affine2"))
+    expected = predictor.verdict_rule.judge(probabilities.astype(np.float64), kept["relu2"])
+    for prediction, verdict, hidden, logits in zip(predictor.predict(images), expected, kept["relu2"],
+                                                   kept["affine2"], strict=True):
+        assert prediction.verdict.label == verdict.label
+        assert prediction.verdict.novelty == pytest.approx(verdict.novelty, rel=1e-6)
+        assert prediction.verdict.margin == pytest.approx(verdict.margin, rel=1e-6, abs=1e-9)
+        np.testing.assert_array_equal(prediction.hidden, hidden)
+        np.testing.assert_array_equal(prediction.logits, logits)
+
+
+def test_saliency_is_the_input_gradient_of_the_answer_and_left_out_unless_asked(predictor, images):
+    plain = predictor.predict(images)
+    assert all(p.saliency is None and p.versus is None for p in plain)
+    with_saliency = predictor.predict(images, saliency=True)
+    digits = [p.digit for p in with_saliency]
+    expected = input_gradients(predictor.network, images, digits, [None] * len(images))
+    for prediction, gradient in zip(with_saliency, expected, strict=True):
+        assert prediction.versus is None
+        np.testing.assert_allclose(prediction.saliency, gradient, rtol=1e-6, atol=1e-9)
+
+
+def test_saliency_versus_the_answer_itself_takes_the_answers_score_alone(predictor, images):
+    # Images the tiny network reads as different digits: versus is the answer for some of them.
+    images = np.concatenate([images, np.zeros((1, 28, 28)), np.eye(28)[np.newaxis]]).astype(np.float32)
+    predictions = predictor.predict(images, saliency=True, versus=4)
+    alone = predictor.predict(images, saliency=True)
+    assert 4 in {p.digit for p in predictions} and {p.digit for p in predictions} - {4}
+    for image, prediction, reference in zip(images, predictions, alone, strict=True):
+        if prediction.digit == 4:
+            assert prediction.versus is None
+            np.testing.assert_array_equal(prediction.saliency, reference.saliency)
+        else:
+            assert prediction.versus == 4
+            expected = input_gradient(predictor.network, image, prediction.digit, 4)
+            np.testing.assert_allclose(prediction.saliency, expected, rtol=1e-5, atol=1e-8)
 
 
 def test_a_corrupt_checkpoint_is_a_checkpoint_error(tmp_path):
@@ -109,10 +193,12 @@ def test_a_spec_without_pooling_gives_only_the_maps():
         "layers": [
             {"name": "conv", "type": "Convolution", "filters": 4, "size": 3},
             {"name": "act", "type": "Relu"},
+            {"name": "hidden", "type": "Affine", "units": 16},
+            {"name": "hidden_act", "type": "Relu"},
             {"name": "out", "type": "Affine", "units": 10},
         ],
     }
-    predictor = Predictor(Network(spec, rng=np.random.default_rng(0)))
+    predictor = Predictor(Network(spec, rng=np.random.default_rng(0)), rule_for(16))
     [prediction] = predictor.predict(np.zeros((1, 28, 28), dtype=np.float32), feature_maps=True)
     assert set(prediction.activations) == {"act"}
     assert prediction.activations["act"].shape == (4, 26, 26)

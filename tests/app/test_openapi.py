@@ -15,9 +15,11 @@ from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSE
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from app import create_app, openapi
+from app.request_parsing import MAX_INCLUDE_VALUES
 from tests.app.conftest import TEST_LIMITS
 
 ZEROS = [[0] * 28] * 28
+ALL = "feature_maps,saliency,layers,steps"
 
 
 @pytest.fixture(scope="module")
@@ -90,24 +92,71 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
                                        json={"images": [png64, "!!", {"pixels": digit_pixels}, 5]})),
         ("/predict/batch", client.post("/predict/batch", json={"images": []})),
         ("/predict/batch", client.post("/predict/batch", json={"images": ["x"] * 100})),
+        # Every extra, from a drawing (five steps) and from pixels (one), single and in a batch.
+        ("/predict", client.post(f"/predict?include={ALL}&versus=3", data=canvas_png,
+                                 content_type="image/png")),
+        ("/predict", client.post("/predict", json={"pixels": digit_pixels, "include": ALL.split(","),
+                                                   "versus": 0})),
+        ("/predict/batch", client.post(f"/predict/batch?include={ALL}",
+                                       json={"images": [png64, "!!", {"pixels": digit_pixels}]})),
+        ("/predict", client.post("/predict?include=saliency&versus=10", json={"pixels": digit_pixels})),
     ]
     statuses = set()
     for path, response in checks:
         conforms(document, path, "post", response)
         statuses.add(response.status_code)
     assert statuses == {200, 400, 413, 415}
-    for path in ("/api/model", "/healthz", "/readyz", "/openapi.json"):
-        conforms(document, path, "get", client.get(path))
+    for path in ("/api/model", "/api/model/misread", "/healthz", "/readyz", "/openapi.json"):
+        response = client.get(path)
+        assert response.status_code == 200
+        conforms(document, path, "get", response)
 
 
-def test_the_committed_model_card_matches_the_document(document):
+def test_every_extra_conforms_to_its_closed_schema(client, document, canvas_png):
+    result = client.post(f"/predict?include={ALL}", data=canvas_png, content_type="image/png").get_json()
+    validator = jsonschema_rs.validator_for(response_schema(document, "/predict", "post", 200))
+    assert validator.is_valid(result)
+    for field, inner in [("saliency", None), ("layers", "hidden"), ("layers", "logits"),
+                         ("verdict_scores", None), ("timing_ms", None)]:
+        changed = copy.deepcopy(result)
+        (changed[field] if inner is None else changed[field][inner])["surprise"] = 1
+        assert not validator.is_valid(changed), (field, inner)
+    changed = copy.deepcopy(result)
+    changed["steps"][0]["surprise"] = 1
+    assert not validator.is_valid(changed)
+    assert not validator.is_valid({**result, "verdict": "maybe"})
+    assert not validator.is_valid({**result, "saliency": {**result["saliency"], "versus": 10}})
+
+
+def test_a_missing_misread_list_conforms_to_its_documented_error(document, tiny_weights):
+    # tiny_weights has no misread digits beside it.
+    response = create_app({"WEIGHTS_PATH": str(tiny_weights)}).test_client().get("/api/model/misread")
+    assert response.status_code == 404
+    conforms(document, "/api/model/misread", "get", response)
+
+
+def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
+    import re
+
+    [include] = [p for p in document["paths"]["/predict"]["post"]["parameters"] if p["name"] == "include"]
+    pattern = re.compile(include["schema"]["pattern"])
+    for accepted in ["saliency", ALL, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
+        assert pattern.fullmatch(accepted), accepted
+    for refused in ["", "saliency,", ",saliency", "saliency, layers", "x", ",".join(["steps"] * 17)]:
+        assert not pattern.fullmatch(refused), refused
+
+
+def test_the_committed_model_card_and_misread_digits_match_the_document(document):
     from model import checkpoint
     from tests.conftest import skip_or_fail
 
     if not checkpoint.DEFAULT_WEIGHTS.is_file():
         skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
-    served = create_app({"WEIGHTS_PATH": str(checkpoint.DEFAULT_WEIGHTS)}).test_client().get("/api/model")
-    conforms(document, "/api/model", "get", served)
+    client = create_app({"WEIGHTS_PATH": str(checkpoint.DEFAULT_WEIGHTS)}).test_client()
+    for path in ("/api/model", "/api/model/misread"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        conforms(document, path, "get", response)
 
 
 def test_a_result_with_an_unknown_field_would_not_conform(client, document, digit_pixels):
