@@ -109,6 +109,11 @@ function makeTabStop(table, button) {
   button.tabIndex = 0;
 }
 
+/** A visible axis title; the table's own headers tell screen readers the same. */
+function axisLabel(className, text) {
+  return element("p", { className: `confusion-axis ${className}`, attrs: { "aria-hidden": "true" }, text });
+}
+
 /** Fill `container` with the matrix and the misread gallery below it. */
 export function renderConfusion(container, card, { loadMisread } = {}) {
   const matrix = card.confusion_matrix;
@@ -159,8 +164,8 @@ export function renderConfusion(container, card, { loadMisread } = {}) {
   const mistakes = matrix.flat().reduce((a, b) => a + b, 0) - matrix.reduce((sum, row, r) => sum + row[r], 0);
   container.append(
     element("div", { className: "confusion-frame" }, [
-      element("p", { className: "confusion-axis confusion-axis-read", attrs: { "aria-hidden": "true" }, text: "read as →" }),
-      element("p", { className: "confusion-axis confusion-axis-true", attrs: { "aria-hidden": "true" }, text: "true digit" }),
+      axisLabel("confusion-axis-read", "read as →"),
+      axisLabel("confusion-axis-true", "true digit"),
       element("div", { className: "table-scroll" }, [table]),
     ]),
     element("p", {

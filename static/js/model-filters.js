@@ -44,7 +44,10 @@ export function correlation(a, b) {
 }
 
 function thumb(kernel, absMax, which) {
-  const canvas = element("canvas", { className: `pixelated filter-thumb filter-thumb-${which}`, attrs: { "data-which": which } });
+  const canvas = element("canvas", {
+    className: `pixelated filter-thumb filter-thumb-${which}`,
+    attrs: { "data-which": which },
+  });
   drawFilter(canvas, kernel, absMax);
   return canvas;
 }
@@ -88,8 +91,9 @@ function changeList(before, after) {
       [thumb(before[k], beforeMax, "before"), thumb(kernel, afterMax, "after"), thumb(change, afterMax, "change")],
     );
     trio.title = `Filter ${k + 1}: before ±${beforeMax.toFixed(3)}; after and change ±${afterMax.toFixed(2)}`;
+    const attrs = { "data-filter": String(k), "data-correlation": r.toFixed(4) };
     list.append(
-      element("li", { className: "filter-change", attrs: { "data-filter": String(k), "data-correlation": r.toFixed(4) } }, [
+      element("li", { className: "filter-change", attrs }, [
         element("span", { className: "filter-number", text: String(k + 1), attrs: { "aria-hidden": "true" } }),
         trio,
         element("span", { className: "filter-r", text: `r ${r.toFixed(2)}`, attrs: { "aria-hidden": "true" } }),
@@ -106,9 +110,9 @@ function changeList(before, after) {
     document.createTextNode(" — learned from 60,000 digits, and the "),
     element("strong", { text: "change" }),
     document.createTextNode(
-      " — after minus before, both on one colour range. Each filter has its own ranges (hover over a filter for them), so " +
-        "every pattern shows. r: how much a trained filter still resembles its start (correlation; 1 = the same " +
-        "pattern, 0 = none of it).",
+      " — after minus before, both on one colour range. Each filter has its own ranges (hover over a filter " +
+        "for them), so every pattern shows. r: how much a trained filter still resembles its start " +
+        "(correlation; 1 = the same pattern, 0 = none of it).",
     ),
   ]);
   const key = element("p", { className: "filter-key", attrs: { "aria-hidden": "true" } }, [
