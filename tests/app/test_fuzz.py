@@ -177,32 +177,41 @@ IMAGE_STRINGS = st.one_of(
               st.sampled_from(["", "data:image/png;base64,", "data:;base64,", "DATA:x/y;BASE64,", "data:,"]),
               st.sampled_from(sorted(SEED_FILES))),
 )
+INCLUDE_NAMES = st.lists(st.sampled_from(["feature_maps", "saliency", "layers", "steps"]), max_size=20)
+INCLUDE_LISTS = st.one_of(JSON_VALUES, INCLUDE_NAMES)
+VERSUS_VALUES = st.one_of(JSON_VALUES, st.integers(-2, 12))
+EXTRAS = {"include": INCLUDE_LISTS, "versus": VERSUS_VALUES}
 PREDICT_DOCUMENTS = st.one_of(
     JSON_VALUES,
-    st.fixed_dictionaries({"image": IMAGE_STRINGS}, optional={"include": JSON_VALUES}),
-    st.fixed_dictionaries({"pixels": PIXELS}, optional={"include": JSON_VALUES, "image": JSON_VALUES}),
+    st.fixed_dictionaries({"image": IMAGE_STRINGS}, optional=EXTRAS),
+    st.fixed_dictionaries({"pixels": PIXELS}, optional={**EXTRAS, "image": JSON_VALUES}),
 )
 BATCH_DOCUMENTS = st.one_of(
     JSON_VALUES,
     st.fixed_dictionaries(
-        {"images": st.lists(st.one_of(IMAGE_STRINGS, PREDICT_DOCUMENTS), max_size=10)},
-        optional={"include": st.one_of(JSON_VALUES, st.just(["feature_maps"]))},
+        {"images": st.lists(st.one_of(IMAGE_STRINGS, PREDICT_DOCUMENTS), max_size=10)}, optional=EXTRAS
     ),
 )
+QUERY_INCLUDES = st.one_of(st.none(), st.text(max_size=40), INCLUDE_NAMES.map(",".join))
+QUERY_VERSUS = st.one_of(st.none(), st.text(max_size=4), st.integers(-2, 12).map(str))
+
+
+def extras_query(include: str | None, versus: str | None) -> dict:
+    return {name: value for name, value in (("include", include), ("versus", versus)) if value is not None}
 
 
 @FUZZ
-@given(document=PREDICT_DOCUMENTS, include=st.sampled_from([None, "feature_maps", "x", ""]))
-def test_random_json_to_predict_is_answered(client, document, include):
-    query = {} if include is None else {"include": include}
+@given(document=PREDICT_DOCUMENTS, include=QUERY_INCLUDES, versus=QUERY_VERSUS)
+def test_random_json_to_predict_is_answered(client, document, include, versus):
     assert_handled(client.post("/predict", data=json.dumps(document), content_type="application/json",
-                               query_string=query))
+                               query_string=extras_query(include, versus)))
 
 
 @FUZZ
-@given(document=BATCH_DOCUMENTS)
-def test_random_json_to_predict_batch_is_answered(client, document):
-    assert_handled(client.post("/predict/batch", data=json.dumps(document), content_type="application/json"))
+@given(document=BATCH_DOCUMENTS, include=QUERY_INCLUDES, versus=QUERY_VERSUS)
+def test_random_json_to_predict_batch_is_answered(client, document, include, versus):
+    assert_handled(client.post("/predict/batch", data=json.dumps(document), content_type="application/json",
+                               query_string=extras_query(include, versus)))
 
 
 @FUZZ
@@ -215,7 +224,7 @@ def test_random_bytes_as_json_are_refused_cleanly(client, body, path):
 @given(
     fields=st.lists(
         st.tuples(
-            st.sampled_from(["image", "include", "images", "x"]),
+            st.sampled_from(["image", "include", "versus", "images", "x"]),
             st.one_of(st.text(max_size=30), st.sampled_from(sorted(SEED_FILES)).map(lambda n: SEED_FILES[n]),
                       st.binary(max_size=200)),
             st.booleans(),
