@@ -11,7 +11,7 @@
 // much of the random pattern it began with survived training (the card's
 // filters.correlation_with_start is the mean of these).
 
-import { drawFilter, largestMagnitude } from "./pixels.js";
+import { cssGradient, DIVERGING, drawFilter, largestMagnitude } from "./pixels.js";
 import { element, isMatrix, missing } from "./model-dom.js";
 
 /** A list of kernels (each a square matrix of numbers), or null. */
@@ -126,6 +126,18 @@ function changeList(before, after) {
   return [key, list, note];
 }
 
+/** The colour key of the weights: − blue, 0 white, + red. */
+function legend() {
+  const bar = element("span", { className: "legend-bar", attrs: { "aria-hidden": "true" } });
+  bar.style.backgroundImage = cssGradient(DIVERGING);
+  return element("div", { className: "legend legend-small" }, [
+    element("span", { className: "legend-end", text: "−" }),
+    bar,
+    element("span", { className: "legend-end", text: "+" }),
+    element("span", { className: "legend-note", text: "Blue weights are negative, white zero, red positive." }),
+  ]);
+}
+
 export function renderFilters(container, card) {
   const before = kernelsOf(card.filters?.before);
   const after = kernelsOf(card.filters?.after);
@@ -135,8 +147,9 @@ export function renderFilters(container, card) {
   }
   if (before && after && before.length === after.length && before[0].length === after[0].length) {
     container.append(...changeList(before, after));
-    return;
+  } else {
+    if (before) container.append(singleSet(before, "before training"));
+    if (after) container.append(singleSet(after, "after training"));
   }
-  if (before) container.append(singleSet(before, "before training"));
-  if (after) container.append(singleSet(after, "after training"));
+  container.append(legend());
 }

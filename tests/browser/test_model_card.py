@@ -408,6 +408,9 @@ def test_each_filter_shows_before_after_and_change_with_its_correlation_to_its_s
                     assert red > blue, (k, which, w)
                 elif w < -limit:
                     assert blue > red, (k, which, w)
+    # The colour key beside them is painted with the diverging scale.
+    key = page.locator("#model-filters .legend-bar").evaluate("bar => getComputedStyle(bar).backgroundImage")
+    assert key.startswith("linear-gradient")
     # The card's figure is the mean of the per-filter correlations shown.
     mean_r = np.mean([f["r"] for f in filters])
     assert mean_r == pytest.approx(card["filters"]["correlation_with_start"], abs=1e-3)
