@@ -185,7 +185,8 @@ PREDICTION = _closed(
             {"preprocess": {"type": "number", "minimum": 0}, "inference": {"type": "number", "minimum": 0}},
             description=(
                 "Milliseconds spent decoding and preprocessing this image, and running the network "
-                "on it (in a batch: the batch's network time divided by its images)."
+                "on it, backward too for a saliency (in a batch: the batch's network time divided "
+                "by its images)."
             ),
         ),
         "feature_maps": {
