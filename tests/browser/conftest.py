@@ -38,6 +38,22 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# Keeps the JSON answer of every /predict request, in the order the requests were sent, so a
+# test can compare what the page shows with what the API said for the newest request.
+PREDICTION_RECORDER = """
+window.__predictions = [];
+const fetchBeforeRecorder = window.fetch;
+window.fetch = async (...args) => {
+  if (!String(args[0]).includes("/predict")) return fetchBeforeRecorder(...args);
+  const entry = {url: String(args[0]), result: null};
+  window.__predictions.push(entry);
+  const response = await fetchBeforeRecorder(...args);
+  response.clone().json().then((json) => { entry.result = json; }, () => {});
+  return response;
+};
+"""
+
+
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
@@ -108,6 +124,7 @@ class DigitPage:
         self.failed_responses: list[str] = []
         self.predict_requests: list[str] = []
         self.allowed_errors: list[re.Pattern] = []
+        self._finger = None  # the CDP session of a touch still down
         page.add_init_script(CSP_RECORDER)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
@@ -203,8 +220,18 @@ class DigitPage:
     def to_page(self, box: dict, point: tuple[float, float]) -> tuple[float, float]:
         return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
 
-    def draw(self, strokes, *, pixels_per_step: float = 6.0) -> None:
-        """Draw strokes with the mouse: press, move through the points (in small steps), release."""
+    def record_predictions(self) -> None:
+        """Keep the API's answers (call before open); read them with ``newest_prediction``."""
+        self.page.add_init_script(PREDICTION_RECORDER)
+
+    def newest_prediction(self) -> dict:
+        """The JSON the API answered to the newest /predict request."""
+        self.wait_until("() => window.__predictions.length > 0 && window.__predictions.at(-1).result !== null")
+        return self.page.evaluate("window.__predictions.at(-1)")
+
+    def draw(self, strokes, *, pixels_per_step: float = 6.0, lift: bool = True) -> None:
+        """Draw strokes with the mouse: press, move through the points (in small steps), release
+        (the last stroke stays pressed when ``lift`` is false)."""
         box = self.canvas_box()
         mouse = self.page.mouse
         for stroke in strokes:
@@ -216,31 +243,39 @@ class DigitPage:
                 steps = max(1, round(math.hypot(nx - x, ny - y) / pixels_per_step))
                 mouse.move(nx, ny, steps=steps)
                 x, y = nx, ny
-            mouse.up()
+            if lift or stroke is not strokes[-1]:
+                mouse.up()
 
-    def draw_by_touch(self, strokes, *, pixels_per_step: float = 6.0) -> None:
-        """Draw strokes with a finger: touch events through the Chrome DevTools Protocol."""
+    def draw_by_touch(self, strokes, *, pixels_per_step: float = 6.0, lift: bool = True) -> None:
+        """Draw strokes with a finger: touch events through the Chrome DevTools Protocol (the
+        finger stays down at the end of the last stroke when ``lift`` is false: ``lift_finger``)."""
         box = self.canvas_box()
         cdp = self.page.context.new_cdp_session(self.page)
-        try:
-            for stroke in strokes:
-                x, y = self.to_page(box, stroke[0])
-                cdp.send(
-                    "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
-                )
-                for point in stroke[1:]:
-                    nx, ny = self.to_page(box, point)
-                    steps = max(1, round(math.hypot(nx - x, ny - y) / pixels_per_step))
-                    for k in range(1, steps + 1):
-                        px, py = x + (nx - x) * k / steps, y + (ny - y) * k / steps
-                        cdp.send(
-                            "Input.dispatchTouchEvent",
-                            {"type": "touchMove", "touchPoints": [{"x": px, "y": py}]},
-                        )
-                    x, y = nx, ny
+        for stroke in strokes:
+            x, y = self.to_page(box, stroke[0])
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+            for point in stroke[1:]:
+                nx, ny = self.to_page(box, point)
+                steps = max(1, round(math.hypot(nx - x, ny - y) / pixels_per_step))
+                for k in range(1, steps + 1):
+                    px, py = x + (nx - x) * k / steps, y + (ny - y) * k / steps
+                    cdp.send(
+                        "Input.dispatchTouchEvent",
+                        {"type": "touchMove", "touchPoints": [{"x": px, "y": py}]},
+                    )
+                x, y = nx, ny
+            if lift or stroke is not strokes[-1]:
                 cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        finally:
+        if lift:
             cdp.detach()
+        else:
+            self._finger = cdp  # the touch belongs to this session: it must end it
+
+    def lift_finger(self) -> None:
+        """End a touch stroke left down by ``draw_by_touch(..., lift=False)``."""
+        self._finger.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        self._finger.detach()
+        self._finger = None
 
     def read(self, strokes) -> str:
         """Draw, wait for the newest answer and return the digit read."""
@@ -249,10 +284,13 @@ class DigitPage:
         assert state == "answer", f"expected an answer, got {state}: {self.page.inner_text('#error')}"
         return self.prediction()
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot_path(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        return ARTIFACTS / f"{name}.png"
+
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
+        path = self.screenshot_path(name)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 
