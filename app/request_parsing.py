@@ -83,15 +83,15 @@ class PredictRequest:
 
 def _extras(images: list[ImageInput | Failure], form: MultiDict | None = None,
             document: dict | None = None) -> PredictRequest:
-    """The request with the include and versus values of the query, and of the multipart ``form``
-    or the JSON ``document``."""
-    include, versus = request.args.getlist("include"), []
+    """The request for ``images`` with the include and versus of the query and of the body: the
+    multipart ``form`` or the JSON ``document``."""
+    include, include_names, body_versus = request.args.getlist("include"), [], []
     if form is not None:
-        include, versus = [*include, *form.getlist("include")], form.getlist("versus")
+        include, body_versus = [*include, *form.getlist("include")], form.getlist("versus")
     if document is not None:
-        versus = _json_versus(document)
-    return PredictRequest(images, _include(include, _json_include(document or {})),
-                          _versus(request.args.getlist("versus"), versus))
+        include_names, body_versus = _json_include(document), _json_versus(document)
+    return PredictRequest(images, _include(include, include_names),
+                          _versus(request.args.getlist("versus"), body_versus))
 
 
 def parse_predict() -> PredictRequest:
