@@ -300,6 +300,22 @@ def test_a_failed_misread_request_is_reported_and_the_next_choice_retries(digit_
     assert len(shown_digits(page)) == count
 
 
+def test_a_misread_list_that_does_not_match_the_matrix_says_so(digit_page, trained_server, card, misread):
+    page = digit_page.page
+    count, true_digit, read_as = mistakes_of(card)[0]
+    # The list as it would be for other weights: one of this cell's digits missing.
+    dropped = next(d for d in misread["digits"] if (d["label"], d["predicted"]) == (true_digit, read_as))
+    stale = {"count": misread["count"] - 1, "digits": [d for d in misread["digits"] if d is not dropped]}
+    page.route("**/api/model/misread", lambda route: route.fulfill(json=stale))
+    digit_page.open(trained_server)
+
+    cell(page, true_digit, read_as).click()
+    wait_for_gallery(digit_page, "shown", true_digit, read_as)
+
+    assert len(shown_digits(page)) == count - 1
+    assert f"holds {count - 1}" in page.locator(f"{GALLERY} .misread-status").inner_text()
+
+
 @pytest.mark.browser_context_args(**PHONE_390)
 def test_on_a_phone_the_folded_section_opens_and_a_tap_shows_the_digits(digit_page, trained_server, card):
     page = digit_page.page
