@@ -7,6 +7,7 @@ Request parsing lives in ``app.request_parsing``, the three serving steps in ``a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app
 
@@ -14,7 +15,6 @@ from app import openapi, pipeline, request_parsing, responses
 from app.errors import ApiError
 from app.inference import Predictor
 from app.request_parsing import Failure, PredictRequest
-from model.evaluate import misread_path
 
 bp = Blueprint("api", __name__)
 
@@ -70,8 +70,15 @@ def model_card():
     return _cached_json("digit_lens.model_card_json", lambda: _predictor().card)
 
 
+def misread_path(weights_path: str | Path) -> Path:
+    """Where model.train and model.evaluate write the misread test digits of a weights file:
+    ``<name>.misread.json`` beside it (as ``model.evaluate.misread_path`` says; that module is
+    training code, which the image leaves out)."""
+    return Path(weights_path).with_suffix(".misread.json")
+
+
 def _misread_digits() -> dict:
-    """The document beside the weights file (written with them by model.train or model.evaluate)."""
+    """The document beside the weights file, as written with them."""
     path = misread_path(current_app.config["WEIGHTS_PATH"])
     try:
         return json.loads(path.read_text())

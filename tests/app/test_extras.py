@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from app import create_app
+from app import api, create_app
 from app.preprocessing import load_image, to_mnist
 from app.request_parsing import MAX_INCLUDE_VALUES
 from app.responses import saliency_values
@@ -371,6 +371,12 @@ def test_misread_digits_are_served_as_written_beside_the_weights(app, client, se
     for digit in document["digits"]:
         assert digit["label"] != digit["predicted"]
         assert np.asarray(digit["pixels"]).shape == (28, 28)
+
+
+def test_the_app_reads_the_misread_digits_where_model_evaluate_writes_them(tmp_path):
+    weights = tmp_path / "some" / "model.npz"
+    expected = tmp_path / "some" / "model.misread.json"
+    assert api.misread_path(weights) == evaluate.misread_path(weights) == expected
 
 
 def test_misread_digits_are_read_once_per_app(tmp_path, tiny_weights, tiny_network):
