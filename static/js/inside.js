@@ -62,6 +62,11 @@ function queryMayHaveChanged() {
 for (const details of Object.values(parts)) details.addEventListener("toggle", queryMayHaveChanged);
 saliency.addEventListener("versus-change", queryMayHaveChanged);
 
+/** Mark each part "shown" (its data is on screen) or "empty" (no answer, or its data is on the way). */
+function markParts(present) {
+  for (const [name, details] of Object.entries(parts)) details.dataset.state = present[name] ? "shown" : "empty";
+}
+
 /** Show what a prediction result holds for the open parts (a part whose data is missing waits). */
 export function showInside(result) {
   section.dataset.state = "answer";
@@ -78,6 +83,12 @@ export function showInside(result) {
   else path.clear();
   if (result.saliency && result.input) saliency.show(result.saliency, result.input);
   else saliency.clear();
+  markParts({
+    steps: Boolean(result.steps),
+    conv: Boolean(result.feature_maps),
+    path: Boolean(result.layers),
+    saliency: Boolean(result.saliency && result.input),
+  });
 }
 
 /** No answer (blank canvas, or an error): every part back to its prompt. */
@@ -87,6 +98,7 @@ export function resetInside() {
   steps.clear();
   path.clear();
   saliency.clear();
+  markParts({});
 }
 
 /** The model card: the filters' weights and biases, and the layer geometry; null when it failed. */

@@ -3,7 +3,7 @@
 // 5×5 patch on the input, the 25 products weight × pixel, their sum and the bias (see
 // receptive-field.js for the arithmetic). A pooled pixel shows the 2×2 block it took its maximum from.
 
-import { css, divergingColour, drawBlank, drawInput, drawMap, mapValueAt, readableTextOn } from "./pixels.js";
+import { blackOrWhiteOn, css, divergingColour, drawBlank, drawInput, drawMap, mapValueAt } from "./pixels.js";
 import { convolutionAt, formatNumber, poolingAt } from "./receptive-field.js";
 
 function element(tag, className, text) {
@@ -31,7 +31,7 @@ function fillTable(table, rows, colour, digits) {
       const td = element("td", "", formatNumber(value, digits));
       const background = colour(value);
       td.style.backgroundColor = css(background);
-      td.style.color = readableTextOn(background);
+      td.style.color = blackOrWhiteOn(background);
       tr.append(td);
     }
     table.append(tr);
@@ -199,7 +199,7 @@ export class MapZoom {
     fillTable(field.querySelector(".rf-pixels"), sum.pixels, (v) => [v * 255, v * 255, v * 255].map(Math.round), 2);
     const largest = Math.max(1e-12, ...sum.products.flat().map(Math.abs));
     fillTable(field.querySelector(".rf-products"), sum.products, (v) => divergingColour(v, largest), 3);
-    this.sentence = this._renderSum(field.querySelector(".rf-sum"), sum, sent, kind === "pooled" ? target : null);
+    this.sentence = this._renderSum(field.querySelector(".rf-sum"), sum, sent);
   }
 
   _renderPool(pool, { block, winner }) {
@@ -224,9 +224,9 @@ export class MapZoom {
   }
 
   /** The sum as a small worked equation; returns it as one sentence for screen readers. */
-  _renderSum(list, { sum, bias, value, relu }, sent, kept) {
+  _renderSum(list, { sum, bias, value, relu }, sent) {
     const lines = [
-      [kept ? "Kept pixel: Σ products" : "Σ products", formatNumber(sum, 3)],
+      ["Σ products", formatNumber(sum, 3)],
       ["+ bias", bias === null ? "unknown" : formatNumber(bias, 3)],
       ["= before ReLU", formatNumber(value, 3)],
       [value > 0 ? "ReLU keeps it" : "ReLU makes it 0", formatNumber(relu, 3)],

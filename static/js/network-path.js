@@ -71,14 +71,15 @@ export class NetworkPath {
       row.dataset.digit = String(digit);
       const head = element("th", "", String(digit));
       head.scope = "row";
-      const score = element("td", "logit-score");
+      // The bar has a cell of its own beside the number (a picture of it: hidden from screen readers).
+      const barCell = element("td", "logit-bar-cell");
+      barCell.setAttribute("aria-hidden", "true");
       const scoreBar = element("span", "logit-bar");
-      scoreBar.setAttribute("aria-hidden", "true");
-      const scoreText = element("span", "logit-value", "–");
-      score.append(scoreBar, scoreText);
+      barCell.append(scoreBar);
+      const scoreText = element("td", "logit-value", "–");
       const exp = element("td", "logit-exp", "–");
       const probability = element("td", "logit-probability", "–");
-      row.append(head, score, exp, probability);
+      row.append(head, barCell, scoreText, exp, probability);
       this.body.append(row);
       this.rows.push({ row, scoreBar, scoreText, exp, probability });
     }

@@ -230,3 +230,11 @@ export function drawSaliency(canvas, input, values, absMax) {
 export function saliencyGradient(direction = "to right") {
   return `linear-gradient(${direction}, ${css(SALIENCY_DOWN)}, rgb(0, 0, 0) 50%, ${css(SALIENCY_UP)})`;
 }
+
+/** Black or white text, whichever contrasts more with the background [r, g, b]: at least 4.58:1
+ * on any background (black and white cross over at a luminance of 0.18), so small numbers on
+ * mid greys stay readable. */
+export function blackOrWhiteOn(background) {
+  const light = luminance(background);
+  return 1.05 / (light + 0.05) > (light + 0.05) / 0.05 ? "#ffffff" : "#000000";
+}

@@ -1,0 +1,56 @@
+"""What the page asked /predict for and what it got back, for the inside-the-network tests."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+
+class PredictionLog:
+    """Passes the page's /predict requests through to the server and keeps each answer's JSON.
+
+    ``queries`` holds each request's query parameters ({"include": [...], "versus": [...]}),
+    ``results`` each successful answer, in the order they arrived.
+    """
+
+    def __init__(self, page):
+        self.queries: list[dict[str, list[str]]] = []
+        self.results: list[dict] = []
+        page.route("**/predict*", self._through)
+
+    def _through(self, route) -> None:
+        request = route.request
+        self.queries.append(parse_qs(urlsplit(request.url).query))
+        try:
+            response = route.fetch()
+        except Exception:  # the page aborted the request (a newer drawing replaced it)
+            route.abort()
+            return
+        if response.ok:
+            self.results.append(response.json())
+        route.fulfill(response=response)
+
+    def includes(self) -> list[set[str]]:
+        """The include names of every request so far."""
+        return [
+            {name for value in query.get("include", []) for name in value.split(",") if name}
+            for query in self.queries
+        ]
+
+    def shown(self, digit_page) -> dict:
+        """The newest answer whose input is the one on the page (the answer on screen)."""
+        on_screen = digit_page.network_input()
+        for result in reversed(self.results):
+            if np.asarray(result["input"]).ravel().tolist() == on_screen:
+                return result
+        raise AssertionError("no answer received matches the input on the page")
+
+
+def decode_maps(encoded: dict) -> np.ndarray:
+    """An encoded map block (as in the API) back to floats (C, H, W)."""
+    import base64
+
+    data = np.frombuffer(base64.b64decode(encoded["data"]), dtype=np.uint8).reshape(encoded["shape"])
+    scale = np.asarray(encoded["scale"], dtype=np.float64)[:, None, None]
+    return data / 255.0 * scale
