@@ -226,7 +226,7 @@ class DigitPage:
 
     def newest_prediction(self) -> dict:
         """The JSON the API answered to the newest /predict request."""
-        self.wait_until("() => window.__predictions.length > 0 && window.__predictions.at(-1).result !== null")
+        self.wait_until("() => window.__predictions.at(-1)?.result != null")
         return self.page.evaluate("window.__predictions.at(-1)")
 
     def draw(self, strokes, *, pixels_per_step: float = 6.0, lift: bool = True) -> None:

@@ -52,9 +52,7 @@ def test_answer_is_provisional_while_the_mouse_is_down_and_final_once_the_stroke
     digit_page.open(trained_server)
 
     digit_page.draw(SEVEN, lift=False)
-    digit_page.wait_until(
-        "() => document.querySelector('[data-testid=\"prediction\"]').textContent !== ''"
-    )
+    digit_page.wait_until("() => document.querySelector('[data-testid=\"prediction\"]').textContent !== ''")
     assert state(digit_page) == "provisional"
     assert page.locator(".reading").is_visible()
     assert announced(digit_page) == ""  # screen readers hear nothing while the pointer is down
@@ -148,7 +146,9 @@ def test_verdict_on_the_page_is_the_apis_verdict(digit_page, trained_server, str
         assert headline.inner_text() == "Not a digit?"
         assert "best guess" in verdict.inner_text()
         # The best guess is muted: smaller and grey, not the accent colour of a real answer.
-        size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.verdict-digit')).fontSize)")
+        size = page.locator(".verdict-digit").evaluate(
+            "(digit) => parseFloat(getComputedStyle(digit).fontSize)"
+        )
         assert size < 30
         assert page.inner_text("#pad-badge") == "not a digit?"
     else:
@@ -162,8 +162,12 @@ def test_verdict_on_the_page_is_the_apis_verdict(digit_page, trained_server, str
 def unsure_result(first: int, second: int) -> dict:
     probabilities = [0.0004] * 10
     probabilities[first], probabilities[second] = 0.5, 0.4968
-    return {"digit": first, "probabilities": probabilities, "verdict": "unsure",
-            "verdict_scores": {"novelty": 0.4, "margin": 0.0032}}
+    return {
+        "digit": first,
+        "probabilities": probabilities,
+        "verdict": "unsure",
+        "verdict_scores": {"novelty": 0.4, "margin": 0.0032},
+    }
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -178,7 +182,8 @@ def test_unsure_answer_reads_as_two_digits_with_a_question(digit_page, tiny_serv
             const { AnswerCard } = await import("/static/js/answer.js");
             const $ = (s) => document.querySelector(s);
             new AnswerCard({
-                card: $("#answer"), verdict: $('[data-testid="verdict"]'), digit: $('[data-testid="prediction"]'),
+                card: $("#answer"), verdict: $('[data-testid="verdict"]'),
+                digit: $('[data-testid="prediction"]'),
                 headline: $("#verdict-headline"), alternative: $("#verdict-alternative"),
                 confidence: $("#confidence"), note: $("#verdict-note"), emptyHint: $("#empty-hint"),
                 error: $("#error"), announcer: $("#announcer"), badge: $("#pad-badge"),

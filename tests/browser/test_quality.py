@@ -178,3 +178,90 @@ def test_favicon_is_served(digit_page, tiny_server):
         response = page.request.get(tiny_server.url + path)
         assert response.status == 200
         assert response.headers["content-type"].startswith("image/svg+xml")
+
+
+# A zig-zag: the API answers "not_a_digit" for it (see test_answer.py).
+ZIGZAG = [[(0.15 + 0.7 * k / 8, 0.3 if k % 2 == 0 else 0.7) for k in range(9)]]
+
+
+def test_answer_states_have_no_serious_accessibility_violations(digit_page, trained_server):
+    page = digit_page.page
+    digit_page.open(trained_server)
+
+    digit_page.draw(SEVEN, lift=False)  # provisional: greyed, yet readable
+    digit_page.wait_until("() => document.querySelector('[data-testid=\"prediction\"]').textContent !== ''")
+    assert page.get_attribute('[data-testid="prediction"]', "data-state") == "provisional"
+    assert serious_violations(page) == []
+    page.mouse.up()
+    digit_page.wait_for_answer()
+
+    page.keyboard.press("Escape")
+    digit_page.read(ZIGZAG)
+    assert page.get_attribute('[data-testid="verdict"]', "data-verdict") == "not_a_digit"
+    assert serious_violations(page) == []
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.browser_context_args(**PHONE_CONTEXT)
+@pytest.mark.parametrize("width", [360, 390])
+def test_phone_toolbar_is_no_wider_than_the_drawing_and_the_badge_leaves_it_uncovered(
+    digit_page, trained_server, width
+):
+    page = digit_page.page
+    page.set_viewport_size({"width": width, "height": 844})
+    digit_page.open(trained_server)
+    canvas = digit_page.by_test_id("draw-canvas").bounding_box()
+    toolbar = page.locator(".toolbar").bounding_box()
+
+    assert toolbar["x"] >= canvas["x"] - 0.5
+    assert toolbar["x"] + toolbar["width"] <= canvas["x"] + canvas["width"] + 0.5
+
+    digit_page.draw_by_touch(SEVEN)
+    assert digit_page.wait_for_answer() == "answer"
+    badge = page.locator("#pad-badge")
+    assert badge.is_visible()
+    assert badge.inner_text().startswith("7")
+    assert not boxes_overlap(badge.bounding_box(), canvas)
+
+
+FOLDS = "[...document.querySelectorAll('details.fold[data-phone=\"closed\"]')].map((d) => d.open)"
+
+
+@pytest.mark.browser_context_args(**PHONE_CONTEXT)
+def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_page, trained_server):
+    page = digit_page.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    digit_page.open(trained_server)
+    digit_page.draw_by_touch(SEVEN)
+    digit_page.wait_for_answer()
+
+    folds = page.evaluate(FOLDS)
+    assert len(folds) >= 2 and not any(folds)
+    screens = page.evaluate("document.documentElement.scrollHeight / window.innerHeight")
+    assert screens <= 4, f"the page is {screens:.1f} screens tall"
+    model = page.locator("section.model > details.fold")
+
+    page.locator("#model-title").tap()
+    assert model.evaluate("(details) => details.open")
+    summary = model.locator("> summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert not model.evaluate("(details) => details.open")
+    page.keyboard.press("Space")
+    assert model.evaluate("(details) => details.open")
+    assert serious_violations(page) == []
+
+
+def test_sections_are_open_on_a_desktop(digit_page, tiny_server):
+    digit_page.open(tiny_server)
+
+    folds = digit_page.page.evaluate(FOLDS)
+    assert folds and all(folds)

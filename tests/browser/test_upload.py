@@ -7,6 +7,8 @@ import io
 
 from PIL import Image, ImageDraw
 
+from harness.strokes import SEVEN
+
 
 def photo_of_a_seven(size: int = 240) -> bytes:
     """Dark ink on slightly uneven light paper, as a phone photo of a written 7 would be."""
@@ -46,6 +48,22 @@ def test_uploaded_photo_is_read_through_the_same_pipeline(digit_page, trained_se
     preview = digit_page.page.locator("#upload-preview")
     assert preview.is_visible()
     assert preview.get_attribute("alt") == "Uploaded image: seven.jpg"
+
+
+def test_caption_names_the_upload_as_an_image_and_a_drawing_as_a_drawing(digit_page, trained_server):
+    page = digit_page.page
+    digit_page.open(trained_server)
+    assert page.inner_text("#input-source") == "Your drawing"
+
+    digit_page.by_test_id("upload").set_input_files(
+        files=[{"name": "seven.jpg", "mimeType": "image/jpeg", "buffer": photo_of_a_seven()}]
+    )
+    assert digit_page.wait_for_answer() == "answer"
+    assert page.inner_text("#input-source") == "Your image"
+
+    digit_page.draw(SEVEN)  # drawing replaces the upload
+    assert digit_page.wait_for_answer() == "answer"
+    assert page.inner_text("#input-source") == "Your drawing"
 
 
 def test_clear_after_an_upload_empties_the_answer(digit_page, trained_server):
