@@ -5,6 +5,7 @@ misread test digits beside the model card."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import math
@@ -16,7 +17,7 @@ from app import api, create_app
 from app.preprocessing import load_image, to_mnist
 from app.request_parsing import MAX_INCLUDE_VALUES
 from app.responses import saliency_values
-from model import evaluate
+from model import checkpoint, evaluate
 from model.saliency import input_gradient
 from model.verdict import VERDICTS
 from tests.app.conftest import TEST_LIMITS, tiny_misread_document
@@ -75,17 +76,26 @@ def test_every_result_of_a_batch_carries_its_own_verdict(app, client, digit_pixe
     assert_verdict_of(app, results[3], pixels_image(blank))
 
 
-def test_the_three_verdicts_follow_the_rules_limits(app, client):
-    # The tiny model's rule, fitted on random images: noise reads as not a digit, a blank
-    # canvas as far from everything it saw; whatever it says, the API says the same.
+def test_each_of_the_three_verdicts_reaches_the_api(tmp_path, tiny_network, tiny_verdict_rule):
+    # Noise images and a blank one; the rule's margin limit is set between the noise images'
+    # margins, so that some are "unsure", some "digit", and the blank one is "not_a_digit".
     rng = np.random.default_rng(4)
-    images = [rng.integers(0, 256, (28, 28)).tolist() for _ in range(6)] + [[[0] * 28] * 28]
-    results = client.post("/predict/batch", json={"images": [{"pixels": p} for p in images]}).get_json()
-    rule = app.extensions["model"].verdict_rule
-    for result in results["results"]:
-        novelty, margin = result["verdict_scores"]["novelty"], result["verdict_scores"]["margin"]
-        expected = ("not_a_digit" if novelty > 1 else "unsure" if margin < rule.margin_limit else "digit")
-        assert result["verdict"] == expected
+    images = rng.integers(0, 256, (8, 28, 28))
+    images[-1] = 0
+    probabilities, kept = tiny_network.predict(images[:, np.newaxis].astype(np.float32) / 255,
+                                               keep=("relu2",))
+    novelty, margin = tiny_verdict_rule.scores(probabilities, kept["relu2"])
+    assert novelty[-1] > 1 and (novelty[:-1] <= 1).all()
+    rule = dataclasses.replace(tiny_verdict_rule, margin_limit=float(np.median(margin[:-1])))
+    weights = tmp_path / "model.npz"
+    checkpoint.save(weights, tiny_network, {}, verdict_rule=rule)
+    client = create_app({"WEIGHTS_PATH": str(weights), **TEST_LIMITS}).test_client()
+    response = client.post("/predict/batch", json={"images": [{"pixels": p} for p in images.tolist()]})
+    verdicts = [result["verdict"] for result in response.get_json()["results"]]
+    assert verdicts == [v.label for v in rule.judge(probabilities.astype(np.float64), kept["relu2"])]
+    assert set(verdicts) == set(VERDICTS)
+    assert verdicts[-1] == "not_a_digit"
+    assert client.get("/api/model").get_json()["verdict_rule"]["margin_limit"] == round(rule.margin_limit, 4)
 
 
 def test_the_model_card_describes_the_verdict_rule(app, client):
