@@ -213,6 +213,45 @@ def test_saliency_is_the_input_gradient_of_the_answers_score(app, client, digit_
     assert np.abs(values).max() > 0
 
 
+@pytest.fixture(scope="module")
+def trained_client():
+    """The app on the committed, trained weights (their gradients are large enough to check
+    through the API's rounding; the tiny random network's are not)."""
+    from tests.conftest import skip_or_fail
+
+    if not checkpoint.DEFAULT_WEIGHTS.is_file():
+        skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
+    return create_app({"WEIGHTS_PATH": str(checkpoint.DEFAULT_WEIGHTS)}).test_client()
+
+
+def test_the_served_saliency_matches_finite_differences_of_the_served_scores(trained_client, digit_pixels):
+    # End to end, in the API's own units: pixels on the 0-1 scale in, scores (include=layers) out.
+    # A little noise: with flat ink, neighbouring windows tie for the pooling maximum, where the
+    # scores have kinks and no finite difference converges.
+    client = trained_client
+    noise = np.random.default_rng(8).uniform(0.02, 0.08, (28, 28))
+    image = pixels_image(digit_pixels).astype(np.float64) * 0.9 + noise
+
+    def scores(x: np.ndarray) -> np.ndarray:
+        result = client.post("/predict?include=layers", json={"pixels": x.tolist()}).get_json()
+        return np.asarray(result["layers"]["logits"]["values"])
+
+    result = client.post("/predict?include=saliency,layers&versus=3", json={"pixels": image.tolist()})
+    saliency = result.get_json()["saliency"]
+    target, versus = saliency["target"], saliency["versus"]
+    values = np.asarray(saliency["values"])
+    step = 1e-3
+    for flat in np.argsort(-np.abs(values), axis=None)[:6]:
+        pixel = np.unravel_index(flat, values.shape)
+        low, high = image.copy(), image.copy()
+        high[pixel] += step
+        low[pixel] -= step
+        difference = scores(high) - scores(low)
+        compared = difference[target] - (difference[versus] if versus is not None else 0.0)
+        estimate = compared / (2 * step)
+        assert estimate == pytest.approx(values[pixel], rel=0.05, abs=0.02 * np.abs(values).max()), pixel
+
+
 @pytest.mark.parametrize("where", ["query", "json", "form"])
 def test_saliency_versus_another_digit_is_the_gradient_of_the_score_difference(
     app, client, canvas_png, where
