@@ -62,20 +62,26 @@ function queryMayHaveChanged() {
 for (const details of Object.values(parts)) details.addEventListener("toggle", queryMayHaveChanged);
 saliency.addEventListener("versus-change", queryMayHaveChanged);
 
-/** Mark each part "shown" (its data is on screen) or "empty" (no answer, or its data is on the way). */
-function markParts(present) {
-  for (const [name, details] of Object.entries(parts)) details.dataset.state = present[name] ? "shown" : "empty";
+/** Mark each part "shown" (its data is on screen), "waiting" (an answer without its data: the part
+ * was closed, or has just been opened and its data is on the way) or "empty" (no answer). */
+function markParts(present, answered) {
+  for (const [name, details] of Object.entries(parts)) {
+    details.dataset.state = present[name] ? "shown" : answered ? "waiting" : "empty";
+  }
 }
 
 /** Show what a prediction result holds for the open parts (a part whose data is missing waits). */
 export function showInside(result) {
   section.dataset.state = "answer";
+  // Maps of an older drawing would mislead: without new ones the grid keeps only the filters.
   if (result.feature_maps) {
     featureMaps.show(
       decodeMaps(result.feature_maps),
       result.pooled_maps ? decodeMaps(result.pooled_maps) : null,
       result.input ?? null,
     );
+  } else {
+    featureMaps.show(null, null);
   }
   if (result.steps) steps.show(result.steps);
   else steps.clear();
@@ -88,7 +94,7 @@ export function showInside(result) {
     conv: Boolean(result.feature_maps),
     path: Boolean(result.layers),
     saliency: Boolean(result.saliency && result.input),
-  });
+  }, true);
 }
 
 /** No answer (blank canvas, or an error): every part back to its prompt. */
@@ -98,7 +104,7 @@ export function resetInside() {
   steps.clear();
   path.clear();
   saliency.clear();
-  markParts({});
+  markParts({}, false);
 }
 
 /** The model card: the filters' weights and biases, and the layer geometry; null when it failed. */

@@ -218,9 +218,13 @@ export class MapZoom {
     }
     const first = block[0][0];
     const last = block.at(-1).at(-1);
+    const where = `rows ${first.row + 1}–${last.row + 1}, columns ${first.col + 1}–${last.col + 1}`;
     pool.querySelector(".rf-pool-text").textContent =
-      `Max pooling keeps the largest of the map pixels in rows ${first.row + 1}–${last.row + 1}, ` +
-      `columns ${first.col + 1}–${last.col + 1}: row ${winner.row + 1}, column ${winner.col + 1} (outlined).`;
+      winner.value > 0
+        ? `Max pooling keeps the largest of the map pixels in ${where}: row ${winner.row + 1}, ` +
+          `column ${winner.col + 1} (outlined).`
+        : `All four map pixels in ${where} are 0 after ReLU, so the pooled pixel is 0 ` +
+          `(the first, row ${winner.row + 1}, column ${winner.col + 1}, is outlined).`;
   }
 
   /** The sum as a small worked equation; returns it as one sentence for screen readers. */
