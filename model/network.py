@@ -277,15 +277,20 @@ class Network:
 
     # --- training ----------------------------------------------------------------------
 
-    def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
-        """Forward pass that keeps what backward needs; the mean cross-entropy."""
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Forward pass that keeps what backward needs; the class scores (N, K) before softmax."""
         for _, layer in self.steps:
             x = layer.forward(x)
-        return self.head.forward(x, labels)
+        return x
 
-    def backward(self) -> dict[str, np.ndarray]:
-        """Gradients of the last ``loss`` with respect to every parameter, by name."""
-        dout = self.head.backward()
+    def loss(self, x: np.ndarray, labels: np.ndarray) -> float:
+        """Forward pass that keeps what backward needs; the mean cross-entropy."""
+        return self.head.forward(self.forward(x), labels)
+
+    def backward(self, dscores: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Gradients of the last ``loss`` with respect to every parameter, by name; or, after
+        ``forward``, of any loss whose gradient with respect to the scores is ``dscores`` (N, K)."""
+        dout = self.head.backward() if dscores is None else dscores
         for _, layer in reversed(self.steps):
             dout = layer.backward(dout)
         # A fused block's parameters are its convolution's, named after the first layer.

@@ -3,11 +3,16 @@
     python -m model.train --data-dir ../shared/data/mnist --epochs 20 --seed 0
 
 Trains with the fused convolution block of ``model.fast``; ``--reference`` trains with the
-textbook layers of ``model.layers`` only (the same function, slower).
+textbook layers of ``model.layers`` only (the same function, slower). Non-digit images join
+every batch, trained toward a uniform answer (outlier exposure, ``model.outlier_exposure``;
+``--no-outlier-exposure`` leaves them out). The last ``--validation`` training images are held
+out: the verdict rule (``model.verdict``) is fitted on the others and its limits are chosen
+on them.
 
 Prints a progress line every ``--log-every`` batches (loss, images/s) and one line per
 epoch (train and test accuracy, seconds); ends by writing ``--out`` (.npz) and the model
-card beside it (.json). The same arguments and seed give the same weights.
+card beside it (.json), with the verdict rule inside the weights file and the misread test
+digits beside it (``model.evaluate``). The same arguments and seed give the same weights.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model import checkpoint, mnist
+from model import checkpoint, evaluate, mnist
 from model.augment import NONE, Augmentation, augment
 from model.network import DEFAULT_SPEC, INIT, Network, output_shapes
 from model.optimizers import OPTIMIZERS
+from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
 
 _FULL = Augmentation()
 AUGMENTATIONS = {
@@ -59,9 +65,7 @@ def keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
-def to_network_input(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], the network's input."""
-    return (images.astype(np.float32) / 255.0)[:, None]
+to_network_input = evaluate.to_network_input
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -132,8 +136,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     if args.download:
         mnist.download(data_dir)
     data = mnist.load_mnist(data_dir)
-    train_images = to_network_input(data.train_images)
-    train_labels = data.train_labels.astype(np.intp)
+    train_images, train_labels, validation_images, _ = evaluate.split_for_verdict(data, args.validation)
     test_images = to_network_input(data.test_images)
     test_labels = data.test_labels.astype(np.intp)
     if args.limit:
@@ -144,6 +147,11 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     filters_before = filters_of(network)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
     aug = AUGMENTATIONS[args.augment]
+    exposure = None
+    if args.outlier_exposure:
+        exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
+        # Their own random stream, so the digits' order and jitter do not depend on the outliers.
+        outlier_batches = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
     eval_images = train_images[:TRAIN_EVAL_SIZE]
     eval_labels = train_labels[:TRAIN_EVAL_SIZE]
 
@@ -157,6 +165,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         f"batch {args.batch_size}, {args.optimizer} lr {args.lr} ({args.schedule}), "
         f"augmentation {args.augment}, seed {args.seed}, "
         + ("textbook layers (--reference)" if args.reference else "fused conv→ReLU→pool block")
+        + (f", outlier exposure λ {exposure.weight} × {exposure.per_batch} per batch" if exposure else "")
+        + f", {len(validation_images):,} held out for the verdict rule"
     )
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
@@ -167,7 +177,12 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
             index = order[batch * args.batch_size : (batch + 1) * args.batch_size]
             images = augment(train_images[index], rng, aug)
             optimizer.lr = learning_rate(args.lr, args.schedule, step, total_steps)
-            loss, grads = network.gradient(images, train_labels[index])
+            if exposure:
+                loss, grads = loss_and_gradient(
+                    network, images, train_labels[index], outlier_batches.next(), exposure.weight
+                )
+            else:
+                loss, grads = network.gradient(images, train_labels[index])
             optimizer.update(network.params, grads)
             losses.append(loss)
             step += 1
@@ -198,16 +213,28 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         )
         card = model_card(
             network, args, aug, history, filters_before, data_dir, test_predictions, test_labels, n,
-            time.perf_counter() - started,
+            time.perf_counter() - started, exposure,
         )
-        if args.out:
-            # After every epoch, so a long run that is stopped still leaves usable weights.
+        if args.out and epoch < args.epochs:
+            # After every epoch, so a long run that is stopped still leaves usable weights
+            # (python -m model.evaluate --fit-verdict then adds the verdict rule).
             checkpoint.save(args.out, network, card)
 
+    rule = evaluate.fit_verdict_rule(
+        network, train_images, train_labels, validation_images, held_out=args.validation > 0
+    )
+    card["training"]["seconds"] = round(time.perf_counter() - started, 1)
+    if args.out:
+        checkpoint.save(args.out, network, card, verdict_rule=rule)
+        misread = evaluate.misread_digits(data.test_images, data.test_labels, test_predictions)
+        evaluate.write_misread(evaluate.misread_path(args.out), misread)
+    card["verdict_rule"] = rule.describe()
+    log(f"verdict rule: {rule.fitted['accepted_there']:.4f} of the held-out digits judged 'digit'")
     return network, card
 
 
-def model_card(network, args, aug, history, filters_before, data_dir, predictions, test_labels, n, seconds):
+def model_card(network, args, aug, history, filters_before, data_dir, predictions, test_labels, n, seconds,
+               exposure=None):
     """The human-readable record of a training run (written next to the weights)."""
     filters_after = filters_of(network)
     return {
@@ -232,6 +259,8 @@ def model_card(network, args, aug, history, filters_before, data_dir, prediction
             "layers": "reference (model.layers)" if args.reference else "fast (model.fast block)",
             "augmentation": aug.as_dict(),
             "training_images": n,
+            "validation_images": args.validation,
+            "outlier_exposure": exposure.as_dict() if exposure else None,
             "seconds": round(seconds, 1),
             "numpy": np.__version__,
             "python": platform.python_version(),
@@ -271,14 +300,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="train with the textbook layers of model.layers instead of the fused block of model.fast",
     )
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    parser.add_argument(
+        "--validation", type=int, default=5000,
+        help="hold out the last N training images to choose the verdict rule's limits (default 5000)",
+    )
+    parser.add_argument(
+        "--outlier-exposure", action=argparse.BooleanOptionalAction, default=True,
+        help="train non-digit images toward a uniform answer (default on)",
+    )
+    parser.add_argument("--oe-weight", type=float, default=0.5, help="λ of outlier exposure (default 0.5)")
+    parser.add_argument("--oe-batch", type=int, default=50, help="outliers per batch (default 50)")
+    parser.add_argument("--oe-pool", type=int, default=20_000, help="distinct outliers drawn (default 20000)")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N batches")
     parser.add_argument("--out", default=str(checkpoint.DEFAULT_WEIGHTS), help="weights file (.npz)")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "oe_batch", "oe_pool"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         parser.error("--lr must be positive")
+    if not args.oe_weight >= 0:
+        parser.error("--oe-weight must be at least 0")
+    if not 0 <= args.validation <= 20_000:
+        parser.error("--validation must be between 0 and 20000")
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
