@@ -11,6 +11,7 @@ from PIL import Image
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.mnist_form import FINE_BOX, MIN_CONTRAST
+from app.preprocessing.morphology import dilate, reconstruct
 
 COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 MIN_SIGNAL_TO_NOISE = 6.0  # ink must differ from the paper by ≥ 6 noise standard deviations
@@ -19,6 +20,12 @@ MAX_BORDER_INK = 0.35  # "ink" along more of the image's border than this is sha
 # digit's extent and it holds at least PART_MASS of the ink so far.
 PART_GAP = 0.35
 PART_MASS = 0.03
+# Ink at STRONG_SHARE of the strongest is surely a stroke; fainter ink, down to FAINT_SHARE,
+# belongs to the digit when it joins a stroke (a faded side, a light pencil line, the soft edge
+# of an enlarged scan): paper texture and specks do not.
+STRONG_SHARE = 0.35
+FAINT_SHARE = 0.08
+STRONG_NOISE, FAINT_NOISE = 4.0, 4.0  # the same, in standard deviations of the paper's noise
 SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
 
 
@@ -37,14 +44,40 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
-    ink_mask = strength > max(0.35 * contrast, 4 * noise)
-    border = np.concatenate([ink_mask[0], ink_mask[-1], ink_mask[:, 0], ink_mask[:, -1]])
+    strong = strong_ink(strength, contrast, noise)
+    border = np.concatenate([strong[0], strong[-1], strong[:, 0], strong[:, -1]])
     if np.count_nonzero(border) > MAX_BORDER_INK * border.size:
         # Even a digit cropped tight to its ink touches the border at a few strokes only.
         raise NoDigitFound(
             "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
         )
-    return _ink_box(ink_mask, strength)
+    return _ink_box(with_faint_ink(strong, strength, contrast, noise), strength)
+
+
+def strong_ink(strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
+    """The surely-stroke pixels (H, W bool) of an ink ``strength`` map whose strongest ink is
+    ``contrast`` over paper noise ``noise``."""
+    return strength > max(STRONG_SHARE * contrast, STRONG_NOISE * noise)
+
+
+def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
+    """The ``strong`` strokes (H, W bool) and the fainter ink of ``strength`` connected to them."""
+    return reconstruct(strong, strength > max(FAINT_SHARE * contrast, FAINT_NOISE * noise))
+
+
+def even_ink(
+    strength: np.ndarray, mask: np.ndarray, contrast: float, noise: float, core: float
+) -> np.ndarray:
+    """Ink strength (H, W) as ink in [0, 1] with faint strokes made as full as strong ones: each
+    pixel is measured against the level of the strokes of ``mask`` around it, capped at ``core``
+    (strokes that strong are full ink), nothing at 15% of that level or 3 ``noise`` and below."""
+    solid = np.count_nonzero(mask)
+    edges = np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
+    reach = max(1, math.ceil(solid / max(edges, 1)))  # about half the strokes' width
+    level = np.minimum(dilate(np.where(mask, strength, np.float32(0)), reach), np.float32(core))
+    floor = np.maximum(np.float32(0.15 * contrast / max(core, 1e-6)) * level, np.float32(3 * noise))
+    ink = (strength - floor) / np.maximum(level - floor, np.float32(1e-6))
+    return np.where(level > floor, np.clip(ink, 0.0, 1.0), np.float32(0)).astype(np.float32)
 
 
 def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:

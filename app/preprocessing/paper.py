@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.preprocessing.morphology import opening
+from app.preprocessing.morphology import opening, reconstruct
 from app.preprocessing.quantiles import QUANTILE_BINS, high_quantile, quantiles
 
 
@@ -125,13 +125,24 @@ def broad_shade(strength: np.ndarray) -> np.ndarray:
     """The part of ``strength`` (H, W) that is a broad, faint shade — a sharp shadow edge the smooth
     paper model cannot follow — rather than pen strokes: (H, W), zero elsewhere.
 
-    Of the regions wider than the opening's window, the ones fainter than half the strongest
-    ink are shade, not ink (a bold stroke wider than the window is as dark as the ink and stays).
+    Of the regions wider than the opening's window (and than the strong strokes: a faded part of
+    a bold stroke is as wide as the rest of it), the ones fainter than half the strongest ink are
+    shade, not ink, when they reach the image's border: a shadow falls from outside the picture.
     A small window follows the corners of a shadow more closely."""
-    opened = opening(strength)
     ink_level = high_quantile(strength, 0.0005)
-    shade = np.where((opened > 0) & (opened < 0.5 * ink_level), opened, np.float32(0))
+    opened = opening(strength, wider_than=3 * stroke_width(strength > 0.5 * ink_level))
+    broad = (opened > 0) & (opened < 0.5 * ink_level)
+    border = np.zeros_like(broad)
+    border[[0, -1]] = True
+    border[:, [0, -1]] = True
+    shade = np.where(reconstruct(border, broad), opened, np.float32(0))
     return np.minimum(shade, np.float32(0.9)).astype(np.float32)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The mean width in pixels of the strokes of ``mask`` (H, W bool): area / half the outline."""
+    edges = np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
+    return 2 * float(np.count_nonzero(mask)) / max(edges, 1)
 
 
 def unshade(strength: np.ndarray, shade: np.ndarray, dark_ink: bool) -> np.ndarray:

@@ -12,7 +12,16 @@ from PIL import Image, ImageChops
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.flattening import unit_array
-from app.preprocessing.ink import InkReading, coarse_factor, drop_specks, find_ink, fine_crop, scaled_ink
+from app.preprocessing.ink import (
+    InkReading,
+    coarse_factor,
+    drop_specks,
+    even_ink,
+    find_ink,
+    fine_crop,
+    strong_ink,
+    with_faint_ink,
+)
 from app.preprocessing.morphology import dilate
 from app.preprocessing.paper import (
     broad_shade,
@@ -76,11 +85,12 @@ def read_photo(source: Image.Image) -> InkReading:
     # side of the fine crop itself bounds it too.
     noise = min(noise * factor * min(scale, 1.0), paper_noise(strength)[0])
     contrast = high_quantile(strength, 0.01)
-    ink_mask = strength > max(0.35 * contrast, 4 * noise)
-    if not ink_mask.any():
+    strong = strong_ink(strength, contrast, noise)
+    if not strong.any():
         raise NoDigitFound("no digit found")
-    core = min(quantiles(strength[ink_mask], (0.75,))[0], contrast)
-    ink = scaled_ink(strength, max(0.15 * contrast, 3 * noise), core)
+    ink_mask = with_faint_ink(strong, strength, contrast, noise)
+    core = min(quantiles(strength[strong], (0.75,))[0], contrast)
+    ink = even_ink(strength, ink_mask, contrast, noise, core)
     # Sub-threshold texture away from any stroke is not ink, nor are specks of dust.
     near_strokes = dilate(ink_mask, 2)
     ink = drop_specks(np.where(near_strokes, ink, np.float32(0)), near_strokes)

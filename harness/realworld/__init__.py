@@ -1,6 +1,6 @@
 """A seeded real-world test set: the kinds of images people upload, with their true digit.
 
-Three families of images, generated in memory (nothing is written unless asked):
+Four families of images, generated in memory (nothing is written unless asked):
 
 * ``typed_*`` — digits typeset from the installed DejaVu and Liberation fonts, at random size and
   position, dark on light (and a few light on dark);
@@ -12,13 +12,15 @@ Three families of images, generated in memory (nothing is written unless asked):
   JPEG, EXIF-rotated, as palette / 16-bit / grey+alpha / CMYK / 1-bit images, chalk on a board,
   faint pencil on a large scan, a multi-megapixel phone photo, a sharp shadow across the page,
   tiny, cropped tight to the ink,
-  on a page with dust and stray marks.
+  on a page with dust and stray marks;
+* faint ink (``faint``) — strokes not equally dark: MNIST and typeset digits with one side
+  faded, 8×8–16×16 scans enlarged bicubically on noisy paper, pencil pressed unevenly.
 
 ``python -m harness.realworld --report`` runs the set through ``POST /predict`` of the real
 app with the committed weights and prints accuracy per kind (``--grid-dir D`` also saves, per
 kind, a PNG grid of the 28×28 inputs the network saw).
 
-Modules: ``typed``, ``canvas`` and ``mnist_renderings`` make the three families; ``samples``
+Modules: ``typed``, ``canvas``, ``mnist_renderings`` and ``faint`` make the four families; ``samples``
 holds one upload; ``evaluation`` reads the set through the API; ``__main__`` is the command.
 """
 
@@ -28,12 +30,14 @@ import numpy as np
 
 from harness.realworld.canvas import CANVAS_STYLES, canvas_samples
 from harness.realworld.evaluation import Outcome, accuracy, api_classifier, evaluate, report_table, save_grids
+from harness.realworld.faint import FAINT_KINDS, faint_samples
 from harness.realworld.mnist_renderings import MNIST_KINDS, mnist_samples
 from harness.realworld.samples import Sample
 from harness.realworld.typed import FONT_FILES, typed_samples
 
 __all__ = [
     "ALL_KINDS",
+    "FAINT_KINDS",
     "FONT_FILES",
     "MNIST_KINDS",
     "SEED",
@@ -42,6 +46,7 @@ __all__ = [
     "accuracy",
     "api_classifier",
     "canvas_samples",
+    "faint_samples",
     "evaluate",
     "generate",
     "report_table",
@@ -50,10 +55,12 @@ __all__ = [
 
 SEED = 20261128
 
-ALL_KINDS = ("typed", "typed_light_on_dark", *CANVAS_STYLES, *MNIST_KINDS)
+ALL_KINDS = ("typed", "typed_light_on_dark", *CANVAS_STYLES, *MNIST_KINDS, *FAINT_KINDS, "typed_faded_side")
 
 
 def generate(mnist_images: np.ndarray, mnist_labels: np.ndarray, seed: int = SEED) -> list[Sample]:
-    """The full set, deterministic for a seed: typed, canvas and MNIST-derived samples."""
+    """The full set, deterministic for a seed: typed, canvas, MNIST-derived and faint samples.
+    The faint ones draw from their own stream of the seed, so the others stay as they were."""
     rng = np.random.default_rng(seed)
-    return typed_samples(rng) + canvas_samples(rng) + mnist_samples(mnist_images, mnist_labels, rng)
+    samples = typed_samples(rng) + canvas_samples(rng) + mnist_samples(mnist_images, mnist_labels, rng)
+    return samples + faint_samples(mnist_images, mnist_labels, np.random.default_rng([seed, 1]))

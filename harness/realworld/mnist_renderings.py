@@ -15,14 +15,14 @@ from harness.realworld.samples import Sample, jpeg_upload, png_upload
 MNIST_PER_KIND = 25
 
 
-def _paint(ink: np.ndarray, paper: np.ndarray, colour: Iterable[float]) -> np.ndarray:
+def paint(ink: np.ndarray, paper: np.ndarray, colour: Iterable[float]) -> np.ndarray:
     """Ink coverage (H, W) in [0, 1] laid in ``colour`` (RGB) over ``paper`` (H, W, 3): uint8."""
     coverage = ink[..., None]
     mixed = paper * (1 - coverage) + np.asarray(colour, dtype=np.float32) * coverage
     return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
-def _plain_paper(shape: tuple[int, int], colour: Iterable[float]) -> np.ndarray:
+def plain_paper(shape: tuple[int, int], colour: Iterable[float]) -> np.ndarray:
     return np.broadcast_to(np.asarray(colour, dtype=np.float32), (*shape, 3)).copy()
 
 
@@ -38,7 +38,7 @@ def _shadowed_paper(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndar
     return paper + rng.normal(0, rng.uniform(3, 7), (height, width, 1)).astype(np.float32)
 
 
-def _upscaled_ink(digit: np.ndarray, size: int) -> np.ndarray:
+def upscaled_ink(digit: np.ndarray, size: int) -> np.ndarray:
     """An MNIST digit (28, 28) uint8 as ink coverage (size, size) float32 in [0, 1]."""
     image = Image.fromarray(digit.astype(np.float32) / 255, "F").resize(
         (size, size), Image.Resampling.BICUBIC
@@ -52,7 +52,7 @@ def _mnist_plain(rng, digit):
 
 def _mnist_inverted(rng, digit):
     size = int(rng.integers(56, 200))
-    ink = _upscaled_ink(digit, size)
+    ink = upscaled_ink(digit, size)
     grey = np.clip(255 - 255 * ink + 0.5, 0, 255).astype(np.uint8)
     return (*png_upload(Image.fromarray(grey, "L")), f"dark on white, {size}px")
 
@@ -63,13 +63,13 @@ def _mnist_offcentre(rng, digit):
     ink = np.zeros((height, width), dtype=np.float32)
     x = int(rng.integers(0, width - size))
     y = int(rng.integers(0, height - size))
-    ink[y : y + size, x : x + size] = _upscaled_ink(digit, size)
-    rgb = _paint(ink, _plain_paper(ink.shape, (250, 250, 250)), (20, 20, 20))
+    ink[y : y + size, x : x + size] = upscaled_ink(digit, size)
+    rgb = paint(ink, plain_paper(ink.shape, (250, 250, 250)), (20, 20, 20))
     return (*png_upload(Image.fromarray(rgb, "RGB")), f"{size}px digit at ({x},{y}) on {width}×{height}")
 
 
 def _mnist_transparent(rng, digit):
-    ink = _upscaled_ink(digit, 280)
+    ink = upscaled_ink(digit, 280)
     rgba = np.zeros((280, 280, 4), dtype=np.uint8)
     rgba[..., 3] = np.clip(ink * 255 + 0.5, 0, 255).astype(np.uint8)
     return (*png_upload(Image.fromarray(rgba, "RGBA")), "black alpha ink on a transparent 280×280 canvas")
@@ -82,13 +82,13 @@ def _ink_on_sheet(rng, digit, sizes: tuple[int, int], shares: tuple[float, float
     digit_size = int(size * rng.uniform(*shares))
     x, y = (int(v) for v in rng.integers(0, size - digit_size, 2))
     ink = np.zeros((size, size), dtype=np.float32)
-    ink[y : y + digit_size, x : x + digit_size] = _upscaled_ink(digit, digit_size)
+    ink[y : y + digit_size, x : x + digit_size] = upscaled_ink(digit, digit_size)
     return ink, x, y, digit_size
 
 
 def _mnist_paper(rng, digit):
     ink, _, _, _ = _ink_on_sheet(rng, digit, (300, 520), (0.35, 0.7))
-    rgb = _paint(ink * rng.uniform(0.75, 0.95), _shadowed_paper(rng, ink.shape), (25, 25, 35))
+    rgb = paint(ink * rng.uniform(0.75, 0.95), _shadowed_paper(rng, ink.shape), (25, 25, 35))
     quality = int(rng.integers(60, 90))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), quality), f"shadowed noisy paper, JPEG q{quality}")
 
@@ -99,15 +99,15 @@ INK_COLOURS = {"blue ballpoint": (30, 50, 170), "red marker": (200, 30, 40), "gr
 def _mnist_colour(rng, digit):
     name = list(INK_COLOURS)[int(rng.integers(len(INK_COLOURS)))]
     size = int(rng.integers(100, 300))
-    ink = _upscaled_ink(digit, size)
-    rgb = _paint(ink, _plain_paper(ink.shape, (245, 243, 235)), INK_COLOURS[name])
+    ink = upscaled_ink(digit, size)
+    rgb = paint(ink, plain_paper(ink.shape, (245, 243, 235)), INK_COLOURS[name])
     return (*png_upload(Image.fromarray(rgb, "RGB")), name)
 
 
 def _mnist_jpeg(rng, digit):
     size = int(rng.integers(80, 220))
-    ink = _upscaled_ink(digit, size)
-    rgb = _paint(ink, _plain_paper(ink.shape, (240, 240, 240)), (30, 30, 30))
+    ink = upscaled_ink(digit, size)
+    rgb = paint(ink, plain_paper(ink.shape, (240, 240, 240)), (30, 30, 30))
     quality = int(rng.integers(8, 25))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), quality), f"JPEG q{quality}")
 
@@ -124,8 +124,8 @@ EXIF_STORAGE = {
 
 def _mnist_exif(rng, digit):
     orientation = list(EXIF_STORAGE)[int(rng.integers(len(EXIF_STORAGE)))]
-    ink = _upscaled_ink(digit, int(rng.integers(120, 300)))
-    rgb = _paint(ink, _plain_paper(ink.shape, (235, 235, 230)), (20, 20, 30))
+    ink = upscaled_ink(digit, int(rng.integers(120, 300)))
+    rgb = paint(ink, plain_paper(ink.shape, (235, 235, 230)), (20, 20, 30))
     stored = Image.fromarray(rgb, "RGB").transpose(EXIF_STORAGE[orientation])
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -133,8 +133,8 @@ def _mnist_exif(rng, digit):
 
 
 def _mnist_palette(rng, digit):
-    ink = _upscaled_ink(digit, int(rng.integers(80, 200)))
-    rgb = _paint(ink, _plain_paper(ink.shape, (250, 250, 245)), (10, 10, 60))
+    ink = upscaled_ink(digit, int(rng.integers(80, 200)))
+    rgb = paint(ink, plain_paper(ink.shape, (250, 250, 245)), (10, 10, 60))
     image = Image.fromarray(rgb, "RGB").quantize(colors=int(rng.choice([4, 16, 64])))
     if rng.random() < 0.5:
         # An animated GIF whose second frame is blank: only the first frame counts.
@@ -146,7 +146,7 @@ def _mnist_palette(rng, digit):
 
 
 def _mnist_16bit(rng, digit):
-    ink = _upscaled_ink(digit, int(rng.integers(80, 240)))
+    ink = upscaled_ink(digit, int(rng.integers(80, 240)))
     paper, dark = rng.uniform(40000, 64000), rng.uniform(0, 12000)
     values = paper - (paper - dark) * ink + rng.normal(0, 300, ink.shape)
     image = Image.fromarray(np.clip(values, 0, 65535).astype(np.uint16))
@@ -154,7 +154,7 @@ def _mnist_16bit(rng, digit):
 
 
 def _mnist_la(rng, digit):
-    ink = _upscaled_ink(digit, int(rng.integers(100, 280)))
+    ink = upscaled_ink(digit, int(rng.integers(100, 280)))
     la = np.zeros((*ink.shape, 2), dtype=np.uint8)
     la[..., 0] = int(rng.integers(0, 60))
     la[..., 1] = np.clip(ink * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -162,8 +162,8 @@ def _mnist_la(rng, digit):
 
 
 def _mnist_other_modes(rng, digit):
-    ink = _upscaled_ink(digit, int(rng.integers(100, 240)))
-    rgb = _paint(ink, _plain_paper(ink.shape, (245, 245, 245)), (15, 15, 15))
+    ink = upscaled_ink(digit, int(rng.integers(100, 240)))
+    rgb = paint(ink, plain_paper(ink.shape, (245, 245, 245)), (15, 15, 15))
     image = Image.fromarray(rgb, "RGB")
     if rng.random() < 0.5:
         return (*jpeg_upload(image.convert("CMYK"), 85), "CMYK JPEG")
@@ -173,19 +173,19 @@ def _mnist_other_modes(rng, digit):
 def _mnist_chalkboard(rng, digit):
     ink, _, _, _ = _ink_on_sheet(rng, digit, (200, 400), (0.4, 0.8))
     size = len(ink)
-    board = _plain_paper(ink.shape, (35, 60, 45)) + rng.normal(0, 6, (size, size, 1)).astype(np.float32)
-    rgb = _paint(ink * rng.uniform(0.7, 0.95), board, (235, 235, 225))
+    board = plain_paper(ink.shape, (35, 60, 45)) + rng.normal(0, 6, (size, size, 1)).astype(np.float32)
+    rgb = paint(ink * rng.uniform(0.7, 0.95), board, (235, 235, 225))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), 80), "chalk on a green board (light on dark), JPEG")
 
 
-def _noise_tile(rng: np.random.Generator, size: tuple[int, int], sigma: float) -> Image.Image:
+def noise_tile(rng: np.random.Generator, size: tuple[int, int], sigma: float) -> Image.Image:
     """Seeded grain centred on 128, one 256×256 tile repeated (a full-frame draw is slow)."""
     width, height = size
     tile = np.clip(rng.normal(128, sigma, (256, 256)), 0, 255).astype(np.uint8)
     return Image.fromarray(np.tile(tile, (height // 256 + 1, width // 256 + 1))[:height, :width], "L")
 
 
-def _add_grain(image: Image.Image, grain: Image.Image) -> Image.Image:
+def add_grain(image: Image.Image, grain: Image.Image) -> Image.Image:
     return ImageChops.add(image, Image.merge("RGB", (grain, grain, grain)), offset=-128)
 
 
@@ -194,10 +194,10 @@ def _mnist_pencil(rng, digit):
     digit_size = int(size * rng.uniform(0.2, 0.5))
     grain = np.clip(rng.normal(1.0, 0.35, (digit_size, digit_size)), 0, 1.4).astype(np.float32)
     contrast = rng.uniform(0.25, 0.45)
-    ink = np.clip(_upscaled_ink(digit, digit_size) * grain * contrast * 255, 0, 255).astype(np.uint8)
+    ink = np.clip(upscaled_ink(digit, digit_size) * grain * contrast * 255, 0, 255).astype(np.uint8)
     coverage = Image.new("L", (size, size), 0)
     coverage.paste(Image.fromarray(ink, "L"), tuple(int(v) for v in rng.integers(0, size - digit_size, 2)))
-    paper = _add_grain(Image.new("RGB", (size, size), (248, 247, 243)), _noise_tile(rng, (size, size), 2.5))
+    paper = add_grain(Image.new("RGB", (size, size), (248, 247, 243)), noise_tile(rng, (size, size), 2.5))
     image = Image.composite(Image.new("RGB", (size, size), (40, 40, 45)), paper, coverage)
     return (*jpeg_upload(image, 88), f"faint grainy pencil ({contrast:.2f}) on a {size}px scan")
 
@@ -217,11 +217,11 @@ def _mnist_photo(rng, digit):
     half = (width // 2, height // 2)
     paper = Image.fromarray(small_paper, "RGB").resize(half, Image.Resampling.BILINEAR)
     coverage = Image.new("L", half, 0)
-    ink = np.clip(_upscaled_ink(digit, digit_size // 2) * 230, 0, 255).astype(np.uint8)
+    ink = np.clip(upscaled_ink(digit, digit_size // 2) * 230, 0, 255).astype(np.uint8)
     x, y = int(rng.integers(0, half[0] - digit_size // 2)), int(rng.integers(0, half[1] - digit_size // 2))
     coverage.paste(Image.fromarray(ink, "L"), (x, y))
     image = Image.composite(Image.new("RGB", half, (30, 30, 40)), paper, coverage)
-    image = _add_grain(image, _noise_tile(rng, half, 6)).resize((width, height), Image.Resampling.BICUBIC)
+    image = add_grain(image, noise_tile(rng, half, 6)).resize((width, height), Image.Resampling.BICUBIC)
     return (*jpeg_upload(image, 80), f"{width}×{height} phone photo, {digit_size}px digit")
 
 
@@ -236,8 +236,8 @@ def _mnist_hard_shadow(rng, digit):
     side = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
     shade = 1.0 - rng.uniform(0.2, 0.4) / (1 + np.exp(np.clip(-side / rng.uniform(1.0, 4.0), -50, 50)))
     paper = np.float32([238, 235, 226]) * shade[..., None]
-    rgb = _paint(ink * 0.9, paper, (25, 25, 35))
-    image = _add_grain(Image.fromarray(rgb, "RGB"), _noise_tile(rng, (size, size), 4))
+    rgb = paint(ink * 0.9, paper, (25, 25, 35))
+    image = add_grain(Image.fromarray(rgb, "RGB"), noise_tile(rng, (size, size), 4))
     return (*jpeg_upload(image, 85), "a sharp shadow edge across the page and the digit")
 
 
@@ -246,8 +246,8 @@ def _mnist_tiny(rng, digit):
     width, height = int(rng.integers(150, 400)), int(rng.integers(150, 400))
     ink = np.zeros((height, width), dtype=np.float32)
     x, y = int(rng.integers(0, width - size)), int(rng.integers(0, height - size))
-    ink[y : y + size, x : x + size] = _upscaled_ink(digit, size)
-    rgb = _paint(ink, _plain_paper(ink.shape, (245, 245, 245)), (20, 20, 20))
+    ink[y : y + size, x : x + size] = upscaled_ink(digit, size)
+    rgb = paint(ink, plain_paper(ink.shape, (245, 245, 245)), (20, 20, 20))
     return (*png_upload(Image.fromarray(rgb, "RGB")), f"{size}px digit on {width}×{height}")
 
 
@@ -259,7 +259,7 @@ def _mnist_tight_crop(rng, digit):
     size = (max(1, round(cropped.shape[1] * scale)), max(1, round(cropped.shape[0] * scale)))
     ink = Image.fromarray(cropped.astype(np.float32) / 255, "F").resize(size, Image.Resampling.BICUBIC)
     ink = np.clip(np.asarray(ink, dtype=np.float32), 0, 1)
-    rgb = _paint(ink, _plain_paper(ink.shape, (240, 240, 240)), (10, 10, 10))
+    rgb = paint(ink, plain_paper(ink.shape, (240, 240, 240)), (10, 10, 10))
     return (*png_upload(Image.fromarray(rgb, "RGB")), f"cropped to the ink, {size[0]}×{size[1]}")
 
 
@@ -284,7 +284,7 @@ def _mnist_speckled(rng, digit):
         if far:
             draw.line(line, fill=255, width=2)
     coverage = np.asarray(image, dtype=np.float32) / 255
-    rgb = _paint(coverage, _plain_paper(coverage.shape, (242, 240, 236)), (25, 25, 30))
+    rgb = paint(coverage, plain_paper(coverage.shape, (242, 240, 236)), (25, 25, 30))
     return (*jpeg_upload(Image.fromarray(rgb, "RGB"), 85), "dust specks and stray marks on the page")
 
 
