@@ -89,6 +89,9 @@ const ADVICE = {
 };
 
 function showError(error, tag) {
+  // A live request's failure (often "no digit found" for the first millimetres of a stroke) is
+  // not worth an alert: the stroke's own final request answers, or fails, soon enough.
+  if (tag && !tag.final) return;
   resetViews();
   const advice = ADVICE[error.code];
   card.showError(`${error.message}${advice ? ` ${advice}` : ""}`);

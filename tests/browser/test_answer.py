@@ -258,3 +258,33 @@ def test_before_the_first_drawing_the_page_prompts_instead_of_showing_black_boxe
     digit_page.wait_for_answer()
     assert page.locator(".pad-prompt").is_visible()
     assert page.locator("#input-placeholder").is_visible()
+
+
+def test_a_failed_live_request_neither_alerts_nor_announces_while_drawing(digit_page, trained_server):
+    page = digit_page.page
+    digit_page.allow_errors(r"422")
+    failing = [True]
+
+    def handle(route):
+        if failing[0]:
+            route.fulfill(
+                status=422,
+                json={"error": {"code": "no_digit_found", "message": "No digit was found in the image."}},
+            )
+        else:
+            route.continue_()
+
+    page.route("**/predict*", handle)
+    digit_page.open(trained_server)
+
+    digit_page.draw(SEVEN, lift=False)
+    page.wait_for_timeout(300)
+    assert any(status.startswith("422") for status in digit_page.failed_responses)
+    assert page.locator("#error").is_hidden()
+    assert announced(digit_page) == ""
+
+    failing[0] = False
+    page.mouse.up()
+    assert digit_page.wait_for_answer() == "answer"
+    assert state(digit_page) == "final"
+    assert "reads 7" in announced(digit_page)
