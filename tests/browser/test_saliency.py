@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.strokes import SEVEN
+from harness.strokes import ONE, SEVEN
 from tests.browser.conftest import PHONE_CONTEXT
 from tests.browser.predictions import PredictionLog
 
@@ -87,6 +87,26 @@ def test_choosing_a_digit_to_compare_with_asks_why_not_that_one(digit_page, trai
     page.locator(f'{SALIENCY} input[value=""]').check()
     digit_page.wait_until("() => document.querySelector('[data-testid=saliency]').dataset.versus === ''")
     assert "versus" not in log.queries[-1]
+
+
+def test_when_the_answer_becomes_the_compared_digit_the_page_says_so(digit_page, trained_server):
+    page = digit_page.page
+    log = PredictionLog(page)
+    digit_page.open(trained_server)
+    digit_page.read(SEVEN)
+    page.locator(f'{SALIENCY} label:has(input[value="1"])').click()
+    digit_page.wait_until("() => document.querySelector('[data-testid=saliency]').dataset.versus === '1'")
+
+    page.keyboard.press("Escape")
+    assert digit_page.read(ONE) == "1"
+
+    # Still asked with versus=1; the API compares 1 with nothing, and the page explains why.
+    assert log.queries[-1]["versus"] == ["1"]
+    assert log.shown(digit_page)["saliency"]["versus"] is None
+    assert shown(page)["versus"] == "" and shown(page)["target"] == "1"
+    assert "nothing to compare" in page.inner_text(f"{SALIENCY} .saliency-caption")
+    assert page.locator(f'{SALIENCY} input[name="versus"][value="1"]').is_disabled()
+    assert not page.locator(f'{SALIENCY} input[name="versus"][value="7"]').is_disabled()
 
 
 def test_a_closed_saliency_part_asks_for_no_saliency(digit_page, trained_server):
