@@ -36,8 +36,11 @@ function ranked(probabilities) {
   return probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
 }
 
-/** What the card says for one result, as plain strings (also what the badge and screen readers get). */
-export function describe(result) {
+/**
+ * What the card says for one result, as plain strings (also what the badge and screen readers
+ * get). `noveltyLimit` is the model card's verdict_rule.novelty_limit (above it: not a digit).
+ */
+export function describe(result, noveltyLimit = 1) {
   const verdict = VERDICTS.includes(result.verdict) ? result.verdict : "digit";
   const [[p1, first], [p2, second]] = ranked(result.probabilities);
   const novelty = result.verdict_scores?.novelty;
@@ -50,7 +53,9 @@ export function describe(result) {
       note:
         `If it is one, it looks most like ${first} (${formatProbability(p1)}) — the network always ` +
         "picks one of its ten digits, even for a scribble." +
-        (Number.isFinite(novelty) ? ` Novelty ${novelty.toFixed(2)}; above 1 counts as not a digit.` : ""),
+        (Number.isFinite(novelty)
+          ? ` Novelty ${novelty.toFixed(2)}; above ${noveltyLimit} counts as not a digit.`
+          : ""),
       badge: "not a digit?",
       spoken: `Not a digit? If it is one, it looks most like ${first}.`,
     };
@@ -86,12 +91,18 @@ export class AnswerCard {
   constructor(parts) {
     Object.assign(this, parts);
     this.defaultHint = parts.emptyHint.textContent;
+    this.noveltyLimit = 1;
     this._lastAnnouncement = "";
+  }
+
+  /** The model card's verdict rule (its limits are what the note quotes); ignored when absent. */
+  setVerdictRule(rule) {
+    if (Number.isFinite(rule?.novelty_limit)) this.noveltyLimit = rule.novelty_limit;
   }
 
   /** A result from /predict; `final` = it answers the finished drawing (else muted, not announced). */
   show(result, { final }) {
-    const text = describe(result);
+    const text = describe(result, this.noveltyLimit);
     this.error.hidden = true;
     this.emptyHint.hidden = true;
     this.verdict.dataset.verdict = text.verdict;

@@ -286,6 +286,7 @@ async function loadModelCard() {
     if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
+    card.setVerdictRule(modelCard.verdict_rule);
   } catch (error) {
     modelParts.summary.replaceChildren();
     const message = document.createElement("p");
