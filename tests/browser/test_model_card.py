@@ -395,8 +395,9 @@ def test_each_filter_shows_before_after_and_change_with_its_correlation_to_its_s
 ):
     page = digit_page.page
     digit_page.open(trained_server)
-    before = np.array(card["filters"]["before"], dtype=float).reshape(30, 5, 5)
-    after = np.array(card["filters"]["after"], dtype=float).reshape(30, 5, 5)
+    # (filters, size, size), whether the card holds one input channel's axis or not.
+    before, after = (np.array(card["filters"][key], dtype=float) for key in ("before", "after"))
+    before, after = (w.reshape(len(w), w.shape[-2], w.shape[-1]) for w in (before, after))
 
     filters = page.evaluate(
         """() => [...document.querySelectorAll("#model-filters .filter-change")].map((item) => ({
@@ -409,14 +410,14 @@ def test_each_filter_shows_before_after_and_change_with_its_correlation_to_its_s
             })),
         }))"""
     )
-    assert [f["index"] for f in filters] == list(range(30))
+    assert [f["index"] for f in filters] == list(range(len(after)))
     for f in filters:
         k = f["index"]
         expected_r = np.corrcoef(before[k].ravel(), after[k].ravel())[0, 1]
         assert f["r"] == pytest.approx(expected_r, abs=1e-3)
         for which, weights in (("before", before[k]), ("after", after[k]), ("change", after[k] - before[k])):
             canvas = f["canvases"][which]
-            assert canvas["size"] == [5, 5]
+            assert canvas["size"] == list(weights.shape)
             # Diverging scale: clearly positive weights are red, clearly negative ones blue.
             limit = 0.2 * np.abs(weights).max()
             for (red, blue), w in zip(canvas["rgb"], weights.ravel(), strict=True):
