@@ -33,11 +33,13 @@ const steps = new PreprocessSteps($('[data-testid="preprocess-steps"]'));
 const path = new NetworkPath({
   units: $('[data-testid="hidden-units"]'),
   unitsSummary: section.querySelector(".hidden-summary"),
+  unitsMax: $("#legend-units-max"),
   logits: $('[data-testid="logits"]'),
 });
 const saliency = new SaliencyView($('[data-testid="saliency"]'));
 
 $("#legend-maps").style.backgroundImage = cssGradient(SEQUENTIAL);
+$("#legend-units").style.backgroundImage = cssGradient(SEQUENTIAL);
 for (const bar of section.querySelectorAll(".legend-filters")) bar.style.backgroundImage = cssGradient(DIVERGING);
 
 /** The query parameters the open parts need, e.g. "include=feature_maps,saliency&versus=1"; "" for none. */

@@ -47,9 +47,13 @@ export function formatPercent(p) {
 const signed = (value) => value.toFixed(2).replace("-", "−");
 
 export class NetworkPath {
-  /** @param {{units: HTMLElement, unitsSummary: HTMLElement, logits: HTMLTableElement}} parts */
-  constructor({ units, unitsSummary, logits }) {
+  /**
+   * @param {{units: HTMLElement, unitsSummary: HTMLElement, unitsMax: HTMLElement, logits: HTMLTableElement}} parts
+   *   unitsMax: the legend's top end, which shows the strongest unit's value
+   */
+  constructor({ units, unitsSummary, unitsMax, logits }) {
     this.units = units;
+    this.unitsMax = unitsMax;
     this.unitsSummary = unitsSummary;
     this.logits = logits;
     this.body = logits.tBodies[0];
@@ -99,6 +103,7 @@ export class NetworkPath {
       cell.dataset.value = String(value);
       cell.title = `Unit ${unit + 1}: ${value.toFixed(3)}`;
     }
+    this.unitsMax.textContent = largest.toFixed(2);
     const active = hidden.filter((value) => value > 0).length;
     const strongest = hidden.indexOf(largest);
     this.unitsSummary.textContent =
@@ -138,6 +143,7 @@ export class NetworkPath {
       cell.removeAttribute("title");
     }
     this.unitsSummary.textContent = "";
+    this.unitsMax.textContent = "max";
     for (const parts of this.rows) {
       parts.scoreBar.style.width = "0";
       parts.scoreText.textContent = "–";

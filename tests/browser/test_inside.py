@@ -232,7 +232,7 @@ def test_hidden_units_and_scores_show_softmax_at_work(digit_page, trained_server
     np.testing.assert_allclose(units, result["layers"]["hidden"]["values"])
     assert min(units) >= 0  # after ReLU
     active = sum(value > 0 for value in units)
-    assert f"{active} of 100 are active" in page.inner_text('[data-testid="hidden-units"] + figcaption')
+    assert f"{active} of 100 are active" in page.inner_text(".path-hidden figcaption")
 
     rows = page.eval_on_selector_all(
         '[data-testid="logits"] tbody [data-digit]',
