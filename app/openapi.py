@@ -121,7 +121,11 @@ def document(config: Mapping) -> dict:
             "title": "Digit Lens",
             "version": "1.0.0",
             "description": (
-                "Reads handwritten digits with a small CNN written in NumPy. Limits: a request body of "
+                "Reads handwritten digits with a small CNN written in NumPy. Every prediction says "
+                "whether the image looks like a digit at all (verdict: digit, unsure, not_a_digit; "
+                "the rule is in the model card) and, with include=, shows how the network decided: "
+                "its feature maps, a saliency map, its hidden layer and scores, the preprocessing "
+                "steps. Limits: a request body of "
                 f"at most {config['MAX_CONTENT_LENGTH']} bytes, images of at most "
                 f"{config['MAX_IMAGE_PIXELS']} pixels each and {config['MAX_REQUEST_PIXELS']} pixels in "
                 f"one request (declared sizes, checked before decoding), batches of at most "
