@@ -198,7 +198,8 @@ export class FeatureMapView {
       const peak = this.maps.scale[index];
       strength.textContent =
         peak > 0
-          ? `Strongest response ${peak.toFixed(2)} (${Math.round((peak / this.sharedMax) * 100)}% of the brightest map).`
+          ? `Strongest response ${peak.toFixed(2)} ` +
+            `(${Math.round((peak / this.sharedMax) * 100)}% of the brightest map).`
           : "This filter found nothing it responds to in this drawing: after ReLU the whole map is zero.";
     } else {
       strength.textContent = "Draw a digit to see how strongly this filter responds.";

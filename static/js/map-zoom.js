@@ -13,7 +13,7 @@ function element(tag, className, text) {
   return node;
 }
 
-/** Place an absolutely positioned outline over a box of `size` cells of a grid `extent` wide. */
+/** Place an absolutely positioned outline over a box of cells (in cells) of a square grid `extent` cells wide. */
 function outline(node, { top, left, height, width }, extent) {
   node.hidden = false;
   node.style.top = `${(top / extent) * 100}%`;
@@ -125,7 +125,6 @@ export class MapZoom {
     this.cursor = { kind, row, col };
     this._render();
     if (announce && this.sentence) {
-      const { row, col } = this.cursor;
       this.announcer.textContent = `Row ${row + 1}, column ${col + 1}: ${this.sentence}`;
     }
   }
@@ -170,8 +169,9 @@ export class MapZoom {
       this._renderPool(pool, pooled);
       const first = pooled.block[0][0];
       const span = (geometry.poolSize - 1) * geometry.stride + windowSize;
-      outline(area, { top: first.row * geometry.stride - geometry.pad, left: first.col * geometry.stride - geometry.pad,
-        height: span, width: span }, extent);
+      const top = first.row * geometry.stride - geometry.pad;
+      const left = first.col * geometry.stride - geometry.pad;
+      outline(area, { top, left, height: span, width: span }, extent);
     } else {
       pool.hidden = true;
       area.hidden = true;
@@ -194,9 +194,10 @@ export class MapZoom {
         : `Map pixel row ${target.row + 1}, column ${target.col + 1}`;
 
     drawInput(field.querySelector(".rf-input"), input);
-    outline(field.querySelector(".rf-patch"), { top: sum.top, left: sum.left, height: windowSize, width: windowSize },
-      extent);
-    fillTable(field.querySelector(".rf-pixels"), sum.pixels, (v) => [v * 255, v * 255, v * 255].map(Math.round), 2);
+    const patch = { top: sum.top, left: sum.left, height: windowSize, width: windowSize };
+    outline(field.querySelector(".rf-patch"), patch, extent);
+    const grey = (v) => Array(3).fill(Math.round(v * 255));
+    fillTable(field.querySelector(".rf-pixels"), sum.pixels, grey, 2);
     const largest = Math.max(1e-12, ...sum.products.flat().map(Math.abs));
     fillTable(field.querySelector(".rf-products"), sum.products, (v) => divergingColour(v, largest), 3);
     this.sentence = this._renderSum(field.querySelector(".rf-sum"), sum, sent);
@@ -223,7 +224,7 @@ export class MapZoom {
       winner.value > 0
         ? `Max pooling keeps the largest of the map pixels in ${where}: row ${winner.row + 1}, ` +
           `column ${winner.col + 1} (outlined).`
-        : `All four map pixels in ${where} are 0 after ReLU, so the pooled pixel is 0 ` +
+        : `All the map pixels in ${where} are 0 after ReLU, so the pooled pixel is 0 ` +
           `(the first, row ${winner.row + 1}, column ${winner.col + 1}, is outlined).`;
   }
 
@@ -232,7 +233,7 @@ export class MapZoom {
     const lines = [
       ["Σ products", formatNumber(sum, 3)],
       ["+ bias", bias === null ? "unknown" : formatNumber(bias, 3)],
-      ["= before ReLU", formatNumber(value, 3)],
+      [bias === null ? "= before ReLU, bias left out" : "= before ReLU", formatNumber(value, 3)],
       [value > 0 ? "ReLU keeps it" : "ReLU makes it 0", formatNumber(relu, 3)],
       ["map as sent", formatNumber(sent, 3)],
     ];

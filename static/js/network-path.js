@@ -48,7 +48,8 @@ const signed = (value) => value.toFixed(2).replace("-", "−");
 
 export class NetworkPath {
   /**
-   * @param {{units: HTMLElement, unitsSummary: HTMLElement, unitsMax: HTMLElement, logits: HTMLTableElement}} parts
+   * @param {{units: HTMLElement, unitsSummary: HTMLElement, unitsMax: HTMLElement,
+   *          logits: HTMLTableElement}} parts
    *   unitsMax: the legend's top end, which shows the strongest unit's value
    */
   constructor({ units, unitsSummary, unitsMax, logits }) {
@@ -109,7 +110,8 @@ export class NetworkPath {
     this.unitsSummary.textContent =
       active === 0
         ? "None is active for this drawing."
-        : `${active} of ${hidden.length} are active (not 0) for this drawing; the strongest, unit ${strongest + 1}, is ${largest.toFixed(2)}.`;
+        : `${active} of ${hidden.length} are active (not 0) for this drawing; ` +
+          `the strongest, unit ${strongest + 1}, is ${largest.toFixed(2)}.`;
     this.units.setAttribute(
       "aria-label",
       `The ${hidden.length} hidden units after ReLU: ${active} active, the strongest ${largest.toFixed(2)}`,

@@ -34,11 +34,15 @@ export class PreprocessSteps {
       canvas.style.width = `${step.width * zoom}px`;
       canvas.style.height = `${step.height * zoom}px`;
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", `Step ${position + 1}: ${step.title}, ${step.width} by ${step.height} pixels`);
+      const size = `${step.width} by ${step.height} pixels`;
+      canvas.setAttribute("aria-label", `Step ${position + 1}: ${step.title}, ${size}`);
       const frame = element("div", "step-frame");
       frame.append(canvas);
       const caption = element("p", "step-caption");
-      caption.append(element("span", "step-title", step.title), element("span", "step-size", `${step.width}×${step.height}`));
+      caption.append(
+        element("span", "step-title", step.title),
+        element("span", "step-size", `${step.width}×${step.height}`),
+      );
       item.append(frame, caption);
       return item;
     });

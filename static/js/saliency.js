@@ -70,15 +70,17 @@ export class SaliencyView extends EventTarget {
     this.root.dataset.target = String(target);
     this.root.dataset.versus = versus === null ? "" : String(versus);
     this.root.dataset.state = "shown";
-    const scoreText = versus === null ? `the score of ${target}` : `the score of ${target} minus the score of ${versus}`;
-    let text = `Colours: how ${scoreText} changes with more ink on each pixel (largest change ${largest.toPrecision(2)} per pixel).`;
+    const score = versus === null ? `the score of ${target}` : `the score of ${target} minus the score of ${versus}`;
+    let text =
+      `Colours: how ${score} changes with more ink on each pixel ` +
+      `(largest change ${largest.toPrecision(2)} per pixel).`;
     if (versus === null && this.versus !== null && this.versus === target) {
       text += ` The answer is now ${target} itself, so there is nothing to compare it with: choose another digit.`;
     }
     this.caption.textContent = text;
     this.canvas.setAttribute(
       "aria-label",
-      `The 28 by 28 input with the saliency of ${versus === null ? target : `${target} against ${versus}`} over it`,
+      `The 28 by 28 input with the saliency of ${target}${versus === null ? "" : ` against ${versus}`} over it`,
     );
   }
 
