@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from model import checkpoint, mnist, verdict
+from model import checkpoint, mnist, outliers, verdict
 from model.network import Network
 
 #: Digits calibrated on when the weights' card names no held-out validation set.
 FALLBACK_CALIBRATION = 5000
+#: Non-digit images that choose how the verdict's novelty share is split between its two scores.
+CALIBRATION_OUTLIERS = 2000
 
 
 def misread_path(weights_path: str | Path) -> Path:
@@ -65,15 +67,25 @@ def write_misread(path: str | Path, document: dict) -> None:
     Path(path).write_text(f'{{"count": {document["count"]}, "digits": [\n' + ",\n".join(lines) + "\n]}\n")
 
 
+def calibration_outliers(seed: int) -> np.ndarray:
+    """Non-digit images (model.outliers) drawn from their own stream of the training seed: not
+    the ones trained on, and not the non-digit test set of tests/nondigits."""
+    return outliers.generate(CALIBRATION_OUTLIERS, np.random.default_rng([seed, 2]))
+
+
 def fit_verdict_rule(network: Network, train_images, train_labels, held_out_images, held_out: bool,
-                     **calibration) -> verdict.VerdictRule:
+                     outlier_images=None, **calibration) -> verdict.VerdictRule:
     """Class statistics of the hidden layer on the training digits (float, (N, 1, 28, 28)),
-    limits on ``held_out_images`` (really held out from training when ``held_out``)."""
+    limits on ``held_out_images`` (really held out from training when ``held_out``) and, if
+    given, ``outlier_images`` (see ``verdict.calibrate``)."""
     _, hidden = probabilities_and_hidden(network, train_images)
     means, precision = verdict.fit_class_statistics(hidden, train_labels)
     rule = verdict.VerdictRule(means, precision)
     probabilities, hidden = probabilities_and_hidden(network, held_out_images)
-    verdict.calibrate(rule, probabilities, hidden, **calibration)
+    outlier_probabilities = outlier_hidden = None
+    if outlier_images is not None:
+        outlier_probabilities, outlier_hidden = probabilities_and_hidden(network, outlier_images)
+    verdict.calibrate(rule, probabilities, hidden, outlier_probabilities, outlier_hidden, **calibration)
     accepted = float((rule.labels(probabilities, hidden) == "digit").mean())
     rule.fitted = {
         **rule.fitted,
@@ -116,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{document['count']} misread digits in {misread_path(args.weights)}")
     if args.fit_verdict:
         validation = int(card.get("training", {}).get("validation_images", 0))
-        rule = fit_verdict_rule(network, *split_for_verdict(data, validation))
+        seed = int(card.get("training", {}).get("seed", 0))
+        rule = fit_verdict_rule(
+            network, *split_for_verdict(data, validation), outlier_images=calibration_outliers(seed)
+        )
         checkpoint.save(args.weights, network, {**card, "format": checkpoint.FORMAT}, verdict_rule=rule)
         print(f"verdict rule saved in {args.weights}: {json.dumps(rule.describe(), indent=1)}")
     else:

@@ -221,7 +221,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
             checkpoint.save(args.out, network, card)
 
     rule = evaluate.fit_verdict_rule(
-        network, train_images, train_labels, validation_images, held_out=args.validation > 0
+        network, train_images, train_labels, validation_images, held_out=args.validation > 0,
+        outlier_images=evaluate.calibration_outliers(args.seed),
     )
     card["training"]["seconds"] = round(time.perf_counter() - started, 1)
     if args.out:

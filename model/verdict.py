@@ -160,20 +160,46 @@ def calibrate(
     rule: VerdictRule,
     probabilities: np.ndarray,
     hidden: np.ndarray,
-    distance_quantile: float = 0.997,
-    entropy_quantile: float = 0.997,
-    accept: float = 0.995,
+    outlier_probabilities: np.ndarray | None = None,
+    outlier_hidden: np.ndarray | None = None,
+    accept: float = 0.993,
+    novel_share: float = 0.005,
     max_margin_limit: float = 0.5,
+    splits: int = 11,
 ) -> VerdictRule:
     """Set the rule's limits on held-out digits (probabilities (N, 10), hidden (N, H)).
 
-    The distance and entropy limits are those quantiles of the held-out digits' scores; the
-    margin limit is the largest up to ``max_margin_limit`` that still leaves at least
-    ``accept`` of them "digit".
+    At most ``novel_share`` of the held-out digits may come out "not_a_digit". That share is
+    split between the two scores: the distance limit lets a part of it through, the entropy
+    limit the rest. Of ``splits`` splits (the distance's part from none to all of it), the one
+    that flags most of the given outliers (non-digit images, ``model.outliers``) is kept;
+    without outliers, half each. Then the margin limit is the largest, up to
+    ``max_margin_limit``, that still leaves at least ``accept`` of the held-out digits "digit".
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    rule.distance_limit = float(np.quantile(rule.distances(hidden), distance_quantile))
-    rule.entropy_limit = float(np.quantile(entropies(probabilities), entropy_quantile))
+    distance, entropy = rule.distances(hidden), entropies(probabilities)
+
+    def limits(distance_part: float) -> tuple[float, float]:
+        distance_limit = float(np.quantile(distance, 1 - distance_part))
+        near = distance <= distance_limit
+        # What the distance leaves of the share, as a fraction of the digits it keeps.
+        left = max(novel_share - (1 - near.mean()), 0.0) / near.mean()
+        return distance_limit, float(np.quantile(entropy[near], 1 - left))
+
+    parts = np.linspace(0.0, novel_share, splits)
+    flagged = None
+    if outlier_probabilities is not None and outlier_hidden is not None and len(outlier_hidden):
+        outlier_distance = rule.distances(outlier_hidden)
+        outlier_entropy = entropies(np.asarray(outlier_probabilities, dtype=np.float64))
+        shares = []
+        for part in parts:
+            d, e = limits(part)
+            shares.append(float(((outlier_distance > d) | (outlier_entropy > e)).mean()))
+        best = int(np.argmax(shares))
+        part, flagged = parts[best], shares[best]
+    else:
+        part = novel_share / 2
+    rule.distance_limit, rule.entropy_limit = limits(part)
     novelty, margin = rule.scores(probabilities, hidden)
     familiar = novelty <= 1.0
     # Unsure costs at most the acceptance left after the novelty limits.
@@ -183,7 +209,11 @@ def calibrate(
     rule.margin_limit = float(min(max_margin_limit, limit))
     rule.fitted = {
         **rule.fitted,
-        "calibration": {"distance_quantile": distance_quantile, "entropy_quantile": entropy_quantile,
-                        "accept": accept, "max_margin_limit": max_margin_limit},
+        "calibration": {
+            "accept": accept, "novel_share": novel_share, "max_margin_limit": max_margin_limit,
+            "distance_share": round(float(part), 5),
+            "outliers": 0 if flagged is None else len(outlier_hidden),
+            "outliers_flagged": None if flagged is None else round(flagged, 4),
+        },
     }
     return rule

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from model import checkpoint, train
+from model import checkpoint, evaluate, train
 
 
 def test_learning_rate_decays_from_base_to_a_hundredth():
@@ -25,7 +27,11 @@ def test_a_missing_data_directory_is_a_readable_error(tmp_path, capsys):
     assert err.startswith("error: ") and "none" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "-1"], ["--lr", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--epochs", "0"], ["--batch-size", "-1"], ["--lr", "0"], ["--oe-weight", "-1"], ["--oe-batch", "0"],
+     ["--validation", "-5"]],
+)
 def test_bad_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         train.parse_args(argv)
@@ -36,7 +42,8 @@ def test_bad_arguments_are_refused(argv, capsys):
 def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2, extra=()):
     args = train.parse_args(
         ["--data-dir", str(mnist_dir), "--epochs", str(epochs), "--limit", str(limit),
-         "--seed", str(seed), "--log-every", "0", "--out", str(out), "--augment", "none", *extra]
+         "--seed", str(seed), "--log-every", "0", "--out", str(out), "--augment", "none",
+         "--oe-pool", "300", "--oe-batch", "20", *extra]
     )
     return train.train(args, log=lambda line: None)
 
@@ -54,6 +61,24 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
     }
     reloaded = checkpoint.load(tmp_path / "w.npz")
     np.testing.assert_array_equal(reloaded.params["conv1.W"], network.params["conv1.W"])
+    # Outlier exposure is on by default and the card says how; the last 5,000 training images
+    # were held out to set the verdict rule's limits, which travels in the weights file.
+    assert card["training"]["outlier_exposure"]["weight"] == 0.5
+    assert card["training"]["outlier_exposure"]["per_batch"] == 20
+    assert card["training"]["validation_images"] == 5000
+    rule = checkpoint.load_verdict_rule(tmp_path / "w.npz")
+    assert checkpoint.load_card(tmp_path / "w.npz")["verdict_rule"] == rule.describe() == card["verdict_rule"]
+    assert "held out from training" in rule.fitted["limits_on"]
+    misread = json.loads(evaluate.misread_path(tmp_path / "w.npz").read_text())
+    matrix = np.asarray(card["confusion_matrix"])
+    assert misread["count"] == matrix.sum() - np.trace(matrix) == len(misread["digits"])
+
+
+@pytest.mark.mnist
+def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
+    _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1, extra=["--no-outlier-exposure"])
+    assert card["training"]["outlier_exposure"] is None
+    assert checkpoint.load_verdict_rule(tmp_path / "w.npz").margin_limit >= 0
 
 
 @pytest.mark.mnist

@@ -145,3 +145,29 @@ def test_the_tiny_test_model_has_a_working_rule(tiny_weights):
     probabilities, kept = network.predict(x, keep=("relu2",))
     verdicts = rule.judge(probabilities, kept["relu2"])
     assert len(verdicts) == 3 and all(v.label in VERDICTS and v.novelty >= 0 for v in verdicts)
+
+
+def test_the_novelty_share_goes_to_the_score_that_flags_the_outliers():
+    """Outliers like the held-out digits farthest from their class but answered surely: only the
+    distance can flag them, so it gets the whole share; outliers at a class mean but answered
+    evenly: the entropy gets it."""
+    rng = np.random.default_rng(7)
+    hidden, labels = _clusters(rng)
+    held_out, held_labels = _clusters(rng)
+    probabilities = _sure(held_labels, top=0.9) + rng.uniform(0, 0.01, (len(held_labels), 10))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+
+    def calibrated(outlier_probabilities, outlier_hidden):
+        rule = VerdictRule(*fit_class_statistics(hidden, labels))
+        return calibrate(
+            rule, probabilities, held_out, outlier_probabilities, outlier_hidden, novel_share=0.01
+        )
+
+    farthest = np.argsort(VerdictRule(*fit_class_statistics(hidden, labels)).distances(held_out))[-15:]
+    far = calibrated(_sure(held_labels[farthest]), held_out[farthest])
+    assert far.fitted["calibration"]["distance_share"] >= 0.005
+    assert far.fitted["calibration"]["outliers_flagged"] == 1.0
+    uneven = calibrated(np.full((50, 10), 0.1), np.eye(10)[np.arange(50) % 10] * 5)
+    assert uneven.fitted["calibration"]["distance_share"] == 0.0
+    assert uneven.fitted["calibration"]["outliers_flagged"] == 1.0
+    assert uneven.fitted["calibration"]["outliers"] == 50
