@@ -39,6 +39,8 @@ function renderSummary(container, card) {
   if (Number.isFinite(Number(card.parameter_count))) {
     facts.push(["Weights", Number(card.parameter_count).toLocaleString("en")]);
   }
+  const trainingImages = Number(card.training?.training_images);
+  if (trainingImages > 0) facts.push(["Training digits", trainingImages.toLocaleString("en")]);
   const history = historyOf(card);
   if (history) facts.push(["Training epochs", String(history.epochs.length)]);
   const seconds = trainingSeconds(card);
@@ -53,14 +55,21 @@ function renderSummary(container, card) {
     list.append(element("div", {}, [element("dt", { text: term }), definition]));
   }
   container.append(list);
+  const notes = [];
   if (accuracy !== null) {
-    container.append(
-      element("p", {
-        className: "muted",
-        text: `Measured on the 10,000 MNIST test digits, which the network never saw while training.`,
-      }),
+    const tests = Number(card.test_images) > 0 ? `${Number(card.test_images).toLocaleString("en")} ` : "";
+    notes.push(`Accuracy measured on the ${tests}MNIST test digits, which the network never saw while training.`);
+  }
+  const exposure = card.training?.outlier_exposure;
+  if (exposure && Number(exposure.per_batch) > 0) {
+    // Outlier exposure (model/outlier_exposure.py): why the network can answer "Not a digit?".
+    const kinds = Array.isArray(exposure.kinds) ? ` (${exposure.kinds.join(", ")})` : "";
+    notes.push(
+      `Each batch of digits also held ${exposure.per_batch} images that are no digit${kinds}, trained toward ` +
+        "giving every digit the same probability — so the network can tell it does not know.",
     );
   }
+  for (const note of notes) container.append(element("p", { className: "muted", text: note }));
 }
 
 /**

@@ -66,7 +66,7 @@ function singleSet(kernels, title) {
   ]);
 }
 
-function changeList(before, after) {
+function changeList(before, after, trainingImages) {
   const list = element("ol", { className: "filter-changes", attrs: { "aria-describedby": "filter-change-note" } });
   let beforeLow = Infinity;
   let beforeHigh = 0;
@@ -107,7 +107,7 @@ function changeList(before, after) {
         `${beforeHigh.toFixed(3)}: magnified to fill the colour range. `,
     ),
     element("strong", { text: "After" }),
-    document.createTextNode(" — learned from 60,000 digits, and the "),
+    document.createTextNode(` — learned from ${trainingImages}, and the `),
     element("strong", { text: "change" }),
     document.createTextNode(
       " — after minus before, both on one colour range. Each filter has its own ranges (hover over a filter " +
@@ -146,7 +146,8 @@ export function renderFilters(container, card) {
     return;
   }
   if (before && after && before.length === after.length && before[0].length === after[0].length) {
-    container.append(...changeList(before, after));
+    const count = Number(card.training?.training_images);
+    container.append(...changeList(before, after, count > 0 ? `${count.toLocaleString("en")} digits` : "the digits"));
   } else {
     if (before) container.append(singleSet(before, "before training"));
     if (after) container.append(singleSet(after, "after training"));

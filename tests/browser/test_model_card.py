@@ -374,6 +374,14 @@ def test_the_panel_shows_the_trained_models_facts_architecture_and_curves(digit_
     summary = page.inner_text("#model-summary")
     assert f"{card['test_accuracy'] * 100:.2f}%" in summary
     assert f"{card['parameter_count']:,}" in summary
+    assert f"{card['training']['training_images']:,}" in summary
+    assert f"on the {card['test_images']:,} MNIST test digits" in summary
+    # Outlier exposure, when the card records it, is explained with its own numbers.
+    exposure = card["training"].get("outlier_exposure")
+    if exposure:
+        assert f"also held {exposure['per_batch']} images that are no digit" in summary
+    else:
+        assert "no digit" not in summary
     layers = page.locator("#model-architecture .arch-layer")
     assert layers.count() == len(card["architecture"]) + 1  # and the input
     assert "30 × 24 × 24 = 17,280" in page.inner_text("#model-architecture")
