@@ -39,8 +39,9 @@ def flatten(image: Image.Image) -> Drawing | Page:
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode == "1":
-        # Bilevel scans are often dithered: a 3×3 mean turns the dot patterns back into grey.
-        image = image.convert("L").filter(ImageFilter.BoxBlur(1))
+        # Bilevel scans are often dithered: a 5×5 mean turns the dot patterns back into grey (a
+        # 3×3 one leaves the sparse dots of light paper as specks that faint ink would join).
+        image = image.convert("L").filter(ImageFilter.BoxBlur(2))
     elif mode in ("PA", "La", "RGBa"):
         image = image.convert("RGBA")
     elif mode not in ("L", "LA", "RGB", "RGBA"):

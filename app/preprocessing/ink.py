@@ -11,7 +11,7 @@ from PIL import Image
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.mnist_form import FINE_BOX, MIN_CONTRAST
-from app.preprocessing.morphology import dilate, reconstruct
+from app.preprocessing.morphology import dilate, erode, reconstruct
 
 COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 MIN_SIGNAL_TO_NOISE = 6.0  # ink must differ from the paper by ≥ 6 noise standard deviations
@@ -44,13 +44,15 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
         raise NoDigitFound("no digit found: the image is blank or nearly uniform")
     if contrast < MIN_SIGNAL_TO_NOISE * noise:
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
-    strong = strong_ink(strength, contrast, noise)
-    border = np.concatenate([strong[0], strong[-1], strong[:, 0], strong[:, -1]])
-    if np.count_nonzero(border) > MAX_BORDER_INK * border.size:
+    # Only ink at half the strongest: fainter broad shade is taken out as shade (broad_shade), and
+    # the soft edges of a bold stroke cropped tight may run along the border too.
+    border = np.concatenate([strength[0], strength[-1], strength[:, 0], strength[:, -1]])
+    if np.count_nonzero(border > max(0.5 * contrast, 4 * noise)) > MAX_BORDER_INK * border.size:
         # Even a digit cropped tight to its ink touches the border at a few strokes only.
         raise NoDigitFound(
             "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
         )
+    strong = strong_ink(strength, contrast, noise)
     return _ink_box(with_faint_ink(strong, strength, contrast, noise), strength)
 
 
@@ -61,8 +63,13 @@ def strong_ink(strength: np.ndarray, contrast: float, noise: float) -> np.ndarra
 
 
 def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
-    """The ``strong`` strokes (H, W bool) and the fainter ink of ``strength`` connected to them."""
-    return reconstruct(strong, strength > max(FAINT_SHARE * contrast, FAINT_NOISE * noise))
+    """The ``strong`` strokes (H, W bool) and the fainter ink of ``strength`` connected to them.
+
+    Faint ink comes in patches at least 3×3 pixels wide (a morphological opening): grain, dots
+    of dithering and specks of texture beside a stroke do not, so they cannot creep outwards
+    from it."""
+    faint = strength > max(FAINT_SHARE * contrast, FAINT_NOISE * noise)
+    return reconstruct(strong, strong | dilate(erode(faint, 1), 1))
 
 
 def even_ink(

@@ -1,12 +1,10 @@
-"""Dilation, erosion and opening with a 3×3 square, in NumPy.
+"""Dilation, erosion, opening and reconstruction with a 3×3 square, in NumPy.
 
 Separable: a 3×3 maximum is a 1×3 maximum of a 3×1 maximum. Pillow's rank filters (MaxFilter,
 MinFilter) sort every window instead.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -36,11 +34,10 @@ def erode(values: np.ndarray, passes: int) -> np.ndarray:
     return _repeat_3x3(values, passes, np.minimum)
 
 
-def opening(values: np.ndarray, wider_than: float = 0.0) -> np.ndarray:
-    """Morphological opening of ``values`` (H, W) with a square window of ~1/20 of the image, or
-    wider than ``wider_than`` pixels: what remains is only regions wider than the window, never
-    a pen stroke of ordinary width (or of that width)."""
-    passes = max(2, round(max(values.shape) / 40), math.ceil(wider_than / 2))
+def opening(values: np.ndarray) -> np.ndarray:
+    """Morphological opening of ``values`` (H, W) with a square window of ~1/20 of the image:
+    what remains is only regions wider than the window, never a pen stroke of ordinary width."""
+    passes = max(2, round(max(values.shape) / 40))
     return dilate(erode(values, passes), passes)
 
 

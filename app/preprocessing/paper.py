@@ -9,9 +9,11 @@ it (darker or lighter) where the outlying thin strokes lie.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from app.preprocessing.morphology import opening, reconstruct
+from app.preprocessing.morphology import erode, opening, reconstruct
 from app.preprocessing.quantiles import QUANTILE_BINS, high_quantile, quantiles
 
 
@@ -121,21 +123,23 @@ def ink_strength(values: np.ndarray, paper: np.ndarray, dark_ink: bool) -> np.nd
     return values - paper
 
 
-def broad_shade(strength: np.ndarray) -> np.ndarray:
+def broad_shade(strength: np.ndarray, noise: float) -> np.ndarray:
     """The part of ``strength`` (H, W) that is a broad, faint shade — a sharp shadow edge the smooth
     paper model cannot follow — rather than pen strokes: (H, W), zero elsewhere.
 
-    Of the regions wider than the opening's window (and than the strong strokes: a faded part of
-    a bold stroke is as wide as the rest of it), the ones fainter than half the strongest ink are
-    shade, not ink, when they reach the image's border: a shadow falls from outside the picture.
-    A small window follows the corners of a shadow more closely."""
+    Regions wider than the opening's window, fainter than half the strongest ink and clear of
+    the paper's ``noise``, are shade when they hold a part wider than three strong strokes that
+    reaches the image's border: a shadow falls from outside the picture and is far broader than
+    a pen stroke, while a bold stroke faded on one side (or the blur around an enlarged scan's
+    strokes) is as narrow as the rest of it. The small window follows a shadow into its corners."""
+    opened = opening(strength)
     ink_level = high_quantile(strength, 0.0005)
-    opened = opening(strength, wider_than=3 * stroke_width(strength > 0.5 * ink_level))
-    broad = (opened > 0) & (opened < 0.5 * ink_level)
-    border = np.zeros_like(broad)
-    border[[0, -1]] = True
-    border[:, [0, -1]] = True
-    shade = np.where(reconstruct(border, broad), opened, np.float32(0))
+    broad = (opened > 2 * noise) & (opened < 0.5 * ink_level)
+    wide = erode(broad, math.ceil(1.5 * stroke_width(strength > 0.5 * ink_level)))
+    edge = np.zeros_like(broad)
+    edge[[0, -1]] = True
+    edge[:, [0, -1]] = True
+    shade = np.where(reconstruct(wide & edge, broad), opened, np.float32(0))
     return np.minimum(shade, np.float32(0.9)).astype(np.float32)
 
 

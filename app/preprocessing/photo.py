@@ -57,14 +57,15 @@ def read_photo(source: Image.Image) -> InkReading:
         coefficients, _, spread = fit_paper(grey, inliers)
         surface = paper_surface(coefficients, u, v)
     strength = ink_strength(grey, surface, dark_ink)
-    shade = np.zeros_like(strength) if even_paper else broad_shade(strength)
-    if shade.any():
-        strength = unshade(strength, shade, dark_ink)
     if even_paper:
         noise = min(paper_noise(strength))
+        shade = np.zeros_like(strength)
     else:
         # The paper's own spread about its model, in units of ink strength.
         noise = spread / max(float(coefficients[0]), 0.05) if dark_ink else spread
+        shade = broad_shade(strength, noise)
+    if shade.any():
+        strength = unshade(strength, shade, dark_ink)
     crop = fine_crop(find_ink(strength, high_quantile(strength, 0.0005), noise), factor, source.size)
 
     # Fine pass: the ink's box read again from the full image.

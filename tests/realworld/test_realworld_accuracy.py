@@ -17,7 +17,7 @@ from tests.conftest import skip_or_fail
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
-OVERALL_FLOOR = 0.97
+OVERALL_FLOOR = 0.985  # with the faint kinds in the set (issue 11's target)
 # Re-rendered MNIST digits are what the network was trained on, so each of those kinds must be
 # read almost perfectly; typed and mouse-drawn digits are further from MNIST, and one miss in a
 # kind of ~20 images costs 5 points.
@@ -37,9 +37,9 @@ def outcomes(mnist_dir) -> dict[str, list[realworld.Outcome]]:
     return realworld.evaluate(samples, realworld.api_classifier(app))
 
 
-def test_overall_accuracy_through_the_api_is_at_least_97_percent(outcomes):
+def test_overall_accuracy_through_the_api_is_at_least_98_5_percent(outcomes):
     everything = [o for kind in outcomes.values() for o in kind]
-    assert len(everything) >= 300
+    assert len(everything) >= 600
     overall = realworld.accuracy(everything)
     assert overall >= OVERALL_FLOOR, "\n" + realworld.report_table(outcomes)
 
@@ -69,7 +69,7 @@ def test_generation_is_deterministic_for_a_seed():
     rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
     digit = np.zeros((28, 28), dtype=np.uint8)
     digit[6:22, 12:16] = 255
-    for render in realworld.MNIST_KINDS.values():
+    for render in [*realworld.MNIST_KINDS.values(), *realworld.FAINT_KINDS.values()]:
         first, second = render(rng_a, digit), render(rng_b, digit)
         assert first[0] == second[0], first[2]
     assert [s.data for s in realworld.canvas_samples(np.random.default_rng(3))] == [

@@ -31,6 +31,23 @@ def seven_coverage(size=280, width=None, box=None) -> np.ndarray:
     return np.asarray(big.reduce(scale), dtype=np.float32) / 255
 
 
+def zero_coverage(size=280, width=None) -> np.ndarray:
+    """An anti-aliased 0 (an upright ellipse) as ink coverage (size, size) in [0, 1]."""
+    width = 20 * size / 280 if width is None else width
+    scale = 4
+    big = Image.new("L", (size * scale, size * scale), 0)
+    box = [v * size / 280 * scale for v in (80, 40, 200, 240)]
+    ImageDraw.Draw(big).ellipse(box, outline=255, width=max(1, round(width * scale)))
+    return np.asarray(big.reduce(scale), dtype=np.float32) / 255
+
+
+def grainy_paper(shape, sigma, seed=0, tone=240) -> np.ndarray:
+    """Off-white paper (H, W, 3) with seeded grain of standard deviation ``sigma`` (of 255)."""
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0, sigma, (*shape, 1)).astype(np.float32)
+    return np.float32([tone, tone - 2, tone - 8]) + grain
+
+
 def paint(coverage, paper=(245, 243, 238), ink=(20, 20, 25)) -> Image.Image:
     """Coverage laid in ``ink`` over ``paper`` (RGB colours, or arrays broadcastable to H×W×3)."""
     mixed = (
