@@ -13,7 +13,10 @@ from model.network import DEFAULT_SPEC, INIT
 from model.train import confusion_matrix, filter_figures, predict_classes, to_network_input
 from tests.conftest import skip_or_fail
 
-ACCURACY_BAR = 0.993
+# The committed model trains on 55,000 digits (5,000 are held out to set the verdict rule's
+# limits) with non-digit images beside them (outlier exposure): 0.9929 on the MNIST test set,
+# where the model before both changes reached 0.9937 on all 60,000.
+ACCURACY_BAR = 0.992
 
 
 @pytest.fixture(scope="module")
