@@ -121,4 +121,3 @@ def _high_depth_to_grey(image: Image.Image) -> Image.Image:
 def unit_array(image: Image.Image) -> np.ndarray:
     """The pixels of a mode "L" image as (H, W) float32 in [0, 1]."""
     return np.asarray(image) * np.float32(1 / 255)
-

@@ -71,7 +71,7 @@ CANVAS_STYLES = {
 }
 
 
-def _jittered(strokes, rng: np.random.Generator, height: float, origin: tuple[float, float]):
+def jittered(strokes, rng: np.random.Generator, height: float, origin: tuple[float, float]):
     """The unit-box strokes slanted, rotated, squeezed and wobbled, in canvas pixels."""
     angle = math.radians(rng.uniform(-10, 10))
     shear = rng.uniform(-0.25, 0.15)
@@ -90,7 +90,7 @@ def _jittered(strokes, rng: np.random.Generator, height: float, origin: tuple[fl
     return result
 
 
-def _inside_canvas(strokes, brush: float):
+def inside_canvas(strokes, brush: float):
     """The strokes shrunk and shifted, if need be, so that the whole brush stays on the canvas."""
     points = np.array([p for stroke in strokes for p in stroke])
     margin = brush / 2 + 3
@@ -103,7 +103,7 @@ def _inside_canvas(strokes, brush: float):
     return [[(float(x + shift[0]), float(y + shift[1])) for x, y in stroke] for stroke in points]
 
 
-def _draw_canvas(strokes, width: float) -> Image.Image:
+def draw_canvas(strokes, width: float) -> Image.Image:
     """Black round-brush strokes on a transparent CANVAS×CANVAS RGBA image, anti-aliased."""
     big = Image.new("L", (CANVAS * SUPERSAMPLE, CANVAS * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(big)
@@ -137,7 +137,7 @@ def canvas_samples(rng: np.random.Generator) -> list[Sample]:
                     origin = (cx, cy)
                 else:
                     origin = (rng.uniform(half, CANVAS - half), rng.uniform(half, CANVAS - half))
-                image = _draw_canvas(_inside_canvas(_jittered(strokes, rng, height, origin), brush), brush)
+                image = draw_canvas(inside_canvas(jittered(strokes, rng, height, origin), brush), brush)
                 note = f"template {variant}, brush {brush:.1f}px, height {height:.0f}px"
                 samples.append(Sample(kind, digit, *png_upload(image), note))
     return samples

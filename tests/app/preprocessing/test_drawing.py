@@ -103,3 +103,13 @@ def test_a_speck_on_a_canvas_is_not_a_digit():
     ImageDraw.Draw(image).point((141, 141), fill=(0, 0, 0, 255))
     with pytest.raises(NoDigitFound, match="speck"):
         roundtrip(image)
+
+
+def test_a_small_digit_drawn_with_the_default_brush_is_thinned_towards_mnists_pen(reference):
+    # A 7 only 34 px high (12% of the pad) in the page's default 22 px brush: mostly brush.
+    height = 34
+    box = (140 - 0.37 * height, 140 - height / 2, 140 + 0.37 * height, 140 + height / 2)
+    x = roundtrip(canvas(seven_coverage(280, width=22, box=box)))
+    assert_mnist_like(x)
+    assert x.mean() < 0.19, "a fifth of the input in full ink would be a blob, not a stroke"
+    assert similarity(x, reference) > 0.82
