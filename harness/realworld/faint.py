@@ -144,7 +144,9 @@ def faint_samples(images: np.ndarray, labels: np.ndarray, rng: np.random.Generat
         for index in chosen[k * FAINT_PER_KIND : (k + 1) * FAINT_PER_KIND]:
             data, content_type, note = render(rng, images[index])
             samples.append(
-                Sample(kind, int(labels[index]), data, content_type, f"MNIST test #{index}: {note}")
+                Sample(
+                    kind, int(labels[index]), data, content_type, f"MNIST test #{index}: {note}", int(index)
+                )
             )
     fonts = font_paths()
     for k in range(FAINT_PER_KIND if fonts else 0):

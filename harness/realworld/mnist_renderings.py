@@ -319,6 +319,8 @@ def mnist_samples(images: np.ndarray, labels: np.ndarray, rng: np.random.Generat
         for index in chosen[k * MNIST_PER_KIND : (k + 1) * MNIST_PER_KIND]:
             data, content_type, note = render(rng, images[index])
             samples.append(
-                Sample(kind, int(labels[index]), data, content_type, f"MNIST test #{index}: {note}")
+                Sample(
+                    kind, int(labels[index]), data, content_type, f"MNIST test #{index}: {note}", int(index)
+                )
             )
     return samples

@@ -11,13 +11,15 @@ from harness.images import encode
 
 @dataclass(frozen=True)
 class Sample:
-    """One upload: its kind, true digit, file bytes and content type, and what it shows."""
+    """One upload: its kind, true digit, file bytes and content type, what it shows, and the
+    MNIST test digit it was rendered from (None for typed and drawn digits)."""
 
     kind: str
     label: int
     data: bytes
     content_type: str
     note: str
+    mnist_index: int | None = None
 
 
 def png_upload(image: Image.Image) -> tuple[bytes, str]:
