@@ -21,13 +21,18 @@ at the centre. Uploads look nothing like that, so ``preprocess``:
      from which side of the paper the outlying thin strokes lie, and coloured ink is read
      through the minimum (or maximum) channel. The paper's noise and the ink's contrast are
      measured: an image whose strongest "ink" is a faint smudge or no stronger than its noise
-     has no digit. Dust blobs are dropped from the re-read box;
+     has no digit. Faint ink counts where it joins a strong stroke (a faded side, a light
+     pencil line, the soft strokes of an enlarged scan) and each stroke is read against its
+     own darkness, so faint parts become full ink; grain, dithering and specks do not join.
+     Dust blobs are dropped from the re-read box;
 
    on both, the main ink mass is found in a coarse copy (specks cut off by empty space are
    dropped, detached strokes near the digit kept) and just that box is re-read from the full
    image (``ink``);
 4. finishes both roads alike (``mnist_form``): normalises the stroke width to MNIST's, fits
    20×20 with area averaging and centres by mass.
+
+``to_mnist(image, steps)`` also hands back the stages as small pictures (``steps``).
 
 A JSON pixel array is already in MNIST form: ``from_pixels`` only checks and scales it
 (``pixels``). Every refusal is a PreprocessingError subclass (``exceptions``) with a message for

@@ -12,6 +12,7 @@ from PIL import Image
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.mnist_form import FINE_BOX, MIN_CONTRAST
 from app.preprocessing.morphology import dilate, erode, reconstruct
+from app.preprocessing.paper import stroke_width
 
 COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 MIN_SIGNAL_TO_NOISE = 6.0  # ink must differ from the paper by ≥ 6 noise standard deviations
@@ -25,7 +26,7 @@ PART_MASS = 0.03
 # of an enlarged scan): paper texture and specks do not.
 STRONG_SHARE = 0.35
 FAINT_SHARE = 0.08
-STRONG_NOISE, FAINT_NOISE = 4.0, 4.0  # the same, in standard deviations of the paper's noise
+INK_NOISE = 4.0  # and either stands this many standard deviations of the paper's noise above it
 SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
 
 
@@ -59,7 +60,7 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
 def strong_ink(strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
     """The surely-stroke pixels (H, W bool) of an ink ``strength`` map whose strongest ink is
     ``contrast`` over paper noise ``noise``."""
-    return strength > max(STRONG_SHARE * contrast, STRONG_NOISE * noise)
+    return strength > max(STRONG_SHARE * contrast, INK_NOISE * noise)
 
 
 def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
@@ -68,7 +69,7 @@ def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, no
     Faint ink comes in patches at least 3×3 pixels wide (a morphological opening): grain, dots
     of dithering and specks of texture beside a stroke do not, so they cannot creep outwards
     from it."""
-    faint = strength > max(FAINT_SHARE * contrast, FAINT_NOISE * noise)
+    faint = strength > max(FAINT_SHARE * contrast, INK_NOISE * noise)
     return reconstruct(strong, strong | dilate(erode(faint, 1), 1))
 
 
@@ -78,9 +79,7 @@ def even_ink(
     """Ink strength (H, W) as ink in [0, 1] with faint strokes made as full as strong ones: each
     pixel is measured against the level of the strokes of ``mask`` around it, capped at ``core``
     (strokes that strong are full ink), nothing at 15% of that level or 3 ``noise`` and below."""
-    solid = np.count_nonzero(mask)
-    edges = np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
-    reach = max(1, math.ceil(solid / max(edges, 1)))  # about half the strokes' width
+    reach = max(1, math.ceil(stroke_width(mask) / 2))  # from a stroke's edge to its middle
     level = np.minimum(dilate(np.where(mask, strength, np.float32(0)), reach), np.float32(core))
     floor = np.maximum(np.float32(0.15 * contrast / max(core, 1e-6)) * level, np.float32(3 * noise))
     ink = (strength - floor) / np.maximum(level - floor, np.float32(1e-6))

@@ -2,7 +2,8 @@
 
 In a coarse copy the paper is modelled and divided out, the ink's polarity decided (coloured
 ink read through its extreme channel), the paper's noise and the ink's contrast measured, and the
-ink found; then just the ink's box is read again from the full image, dust dropped.
+ink found; then just the ink's box is read again from the full image: strong strokes and the
+faint ink joined to them, each made full ink against its own level, dust dropped.
 """
 
 from __future__ import annotations
