@@ -135,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint.save(args.weights, network, {**card, "format": checkpoint.FORMAT}, verdict_rule=rule)
         print(f"verdict rule saved in {args.weights}: {json.dumps(rule.describe(), indent=1)}")
     else:
-        rule = checkpoint.load_verdict_rule(args.weights)
+        try:
+            rule = checkpoint.load_verdict_rule(args.weights)
+        except checkpoint.CheckpointError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     accepted = (rule.labels(probabilities, hidden) == "digit").mean()
     print(f"MNIST test digits judged 'digit': {accepted:.4f}")
     return 0

@@ -171,3 +171,22 @@ def test_the_novelty_share_goes_to_the_score_that_flags_the_outliers():
     assert uneven.fitted["calibration"]["distance_share"] == 0.0
     assert uneven.fitted["calibration"]["outliers_flagged"] == 1.0
     assert uneven.fitted["calibration"]["outliers"] == 50
+
+
+def test_evaluating_weights_without_a_rule_writes_the_misread_digits_and_says_how_to_fit_one(
+    tmp_path, tiny_network, capsys, monkeypatch
+):
+    import json
+
+    from model import evaluate, mnist
+
+    path = tmp_path / "w.npz"
+    checkpoint.save(path, tiny_network)
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20) % 10
+    monkeypatch.setattr(mnist, "load_mnist", lambda directory: mnist.Mnist(images, labels, images, labels))
+    assert evaluate.main(["--weights", str(path), "--data-dir", str(tmp_path)]) == 1
+    assert "--fit-verdict" in capsys.readouterr().err
+    predictions = tiny_network.predict(evaluate.to_network_input(images))[0].argmax(axis=1)
+    misread = json.loads(evaluate.misread_path(path).read_text())
+    assert misread["count"] == (predictions != labels).sum() == len(misread["digits"])
