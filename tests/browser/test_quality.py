@@ -248,10 +248,10 @@ def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_p
     screens = page.evaluate("document.documentElement.scrollHeight / window.innerHeight")
     assert screens <= 4, f"the page is {screens:.1f} screens tall"
     model = page.locator("section.model > details.fold")
-
-    page.locator("#model-title").tap()
-    assert model.evaluate("(details) => details.open")
     summary = model.locator("> summary")
+
+    summary.tap()
+    assert model.evaluate("(details) => details.open")
     summary.focus()
     page.keyboard.press("Enter")
     assert not model.evaluate("(details) => details.open")
