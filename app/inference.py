@@ -105,6 +105,17 @@ class Predictor:
         self.card.setdefault("architecture", architecture(network))
         self.card.setdefault("parameter_count", int(network.parameter_count))
         self.card["verdict_rule"] = verdict_rule.describe()
+        self._add_filter_bias()
+
+    def _add_filter_bias(self) -> None:
+        """The card's filters (written by training: weights only) gain the layer's biases from the
+        weights served, (FN,) rounded like the weights: the page's receptive field adds a filter's
+        bias to its 25 products to reach the map value."""
+        filters = self.card.get("filters")
+        layer = filters.get("layer") if isinstance(filters, dict) else None
+        bias = self.network.params.get(f"{layer}.b")
+        if bias is not None and "bias" not in filters:
+            self.card["filters"] = {**filters, "bias": [float(f"{b:.6g}") for b in bias.tolist()]}
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Predictor:

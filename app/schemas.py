@@ -318,6 +318,8 @@ def components(max_batch_size: int) -> dict:
                     "properties": {
                         "before": {"type": "array", "items": {"type": "array"}},
                         "after": {"type": "array", "items": {"type": "array"}},
+                        "bias": {"type": "array", "items": {"type": "number"},
+                                 "description": "The trained filters' biases, one per filter."},
                     },
                 },
                 "verdict_rule": ref("VerdictRule"),
