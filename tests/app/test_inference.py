@@ -94,6 +94,25 @@ def test_the_card_describes_the_verdict_rule_applied_not_an_older_one(tiny_netwo
     assert served["verdict_rule"] == tiny_verdict_rule.describe()
 
 
+def test_the_cards_filters_gain_the_biases_of_the_weights_served(tiny_network, tiny_verdict_rule):
+    card = {"filters": {"layer": "conv1", "after": [[[0.0] * 5] * 5] * 30}}
+    served = Predictor(tiny_network, tiny_verdict_rule, card).card
+    np.testing.assert_allclose(served["filters"]["bias"], tiny_network.params["conv1.b"], rtol=1e-5)
+    assert len(served["filters"]["bias"]) == 30
+    assert "bias" not in card["filters"]  # the caller's card is left alone
+
+
+@pytest.mark.parametrize(
+    "card",
+    [{}, {"filters": {"layer": "conv1", "bias": [1.0] * 30}}, {"filters": {"after": []}},
+     {"filters": {"layer": "nowhere"}}],
+    ids=["no filters", "a bias already", "no layer named", "an unknown layer"],
+)
+def test_filters_get_no_bias_the_card_does_not_ask_for(tiny_network, tiny_verdict_rule, card):
+    served = Predictor(tiny_network, tiny_verdict_rule, card).card
+    assert served.get("filters") == card.get("filters")
+
+
 def rule_for(hidden_units: int) -> VerdictRule:
     """A verdict rule for a network whose hidden layer has ``hidden_units``: means 0, identity precision."""
     return VerdictRule(np.zeros((10, hidden_units)), np.eye(hidden_units))
