@@ -15,7 +15,7 @@ const LOG_FLOOR = -6;
  */
 export function formatProbability(p) {
   if (p >= 0.9995) return ">99.9%";
-  if (p >= 0.1) return `${(p * 100).toFixed(1)}%`;
+  if (p >= 0.0995) return `${(p * 100).toFixed(1)}%`; // 9.95% and up: "10.0%", as its neighbours read
   if (p >= 10 ** LOG_FLOOR) return `${trimZeros((p * 100).toPrecision(2))}%`;
   return `<${(10 ** (LOG_FLOOR + 2)).toFixed(-LOG_FLOOR - 2)}%`;
 }
@@ -51,8 +51,10 @@ export function describe(result, noveltyLimit = 1) {
       alternative: "",
       confidence: "Unlike the digits it learned from",
       note:
-        `If it is one, it looks most like ${first} (${formatProbability(p1)}) — the network always ` +
-        "picks one of its ten digits, even for a scribble." +
+        (p1 < 0.3
+          ? `No digit stands out: the best guess, ${first}, gets only ${formatProbability(p1)}.`
+          : `If it is one, it looks most like ${first} (${formatProbability(p1)}) — yet the network ` +
+            "always names one of its ten digits, even for a scribble.") +
         (Number.isFinite(novelty)
           ? ` Novelty ${novelty.toFixed(2)}; above ${noveltyLimit} counts as not a digit.`
           : ""),
