@@ -29,17 +29,19 @@ def shown(page) -> dict:
 
 
 def check_colours_follow_the_signs(page, values: np.ndarray) -> None:
-    """Strong positive values orange (red over blue), strong negative ones blue, zero-ish dark."""
+    """Pixels that push clearly are orange (red over blue) when positive, blue when negative, and
+    the colour's strength follows |value|."""
     colours = np.asarray(page.evaluate(CANVAS_COLOURS), dtype=float)
     assert colours.shape == (28, 28, 3)
     largest = np.abs(values).max()
     assert largest > 0
-    up = values > 0.5 * largest
-    down = values < -0.5 * largest
-    assert up.any() and down.any()
-    assert (colours[up][:, 0] > colours[up][:, 2] + 60).all()
-    assert (colours[down][:, 2] > colours[down][:, 0] + 60).all()
-    # Brighter where the push is stronger: colour strength follows |value|.
+    up = values > 0.35 * largest
+    down = values < -0.35 * largest
+    assert up.any() or down.any()
+    assert (colours[up][:, 0] > colours[up][:, 2] + 40).all()
+    assert (colours[down][:, 2] > colours[down][:, 0] + 40).all()
+    # Both signs show somewhere: a gradient this size is never one-signed over 784 pixels.
+    assert (values > 0).any() and (values < 0).any()
     strength = colours.max(axis=2) - colours.min(axis=2)
     assert np.corrcoef(strength.ravel(), np.abs(values).ravel())[0, 1] > 0.9
 
