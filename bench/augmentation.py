@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app import create_app
 from harness import realworld
-from model import checkpoint, mnist
+from model import mnist
 from model.train import AUGMENTATIONS, keep_freed_memory, parse_args, train
 
 
@@ -41,8 +41,7 @@ def main(argv=None) -> None:
                 "--data-dir", str(data_dir), "--epochs", str(args.epochs), "--seed", str(args.seed),
                 "--augment", setting, "--log-every", "0", "--out", str(out),
             ])
-            network, card = train(train_args, log=lambda line: None)
-            checkpoint.save(out, network, card)
+            _, card = train(train_args, log=lambda line: None)  # saves weights, card and verdict rule
             app = create_app({"WEIGHTS_PATH": str(out), "TESTING": True})
             by_kind = realworld.evaluate(samples, realworld.api_classifier(app))
             everything = [outcome for outcomes in by_kind.values() for outcome in outcomes]
