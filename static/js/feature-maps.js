@@ -76,6 +76,7 @@ export class FeatureMapView {
    * @param {number[][]|null} input the 28×28 input they came from, for the receptive field (optional)
    */
   show(maps, pooled, input = null) {
+    if (!maps && !this.maps) return; // blank already: answers without maps cost nothing here
     this.maps = maps;
     this.pooled = pooled;
     this.input = input;

@@ -1,7 +1,8 @@
 // Inside the network: the views that follow one decision from the pixels to the answer — the
 // preprocessing steps, the convolution layer (feature maps and receptive fields), the hidden
-// units and scores, and the saliency. Each part is a collapsible <details>; a closed part asks
-// the API for nothing.
+// units and scores, and the saliency. Each part is a collapsible <details>; a part that is closed,
+// or scrolled out of sight, asks the API for nothing (so drawing at the top of the page costs no
+// more than the answer), and coming into sight asks for its data.
 //
 // main.js uses: insideQuery() (the query parameters the open parts need), showInside(result),
 // resetInside(), setModelCard(card); and re-reads the current drawing on the document event
@@ -42,10 +43,14 @@ $("#legend-maps").style.backgroundImage = cssGradient(SEQUENTIAL);
 $("#legend-units").style.backgroundImage = cssGradient(SEQUENTIAL);
 for (const bar of section.querySelectorAll(".legend-filters")) bar.style.backgroundImage = cssGradient(DIVERGING);
 
-/** The query parameters the open parts need, e.g. "include=feature_maps,saliency&versus=1"; "" for none. */
+// The parts with at least a pixel on screen (IntersectionObserver).
+const inSight = new Set();
+
+/** The query parameters the open parts on screen need, e.g. "include=feature_maps,saliency&versus=1";
+ * "" for none. */
 export function insideQuery() {
   const include = Object.entries(INCLUDES)
-    .filter(([part]) => parts[part]?.open)
+    .filter(([part]) => parts[part]?.open && inSight.has(part))
     .map(([, name]) => name);
   if (include.length === 0) return "";
   const versus = parts.saliency?.open && saliency.versus !== null ? `&versus=${saliency.versus}` : "";
@@ -63,18 +68,28 @@ function queryMayHaveChanged() {
 
 for (const details of Object.values(parts)) details.addEventListener("toggle", queryMayHaveChanged);
 saliency.addEventListener("versus-change", queryMayHaveChanged);
+const sight = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (entry.isIntersecting) inSight.add(entry.target.dataset.part);
+    else inSight.delete(entry.target.dataset.part);
+  }
+  queryMayHaveChanged();
+});
+for (const details of Object.values(parts)) sight.observe(details);
 
 /** Mark each part "shown" (its data is on screen), "waiting" (an answer without its data: the part
  * was closed, or has just been opened and its data is on the way) or "empty" (no answer). */
 function markParts(present, answered) {
   for (const [name, details] of Object.entries(parts)) {
-    details.dataset.state = present[name] ? "shown" : answered ? "waiting" : "empty";
+    const state = present[name] ? "shown" : answered ? "waiting" : "empty";
+    // Written only when it changes: each write makes the browser restyle the part.
+    if (details.dataset.state !== state) details.dataset.state = state;
   }
 }
 
 /** Show what a prediction result holds for the open parts (a part whose data is missing waits). */
 export function showInside(result) {
-  section.dataset.state = "answer";
+  if (section.dataset.state !== "answer") section.dataset.state = "answer";
   // Maps of an older drawing would mislead: without new ones the grid keeps only the filters.
   if (result.feature_maps) {
     featureMaps.show(

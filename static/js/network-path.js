@@ -139,6 +139,7 @@ export class NetworkPath {
   }
 
   clear() {
+    if (this.logits.dataset.state === "empty") return;
     for (const cell of this.unitCells) {
       cell.style.backgroundColor = "";
       delete cell.dataset.value;

@@ -51,6 +51,7 @@ export class PreprocessSteps {
   }
 
   clear() {
+    if (this.list.dataset.state === "empty") return;
     this.list.replaceChildren();
     this.list.dataset.state = "empty";
   }

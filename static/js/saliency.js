@@ -86,6 +86,7 @@ export class SaliencyView extends EventTarget {
 
   /** Nothing to show: no answer yet, or the part was just opened and its data is on the way. */
   clear(message = "") {
+    if (this.root.dataset.state === "empty" && this.caption.textContent === message) return;
     drawBlank(this.canvas, 28, 28);
     this.outline.getContext("2d").clearRect(0, 0, this.outline.width, this.outline.height);
     this.caption.textContent = message;

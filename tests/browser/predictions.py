@@ -6,6 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+# A viewport taller than the whole page: every part inside the network is on screen, so every
+# answer carries all their data (a part out of sight asks the API for nothing).
+TALL = {"width": 1280, "height": 8000}
+
 
 class PredictionLog:
     """Passes the page's /predict requests through to the server and keeps each answer's JSON.

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.strokes import ONE, SEVEN, ZERO
-from tests.browser.predictions import PredictionLog
+from tests.browser.predictions import TALL, PredictionLog
 from tests.browser.test_quality import serious_violations
 from tests.browser.test_upload import photo_of_a_seven
 
@@ -39,6 +39,7 @@ MAP_STATS = """() => {
 
 @pytest.mark.parametrize("strokes", [ONE, SEVEN, ZERO], ids=["one", "seven", "zero"])
 def test_thirty_feature_maps_light_up_on_one_shared_scale(digit_page, trained_server, strokes):
+    digit_page.page.set_viewport_size(TALL)
     digit_page.open(trained_server)
     digit_page.read(strokes)
 
@@ -82,6 +83,7 @@ def test_network_input_is_the_centred_28x28_digit(digit_page, trained_server):
 
 
 def test_choosing_a_map_enlarges_it_with_its_filter(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     digit_page.open(trained_server)
     digit_page.read(SEVEN)
@@ -133,6 +135,7 @@ def map_order(page) -> list[int]:
 
 
 def test_maps_can_be_sorted_by_strength(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -175,6 +178,7 @@ def steps_on_screen(page) -> list[dict]:
 
 
 def test_preprocess_steps_show_how_a_drawing_becomes_the_input(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -199,6 +203,7 @@ def test_preprocess_steps_show_how_a_drawing_becomes_the_input(digit_page, train
 
 
 def test_preprocess_steps_of_an_upload(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     digit_page.open(trained_server)
     digit_page.by_test_id("upload").set_input_files(
@@ -219,6 +224,7 @@ def test_preprocess_steps_of_an_upload(digit_page, trained_server):
 
 
 def test_hidden_units_and_scores_show_softmax_at_work(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -276,27 +282,43 @@ def test_before_the_first_drawing_each_part_shows_a_prompt(digit_page, trained_s
     assert all(prompts.nth(i).is_visible() for i in range(4))
 
 
-def test_open_parts_decide_what_is_asked_for(digit_page, trained_server):
+PARTS_IN_SIGHT = """() => [...document.querySelectorAll("#inside details.inside-part")]
+    .filter((part) => {
+        const box = part.getBoundingClientRect();
+        return box.bottom > 0 && box.top < window.innerHeight;
+    })
+    .map((part) => part.dataset.part)"""
+INCLUDE_OF = {"steps": "steps", "conv": "feature_maps", "path": "layers", "saliency": "saliency"}
+
+
+def test_only_open_parts_on_screen_are_asked_for(digit_page, trained_server):
     page = digit_page.page
+    page.set_viewport_size({"width": 1280, "height": 600})
     log = PredictionLog(page)
     digit_page.open(trained_server)
-    digit_page.read(SEVEN)
-    assert log.includes()[-1] == {"steps", "feature_maps", "layers", "saliency"}
 
-    # Closing parts (keyboard: the summaries are buttons) asks again for less... and only that.
-    for part in ("conv", "path", "steps", "saliency"):
-        page.locator(f'[data-part="{part}"] > summary').focus()
-        page.keyboard.press("Enter")
-    digit_page.wait_until("() => !document.querySelector('[data-part=saliency]').open")
-    digit_page.read([[(0.3, 0.3), (0.3, 0.7)]])
+    # Drawing at the top of the page: no part is on screen, so the answer carries none of them.
+    digit_page.read(SEVEN)
+    assert page.evaluate(PARTS_IN_SIGHT) == []
     assert log.includes()[-1] == set()
+    # Scrolling to the hidden units asks again, for what is now on screen.
+    page.locator('[data-part="path"] > summary').scroll_into_view_if_needed()
+    digit_page.wait_until("() => document.querySelector('[data-part=path]').dataset.state === 'shown'")
+    in_sight = page.evaluate(PARTS_IN_SIGHT)
+    assert "path" in in_sight
+    assert log.includes()[-1] == {INCLUDE_OF[part] for part in in_sight}
+    assert page.locator('[data-testid="logits"]').is_visible()
+
+    # Closing it (keyboard: the summary is a button) asks again without it.
     page.locator('[data-part="path"] > summary').focus()
     page.keyboard.press("Enter")
-    digit_page.wait_until("() => document.querySelector('[data-part=path]').dataset.state === 'shown'")
-    assert log.includes()[-1] == {"layers"}
+    digit_page.wait_until("() => !document.querySelector('[data-part=path]').open")
+    digit_page.wait_until("() => document.querySelector('[data-part=path]').dataset.state !== 'shown'")
+    assert "layers" not in log.includes()[-1]
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
+# Taller than the page with every part open, so every part is on screen and shows its data.
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 8000}, {"width": 390, "height": 16000}],
                          ids=["1280", "390"])
 def test_all_parts_open_with_a_receptive_field_have_no_serious_accessibility_violations(
     digit_page, trained_server, viewport

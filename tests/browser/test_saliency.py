@@ -8,7 +8,7 @@ import pytest
 
 from harness.strokes import ONE, SEVEN
 from tests.browser.conftest import PHONE_CONTEXT
-from tests.browser.predictions import PredictionLog
+from tests.browser.predictions import TALL, PredictionLog
 
 SALIENCY = '[data-testid="saliency"]'
 
@@ -47,6 +47,7 @@ def check_colours_follow_the_signs(page, values: np.ndarray) -> None:
 
 
 def test_saliency_colours_each_pixel_by_how_it_pushes_the_answer(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -65,6 +66,7 @@ def test_saliency_colours_each_pixel_by_how_it_pushes_the_answer(digit_page, tra
 
 
 def test_choosing_a_digit_to_compare_with_asks_why_not_that_one(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -92,6 +94,7 @@ def test_choosing_a_digit_to_compare_with_asks_why_not_that_one(digit_page, trai
 
 
 def test_when_the_answer_becomes_the_compared_digit_the_page_says_so(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -112,6 +115,7 @@ def test_when_the_answer_becomes_the_compared_digit_the_page_says_so(digit_page,
 
 
 def test_a_closed_saliency_part_asks_for_no_saliency(digit_page, trained_server):
+    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
     log = PredictionLog(page)
     digit_page.open(trained_server)
@@ -138,7 +142,11 @@ def test_saliency_on_a_phone(digit_page, trained_server):
     digit_page.wait_for_answer()
     # Closed on a phone: nothing asked for until it is opened.
     assert all("saliency" not in names for names in log.includes())
-    page.locator("#saliency-title").tap()
+    summary = page.locator('[data-part="saliency"] > summary')
+    summary.scroll_into_view_if_needed()
+    page.wait_for_timeout(100)  # the answer card settles after the stroke's answer
+    summary.tap()
+    assert page.get_attribute('[data-part="saliency"]', "open") is not None
     digit_page.wait_until("() => document.querySelector('[data-testid=saliency]').dataset.state === 'shown'")
 
     page.locator(f'{SALIENCY} label:has(input[value="2"])').tap()
