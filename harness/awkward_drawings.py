@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from app import create_app
-    from harness.realworld import api_classifier, evaluate, report_table
+    from harness.realworld import api_classifier, evaluate, failure_lines, report_table
     from model import checkpoint
 
     weights = args.weights or str(checkpoint.DEFAULT_WEIGHTS)
@@ -103,11 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report_table(by_kind))
     if args.failures:
         print()
-        for outcomes in by_kind.values():
-            for o in outcomes:
-                if not o.correct:
-                    got = o.predicted if o.error is None else o.error
-                    print(f"{o.sample.kind}: true {o.sample.label}, got {got} — {o.sample.note}")
+        print(*failure_lines(by_kind), sep="\n")
     return 0
 
 

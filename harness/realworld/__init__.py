@@ -29,7 +29,15 @@ from __future__ import annotations
 import numpy as np
 
 from harness.realworld.canvas import CANVAS_STYLES, canvas_samples
-from harness.realworld.evaluation import Outcome, accuracy, api_classifier, evaluate, report_table, save_grids
+from harness.realworld.evaluation import (
+    Outcome,
+    accuracy,
+    api_classifier,
+    evaluate,
+    failure_lines,
+    report_table,
+    save_grids,
+)
 from harness.realworld.faint import FAINT_KINDS, faint_samples
 from harness.realworld.mnist_renderings import MNIST_KINDS, mnist_samples
 from harness.realworld.samples import Sample
@@ -49,6 +57,7 @@ __all__ = [
     "faint_samples",
     "evaluate",
     "generate",
+    "failure_lines",
     "report_table",
     "save_grids",
 ]

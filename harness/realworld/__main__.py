@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import harness.realworld as realworld
-from harness.realworld.evaluation import api_classifier, evaluate, report_table, save_grids
+from harness.realworld.evaluation import api_classifier, evaluate, failure_lines, report_table, save_grids
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,11 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report_table(by_kind))
     if args.failures:
         print()
-        for outcomes in by_kind.values():
-            for o in outcomes:
-                if not o.correct:
-                    got = o.predicted if o.error is None else o.error
-                    print(f"{o.sample.kind}: true {o.sample.label}, got {got} — {o.sample.note}")
+        print(*failure_lines(by_kind), sep="\n")
     if args.grid_dir:
         save_grids(by_kind, args.grid_dir)
         print(f"\ngrids of the network inputs in {args.grid_dir}")

@@ -66,6 +66,15 @@ def report_table(by_kind: dict[str, list[Outcome]]) -> str:
     return "\n".join(lines)
 
 
+def failure_lines(by_kind: dict[str, list[Outcome]]) -> list[str]:
+    """One line per misread sample: its kind, true digit, what came back and how it was made."""
+    return [
+        f"{o.sample.kind}: true {o.sample.label}, got {o.predicted if o.error is None else o.error} "
+        f"— {o.sample.note}"
+        for outcomes in by_kind.values() for o in outcomes if not o.correct
+    ]
+
+
 def save_grids(by_kind: dict[str, list[Outcome]], directory: Path) -> None:
     """Per kind, a grid of the 28×28 network inputs (misread ones framed in grey)."""
     directory.mkdir(parents=True, exist_ok=True)
