@@ -4,6 +4,7 @@ prediction on screen, in real headless Chromium on 127.0.0.1.
     python -m bench.page                 # app on a werkzeug server in this process
     python -m bench.page --draws 40
     python -m bench.page --url http://127.0.0.1:8000   # an already running server (gunicorn)
+    python -m bench.page --height 6000   # every part inside the network on screen: all includes
 
 Each draw: Escape clears the canvas, the mouse draws a 1, 7 or 0 (as the browser tests do),
 and the page itself timestamps (performance.now()) the last pointermove, the pointerup, the
@@ -116,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="measure a running server instead of starting one")
     parser.add_argument("--weights", type=Path, default=ROOT / "model" / "weights" / "digit_lens.npz")
     parser.add_argument("--chromium", default=CHROMIUM)
+    parser.add_argument("--height", type=int, default=900,
+                        help="viewport height in px (1280 wide); a page-tall one, e.g. 6000, puts every "
+                             "part inside the network on screen, so each answer carries all their extras")
     args = parser.parse_args(argv)
     draws = max(20, min(args.draws, 500))
 
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     "--disable-component-update",
                 ],
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": args.height})
             page.add_init_script(PROBE)
             page.goto(url.rstrip("/") + "/")
             page.wait_for_selector("#model-summary > *", state="attached")
