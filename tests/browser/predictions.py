@@ -6,9 +6,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from harness.strokes import SEVEN
+
 # A viewport taller than the whole page: every part inside the network is on screen, so every
 # answer carries all their data (a part out of sight asks the API for nothing).
 TALL = {"width": 1280, "height": 8000}
+
+
+def read_seven_on_a_tall_page(digit_page, server) -> PredictionLog:
+    """Open the page on ``server`` in the TALL viewport, start logging /predict, draw a 7 and wait
+    for its answer; returns the log."""
+    digit_page.page.set_viewport_size(TALL)
+    log = PredictionLog(digit_page.page)
+    digit_page.open(server)
+    digit_page.read(SEVEN)
+    return log
 
 
 class PredictionLog:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.strokes import ONE, SEVEN, ZERO
-from tests.browser.predictions import TALL, PredictionLog
+from tests.browser.predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 from tests.browser.test_quality import serious_violations
 from tests.browser.test_upload import photo_of_a_seven
 
@@ -135,11 +135,8 @@ def map_order(page) -> list[int]:
 
 
 def test_maps_can_be_sorted_by_strength(digit_page, trained_server):
-    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
-    log = PredictionLog(page)
-    digit_page.open(trained_server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, trained_server)
     assert map_order(page) == list(range(30))
     peaks = log.shown(digit_page)["feature_maps"]["scale"]
 
@@ -178,11 +175,8 @@ def steps_on_screen(page) -> list[dict]:
 
 
 def test_preprocess_steps_show_how_a_drawing_becomes_the_input(digit_page, trained_server):
-    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
-    log = PredictionLog(page)
-    digit_page.open(trained_server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, trained_server)
 
     steps = steps_on_screen(page)
     assert [step["name"] for step in steps] == STEP_NAMES
@@ -224,11 +218,8 @@ def test_preprocess_steps_of_an_upload(digit_page, trained_server):
 
 
 def test_hidden_units_and_scores_show_softmax_at_work(digit_page, trained_server):
-    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
-    log = PredictionLog(page)
-    digit_page.open(trained_server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, trained_server)
     result = log.shown(digit_page)
 
     units = page.eval_on_selector_all(

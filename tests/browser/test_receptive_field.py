@@ -10,7 +10,7 @@ import pytest
 from harness.strokes import SEVEN
 from model import checkpoint
 from tests.browser.conftest import PHONE_CONTEXT
-from tests.browser.predictions import TALL, PredictionLog, decode_maps
+from tests.browser.predictions import PredictionLog, decode_maps, read_seven_on_a_tall_page
 
 FIELD = '[data-testid="receptive-field"]'
 MAP = '.zoom-frame[data-kind="map"]'
@@ -44,10 +44,7 @@ def convolution(conv1, image: np.ndarray, k: int, row: int, col: int) -> tuple[f
 
 
 def open_seven(digit_page, server, filter_index: int) -> tuple[PredictionLog, dict]:
-    digit_page.page.set_viewport_size(TALL)
-    log = PredictionLog(digit_page.page)
-    digit_page.open(server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, server)
     digit_page.page.locator(f'[data-testid="feature-maps"] [data-map-index="{filter_index}"]').click()
     return log, log.shown(digit_page)
 

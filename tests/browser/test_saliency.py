@@ -8,7 +8,7 @@ import pytest
 
 from harness.strokes import ONE, SEVEN
 from tests.browser.conftest import PHONE_CONTEXT
-from tests.browser.predictions import TALL, PredictionLog
+from tests.browser.predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 
 SALIENCY = '[data-testid="saliency"]'
 
@@ -66,11 +66,8 @@ def test_saliency_colours_each_pixel_by_how_it_pushes_the_answer(digit_page, tra
 
 
 def test_choosing_a_digit_to_compare_with_asks_why_not_that_one(digit_page, trained_server):
-    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
-    log = PredictionLog(page)
-    digit_page.open(trained_server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, trained_server)
     # Comparing the answer with itself means nothing.
     assert page.locator(f'{SALIENCY} input[name="versus"][value="7"]').is_disabled()
 
@@ -94,11 +91,8 @@ def test_choosing_a_digit_to_compare_with_asks_why_not_that_one(digit_page, trai
 
 
 def test_when_the_answer_becomes_the_compared_digit_the_page_says_so(digit_page, trained_server):
-    digit_page.page.set_viewport_size(TALL)
     page = digit_page.page
-    log = PredictionLog(page)
-    digit_page.open(trained_server)
-    digit_page.read(SEVEN)
+    log = read_seven_on_a_tall_page(digit_page, trained_server)
     page.locator(f'{SALIENCY} label:has(input[value="1"])').click()
     digit_page.wait_until("() => document.querySelector('[data-testid=saliency]').dataset.versus === '1'")
 
