@@ -32,8 +32,13 @@ def input_levels(image: np.ndarray) -> list[list[int]]:
     return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist()
 
 
+def _rounded(value: float, digits: int = VALUE_DIGITS) -> float:
+    """``value`` to ``digits`` significant digits."""
+    return float(f"{value:.{digits}g}")
+
+
 def _significant(values, digits: int = VALUE_DIGITS) -> list[float]:
-    return [float(f"{value:.{digits}g}") for value in np.asarray(values).tolist()]
+    return [_rounded(value, digits) for value in np.asarray(values).tolist()]
 
 
 def saliency_values(saliency: np.ndarray) -> list[list[float]]:
@@ -58,7 +63,7 @@ def prediction_result(
 ) -> dict:
     """The result for one image: the prediction and its verdict, timings, the extras in
     ``include`` that were computed, and the input."""
-    probabilities = [float(f"{p:.{PROBABILITY_DIGITS}g}") for p in prediction.probabilities.tolist()]
+    probabilities = _significant(prediction.probabilities, PROBABILITY_DIGITS)
     verdict = prediction.verdict
     result = {
         "digit": prediction.digit,
@@ -66,8 +71,8 @@ def prediction_result(
         "probabilities": probabilities,
         "verdict": verdict.label,
         "verdict_scores": {
-            "novelty": float(f"{max(verdict.novelty, 0.0):.{VALUE_DIGITS}g}"),
-            "margin": float(f"{min(max(verdict.margin, 0.0), 1.0):.{VALUE_DIGITS}g}"),
+            "novelty": _rounded(max(verdict.novelty, 0.0)),
+            "margin": _rounded(min(max(verdict.margin, 0.0), 1.0)),
         },
         "timing_ms": {"preprocess": round(item.preprocess_ms, 3), "inference": round(inference_ms, 3)},
     }
