@@ -7,7 +7,6 @@ Request parsing lives in ``app.request_parsing``, the three serving steps in ``a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from flask import Blueprint, Response, current_app
 
@@ -15,6 +14,7 @@ from app import openapi, pipeline, request_parsing, responses
 from app.errors import ApiError
 from app.inference import Predictor
 from app.request_parsing import Failure, PredictRequest
+from model.checkpoint import misread_path
 
 bp = Blueprint("api", __name__)
 
@@ -68,13 +68,6 @@ def _cached_json(key: str, build) -> Response:
 @bp.get("/api/model")
 def model_card():
     return _cached_json("digit_lens.model_card_json", lambda: _predictor().card)
-
-
-def misread_path(weights_path: str | Path) -> Path:
-    """Where model.train and model.evaluate write the misread test digits of a weights file:
-    ``<name>.misread.json`` beside it (as ``model.evaluate.misread_path`` says; that module is
-    training code, which the image leaves out)."""
-    return Path(weights_path).with_suffix(".misread.json")
 
 
 def _misread_digits() -> dict:

@@ -33,6 +33,12 @@ def card_path(weights_path: str | Path) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
+def misread_path(weights_path: str | Path) -> Path:
+    """Where the misread MNIST test digits of a weights file live: ``<name>.misread.json``
+    (written by model.train and model.evaluate, served by the app)."""
+    return Path(weights_path).with_suffix(".misread.json")
+
+
 def save(
     path: str | Path, network: Network, card: dict | None = None, verdict_rule: VerdictRule | None = None
 ) -> None:

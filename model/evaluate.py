@@ -20,17 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from model import checkpoint, mnist, outliers, verdict
+from model.checkpoint import misread_path
 from model.network import Network
 
 #: Digits calibrated on when the weights' card names no held-out validation set.
 FALLBACK_CALIBRATION = 5000
 #: Non-digit images that choose how the verdict's novelty share is split between its two scores.
 CALIBRATION_OUTLIERS = 2000
-
-
-def misread_path(weights_path: str | Path) -> Path:
-    """Where the misread test digits of a weights file live: ``<name>.misread.json``."""
-    return Path(weights_path).with_suffix(".misread.json")
 
 
 def to_network_input(images: np.ndarray) -> np.ndarray:
