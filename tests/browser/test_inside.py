@@ -5,6 +5,7 @@ and asking the API only for what they show, and the page with them all open."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -295,9 +296,17 @@ def test_only_open_parts_on_screen_are_asked_for(digit_page, trained_server):
     # Scrolling to the hidden units asks again, for what is now on screen.
     page.locator('[data-part="path"] > summary').scroll_into_view_if_needed()
     digit_page.wait_until("() => document.querySelector('[data-part=path]').dataset.state === 'shown'")
-    in_sight = page.evaluate(PARTS_IN_SIGHT)
+    # The scroll may bring several parts into sight one after another, each re-reading the
+    # drawing: the newest request, once they have settled, asks for exactly what is on screen.
+    deadline = time.monotonic() + 5
+    while True:
+        in_sight = page.evaluate(PARTS_IN_SIGHT)
+        wanted = {INCLUDE_OF[part] for part in in_sight}
+        if log.includes()[-1] == wanted or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
     assert "path" in in_sight
-    assert log.includes()[-1] == {INCLUDE_OF[part] for part in in_sight}
+    assert log.includes()[-1] == wanted
     assert page.locator('[data-testid="logits"]').is_visible()
 
     # Closing it (keyboard: the summary is a button) asks again without it.
