@@ -40,11 +40,12 @@ class PredictionLog:
         self.queries.append(parse_qs(urlsplit(request.url).query))
         try:
             response = route.fetch()
-        except Exception:  # the page aborted the request (a newer drawing replaced it)
+            answer = response.json() if response.ok else None
+        except Exception:  # the page aborted the request (a newer drawing replaced it) or closed
             route.abort()
             return
-        if response.ok:
-            self.results.append(response.json())
+        if answer is not None:
+            self.results.append(answer)
         route.fulfill(response=response)
 
     def includes(self) -> list[set[str]]:
