@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from harness.strokes import SEVEN
@@ -236,6 +237,36 @@ def test_phone_toolbar_is_no_wider_than_the_drawing_and_the_badge_leaves_it_unco
 FOLDS = "[...document.querySelectorAll('details.fold[data-phone=\"closed\"]')].map((d) => d.open)"
 
 
+# Every click on the page, by what it landed on, from the moment this runs.
+RECORD_CLICKS = """() => {
+    window.__clicks = [];
+    document.addEventListener("click", (event) => window.__clicks.push(
+        event.target.closest("section.model > details.fold > summary") ? "model summary"
+            : event.target.tagName.toLowerCase()), true);
+}"""
+
+
+def tap_until_the_browser_clicks(page, target, attempts: int = 3) -> list[str]:
+    """Tap ``target`` until the browser turns a tap into a click; return what was clicked.
+
+    A tap is a touch the browser must recognise as one: on a busy machine a touch can outlast
+    the long-press delay or land during a scroll and become a fling, and then no click happens
+    at all. That is retried; a click that lands elsewhere or does nothing is the page's fault
+    and is left for the caller to see.
+    """
+    page.evaluate(RECORD_CLICKS)
+    for _ in range(attempts):
+        target.scroll_into_view_if_needed()
+        target.tap()
+        try:
+            # The browser turns the touch into a click a moment after tap() returns.
+            page.wait_for_function("window.__clicks.length > 0", timeout=3_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    return page.evaluate("window.__clicks")
+
+
 @pytest.mark.browser_context_args(**PHONE_CONTEXT)
 def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_page, trained_server):
     page = digit_page.page
@@ -251,9 +282,8 @@ def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_p
     model = page.locator("section.model > details.fold")
     summary = model.locator("> summary")
 
-    summary.scroll_into_view_if_needed()  # a tap during a scroll is a fling, not a click
-    summary.tap()
-    # The browser turns the touch into a click a moment after tap() returns.
+    clicks = tap_until_the_browser_clicks(page, summary)
+    assert clicks == ["model summary"], f"the tap clicked {clicks}"
     expect(model).to_have_attribute("open", "")
     summary.focus()
     page.keyboard.press("Enter")
