@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.model_section import get_json
 
@@ -41,7 +42,9 @@ def test_the_panel_shows_the_trained_models_facts_architecture_and_curves(digit_
         assert "no digit" not in summary
     layers = page.locator("#model-architecture .arch-layer")
     assert layers.count() == len(card["architecture"]) + 1  # and the input
-    assert "30 × 24 × 24 = 17,280" in page.inner_text("#model-architecture")
+    architecture = page.locator("#model-architecture")
+    architecture.scroll_into_view_if_needed()  # rendered text, as a person reads it on screen
+    expect(architecture).to_contain_text("30 × 24 × 24 = 17,280", use_inner_text=True)
     assert page.locator("#model-curves svg.chart").count() == 2
     # One dot per epoch on the loss curve.
     assert page.locator("#model-curves svg.chart").first.locator("circle").count() == len(card["history"])
