@@ -5,17 +5,22 @@ prediction on screen, in real headless Chromium on 127.0.0.1.
     python -m bench.page --draws 40
     python -m bench.page --url http://127.0.0.1:8000   # an already running server (gunicorn)
     python -m bench.page --height 6000   # every part inside the network on screen: all includes
+    python -m bench.page --trace         # then where the page's main thread spends a stroke
 
 Each draw: Escape clears the canvas, the mouse draws a 1, 7 or 0 (as the browser tests do),
 and the page itself timestamps (performance.now()) the last pointermove, the pointerup, the
 start and end of the final /predict fetch, and the moment the answer for the newest drawing is
 in the DOM (a MutationObserver on the answer's data-rendered-version), then the next frame.
 Figures are medians over the draws (plus p90, min, max) and the time split into its parts.
+With --trace, six more draws run under a Chromium trace (after the timed ones, as tracing
+slows the page) and the renderer's main-thread time per draw is printed by kind of work.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import logging
 import statistics
 import sys
@@ -102,6 +107,36 @@ def wait_for_records(page, count: int, timeout: float = 10.0) -> list[dict]:
     raise TimeoutError(f"no answer on screen within {timeout} s (draw {count})")
 
 
+# Main-thread trace events, by what a reader calls them. Some nest in others ("of which"), and
+# style and layout run both inside frame updates and outside them, forced by script.
+TRACED_WORK = {
+    "rendering updates of frames (style, layout, paint)": "WebFrameWidgetImpl::UpdateLifecycle",
+    "  of which paint, layerizing included": "LocalFrameView::RunPaintLifecyclePhase",
+    "    of which layerizing (paint to the compositor)": "Layerize",
+    "style and layout, in frames and forced by script": "LocalFrameView::UpdateStyleAndLayout",
+    "script (event handlers, callbacks)": "FunctionCall",
+}
+
+
+def traced_main_thread(browser, page, box, draws: int = 6) -> dict[str, float]:
+    """Milliseconds of renderer main-thread work per draw, by TRACED_WORK, over ``draws``."""
+    timeline = ["blink", "devtools.timeline", "disabled-by-default-devtools.timeline"]
+    browser.start_tracing(page=page, categories=timeline)
+    done = len(page.evaluate("window.__latency.done"))
+    for i in range(draws):
+        page.keyboard.press("Escape")
+        draw(page, [ONE, SEVEN, ZERO][i % 3], box)
+        wait_for_records(page, done + i + 1)
+    events = json.loads(browser.stop_tracing())["traceEvents"]
+    main = {(e["pid"], e["tid"]) for e in events
+            if e.get("name") == "thread_name" and e["args"].get("name") == "CrRendererMain"}
+    total = collections.Counter()
+    for event in events:
+        if (event["pid"], event["tid"]) in main and event.get("ph") == "X":
+            total[event["name"]] += event.get("dur", 0) / 1000
+    return {label: total[name] / draws for label, name in TRACED_WORK.items()}
+
+
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
@@ -120,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=900,
                         help="viewport height in px (1280 wide); a page-tall one, e.g. 6000, puts every "
                              "part inside the network on screen, so each answer carries all their extras")
+    parser.add_argument("--trace", action="store_true",
+                        help="then trace six more draws: the page's main-thread time per draw, by kind")
     args = parser.parse_args(argv)
     draws = max(20, min(args.draws, 500))
 
@@ -157,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 draw(page, digits[i % 3], box)
                 wait_for_records(page, i + 1)
             records = page.evaluate("window.__latency.done")
+            traced = traced_main_thread(browser, page, box) if args.trace else None
             browser.close()
     finally:
         if server is not None:
@@ -177,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(total)
     verdict = "meets" if median <= TARGET_MS else "misses"
     print(f"median {median:.1f} ms {verdict} the {TARGET_MS:.0f} ms target")
+    if traced:
+        print("Renderer main thread per drawn digit, traced over 6 more draws (ms):")
+        for label, milliseconds in traced.items():
+            print(f"  {label:<56} {milliseconds:7.1f}")
     return 0
 
 
