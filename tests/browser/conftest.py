@@ -115,6 +115,20 @@ def trained_server() -> Iterator[LiveServer]:
     server.stop()
 
 
+# Parts off screen skip rendering (content-visibility: auto) and a full-page capture does not
+# scroll to them, so it would show them blank: render them for the capture, as a reader
+# scrolling by would see them, then hand them back to the stylesheet.
+RENDER_SKIPPED_PARTS = """(render) => {
+    if (render) {
+        window.__renderedForCapture = [...document.querySelectorAll("*")]
+            .filter((element) => getComputedStyle(element).contentVisibility === "auto");
+        for (const element of window.__renderedForCapture) element.style.contentVisibility = "visible";
+    } else {
+        for (const element of window.__renderedForCapture || []) element.style.contentVisibility = "";
+    }
+}"""
+
+
 class DigitPage:
     """The drawing page in a browser tab, with helpers that act as a person would."""
 
@@ -290,7 +304,11 @@ class DigitPage:
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
         path = self.screenshot_path(name)
+        if full_page:
+            self.page.evaluate(RENDER_SKIPPED_PARTS, True)
         self.page.screenshot(path=str(path), full_page=full_page)
+        if full_page:
+            self.page.evaluate(RENDER_SKIPPED_PARTS, False)
         return path
 
 
