@@ -9,10 +9,16 @@ can be changed without editing this file through GUNICORN_CMD_ARGS, e.g. ``GUNIC
 
 from __future__ import annotations
 
+import errno
+import json
 import math
 import os
+import select
 import sys
+from http import HTTPStatus
 from pathlib import Path
+
+from gunicorn import util
 
 # One BLAS/OpenMP thread per process, set before the app imports NumPy: the workers already use
 # every core, and N workers × N BLAS threads on N cores only adds contention. setdefault leaves
@@ -75,12 +81,29 @@ threads = 4
 # workers share the loaded pages copy-on-write.
 preload_app = True
 
-# A request takes milliseconds; `timeout` only catches a worker that has hung. Shutdown
-# on SIGTERM lets in-flight requests finish within `graceful_timeout`, under Docker's default
-# 10 s between SIGTERM and SIGKILL.
+# Timeouts, from the client in: deploy/nginx.conf waits proxy_read_timeout (10 s) for an answer,
+# then gives up with a 504 and closes the connection. The app's worst request is bounded by its
+# limits (a full batch: seconds of CPU, not tens), and a worker's threads share one CPU, so a
+# request that has started ends within threads × that bound, under proxy_read_timeout: nginx
+# gives up only on a request still queued here or on a worker that hangs. A queued request
+# whose connection nginx has closed is dropped unread (pre_request below), so a 504 leaves at
+# most the requests already computing, each within its bound. `timeout` is not a limit on a
+# request: a gthread worker's main loop keeps beating while its threads compute, so it only
+# restarts a worker whose whole process hangs. docs/deploy.md has the chain with its figures.
+# Shutdown on SIGTERM lets in-flight requests finish within `graceful_timeout`, under Docker's
+# default 10 s between SIGTERM and SIGKILL.
 timeout = 30
 graceful_timeout = 8
 keepalive = 5
+
+# Requests gunicorn refuses itself, before the app sees them. Behind deploy/nginx.conf that never
+# happens: nginx refuses first, and these are at least what it lets through. Its longest
+# request line is 8190 bytes (large_client_header_buffers 8k), forwarded as it came, and 8190
+# is gunicorn's maximum; it forwards a dozen named headers (proxy_pass_request_headers off),
+# each at most one 8 KiB header line plus a space and an appended client address.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 16384
 
 # The control socket (gunicornc) defaults to one path per user, shared by every gunicorn the user
 # runs, and as uid 10001 with no home it cannot be created; scaling is the orchestrator's job.
@@ -115,3 +138,45 @@ def when_ready(server):
     app = server.app.callable
     model = f"model {app.config.get('WEIGHTS_PATH')} " if app is not None else ""
     server.log.info("Serving %swith %d workers × %d threads", model, server.num_workers, server.cfg.threads)
+
+
+# --- errors gunicorn answers itself, and requests nobody waits for -----------------------------
+
+# Where the API has its own code for a status; any other status gets its HTTP name, e.g. 431
+# request_header_fields_too_large, 417 expectation_failed.
+_ERROR_CODES = {414: "request_uri_too_long", 500: "internal_error", 501: "not_implemented"}
+
+
+def _write_json_error(sock, status: int, reason: str, message: str) -> None:
+    """gunicorn.util.write_error's replacement: the API's JSON error, with the app's security
+    headers, for a request line or headers gunicorn refuses before the app sees them."""
+    from app.errors import SECURITY_HEADERS  # loaded already: the worker runs the app
+
+    phrase = HTTPStatus(status).phrase  # gunicorn's own reason is "Bad Request" for its 501
+    code = _ERROR_CODES.get(status) or phrase.lower().replace(" ", "_").replace("-", "_")
+    error = {"code": code, "message": message or phrase}
+    body = json.dumps({"error": error}, separators=(",", ":")).encode() + b"\n"
+    head = [f"HTTP/1.1 {status} {phrase}", "Connection: close", "Content-Type: application/json",
+            f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
+    util.write_nonblock(sock, "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+
+
+def post_worker_init(worker):
+    """Answer gunicorn's own errors (400, 414, 417, 431, 501) in JSON: it writes them all with
+    gunicorn.util.write_error, as HTML, and nothing else calls that function."""
+    util.write_error = _write_json_error
+
+
+def pre_request(worker, req):
+    """Drop a request whose client has hung up before a thread got to it: nginx closes its
+    connection when it gives up (proxy_read_timeout), and the request may still be queued here.
+
+    nginx sends a request whole before it waits for the answer, so POLLRDHUP (the peer has
+    closed its side; nothing is read to learn it) means it has given up. A client straight at
+    gunicorn that half-closes after its request is dropped too: HTTP clients do not do that.
+    The ConnectionResetError closes the connection as a reset would, with a debug line."""
+    poller = select.poll()
+    poller.register(req.unreader.sock, select.POLLRDHUP)
+    if poller.poll(0):
+        worker.log.info("Dropped %s %s: the client hung up before it was handled", req.method, req.path)
+        raise ConnectionResetError(errno.ECONNRESET, "the client hung up before its request was handled")
