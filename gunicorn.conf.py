@@ -175,6 +175,8 @@ def pre_request(worker, req):
     closed its side; nothing is read to learn it) means it has given up. A client straight at
     gunicorn that half-closes after its request is dropped too: HTTP clients do not do that.
     The ConnectionResetError closes the connection as a reset would, with a debug line."""
+    if not hasattr(select, "POLLRDHUP"):  # Linux only: elsewhere, every request is handled
+        return
     poller = select.poll()
     poller.register(req.unreader.sock, select.POLLRDHUP)
     if poller.poll(0):

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from werkzeug.http import HTTP_STATUS_CODES
 
+from app.errors import CODES, SECURITY_HEADERS
 from harness.hostile import png
 from harness.images import encode
 
@@ -182,3 +184,18 @@ def build_probes(weights: str | Path, mnist_dir: str | Path | None, count: int =
         code = body.get("error", {}).get("code")
         assert (status, code) == (probe.status, probe.code), f"{probe.kind}: in-process {status} {code}"
     return {"valid": valid, "bad": bad, "source": source, "dropped": dropped}
+
+
+def assert_json_error(status: int, headers: dict, body: bytes, expected_status: int) -> dict:
+    """An error the proxy or gunicorn answered itself, before the app saw the request: the API's
+    JSON shape and the app's security headers. Returns the error: {"code": ..., "message": ...}."""
+    assert status == expected_status, body[:300]
+    assert headers.get("Content-Type", "").startswith("application/json")
+    error = json.loads(body)["error"]
+    assert set(error) == {"code", "message"} and error["message"]
+    # The app's code for this status where it has one, else the name it would give it.
+    known = [code for code, entry in CODES.items() if entry.status == status]
+    assert error["code"] in known or error["code"] == HTTP_STATUS_CODES[status].lower().replace(" ", "_")
+    for name, value in SECURITY_HEADERS.items():
+        assert headers.get(name) == value, name
+    return error

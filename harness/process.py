@@ -7,6 +7,7 @@ output in a file, and answers on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -23,6 +24,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def raw_request(
+    port: int, data: bytes, source: str = "127.0.0.1", timeout: float = 5.0
+) -> tuple[int, dict, bytes]:
+    """Send ``data`` as it is to 127.0.0.1:``port`` from ``source``, then read one HTTP answer:
+    (status, headers, body). For requests http.client would refuse to send."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0)) as sock:
+        with contextlib.suppress(OSError):  # a server may answer (and close) before reading it all
+            sock.sendall(data)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, dict(response.getheaders()), response.read()
 
 
 class ServerProcess:

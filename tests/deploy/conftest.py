@@ -11,7 +11,7 @@ import pytest
 
 from harness.probes import build_probes
 from harness.proxy import NGINX, NginxProxy
-from harness.serving import GunicornServer
+from harness.serving import GunicornServer, image_layout
 from model.checkpoint import DEFAULT_WEIGHTS
 from tests.conftest import skip_or_fail
 
@@ -81,3 +81,17 @@ def start_proxy(tmp_path, nginx_binary):
     yield start
     for proxy in started:
         proxy.stop(signal.SIGTERM, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, served_weights, nginx_binary):
+    """gunicorn on exactly the image's files, and nginx in front: (gunicorn, proxy). Shared by the
+    modules that only send requests; a test that stops or starves a server starts its own."""
+    workdir = image_layout(tmp_path_factory.mktemp("image") / "srv")
+    logs = tmp_path_factory.mktemp("stack")
+    with (
+        GunicornServer(logs / "gunicorn.log", cwd=workdir) as gunicorn,
+        NginxProxy(logs / "nginx", gunicorn.port, nginx_binary) as proxy,
+    ):
+        yield gunicorn, proxy
+    assert "Traceback" not in gunicorn.log()

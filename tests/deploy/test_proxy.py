@@ -7,7 +7,6 @@ flight finish when the proxy container is stopped."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import json
 import re
@@ -19,14 +18,15 @@ import time
 import pytest
 import yaml
 from PIL import Image, ImageDraw
-from werkzeug.http import HTTP_STATUS_CODES
 
 from app import DEFAULTS
-from app.errors import CODES, SECURITY_HEADERS
+from app.errors import SECURITY_HEADERS
 from harness.clients import trickle_upload
 from harness.images import encode
-from harness.proxy import NGINX_CONF, NginxProxy, local_config
-from harness.serving import ROOT, GunicornServer, free_port, image_layout
+from harness.probes import assert_json_error
+from harness.process import raw_request
+from harness.proxy import NGINX_CONF, local_config
+from harness.serving import ROOT, free_port
 from harness.slow_clients import BODY, HEADERS, SlowClientRun, probe_health
 from harness.strokes import SEVEN
 
@@ -34,43 +34,6 @@ LIMIT = DEFAULTS["MAX_CONTENT_LENGTH"]
 _CHUNKED_HEAD = (
     b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n"
 )
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, served_weights, nginx_binary):
-    """gunicorn on exactly the image's files, and nginx in front: (gunicorn, proxy)."""
-    workdir = image_layout(tmp_path_factory.mktemp("image") / "srv")
-    logs = tmp_path_factory.mktemp("stack")
-    with (
-        GunicornServer(logs / "gunicorn.log", cwd=workdir) as gunicorn,
-        NginxProxy(logs / "nginx", gunicorn.port, nginx_binary) as proxy,
-    ):
-        yield gunicorn, proxy
-    assert "Traceback" not in gunicorn.log()
-
-
-def _raw(port: int, data: bytes, source: str = "127.0.0.1", timeout: float = 5.0) -> tuple[int, dict, bytes]:
-    """Send ``data`` as it is, then read one HTTP answer: (status, headers, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0)) as sock:
-        with contextlib.suppress(OSError):  # nginx may answer (and close) before reading it all
-            sock.sendall(data)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, dict(response.getheaders()), response.read()
-
-
-def assert_proxy_error(status: int, headers: dict, body: bytes, expected_status: int) -> dict:
-    """An error nginx answered itself: the API's JSON shape, the app's security headers."""
-    assert status == expected_status, body[:300]
-    assert headers.get("Content-Type", "").startswith("application/json")
-    error = json.loads(body)["error"]
-    assert set(error) == {"code", "message"} and error["message"]
-    # The app's code for this status where it has one, else the name it would give it.
-    known = [code for code, entry in CODES.items() if entry.status == status]
-    assert error["code"] in known or error["code"] == HTTP_STATUS_CODES[status].lower().replace(" ", "_")
-    for name, value in SECURITY_HEADERS.items():
-        assert headers.get(name) == value, name
-    return error
 
 
 def test_the_tested_config_is_deploy_nginx_conf_with_only_upstream_and_port_changed():
@@ -123,7 +86,7 @@ def test_a_6_mib_body_is_refused_with_413_in_json_before_it_is_sent(stack):
         f"Content-Length: {6 * 1024 * 1024}\r\n\r\n"
     ).encode()
     started = time.monotonic()
-    error = assert_proxy_error(*_raw(proxy.port, head), 413)  # not one byte of the body sent
+    error = assert_json_error(*raw_request(proxy.port, head), 413)  # not one byte of the body sent
     assert time.monotonic() - started < 2
     assert error["code"] == "payload_too_large" and str(LIMIT) in error["message"]
 
@@ -132,7 +95,7 @@ def test_a_6_mib_chunked_body_is_refused_with_413_in_json(stack):
     _, proxy = stack
     chunk = b"x" * 65536
     body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 96 + b"0\r\n\r\n"
-    assert_proxy_error(*_raw(proxy.port, _CHUNKED_HEAD + b"\r\n" + body), 413)
+    assert_json_error(*raw_request(proxy.port, _CHUNKED_HEAD + b"\r\n" + body), 413)
 
 
 @pytest.mark.parametrize("size", [LIMIT - 1, LIMIT, LIMIT + 1])
@@ -145,8 +108,8 @@ def test_a_body_at_the_limit_gets_the_same_answer_through_the_proxy_as_from_the_
             f"User-Agent: {agent}\r\nConnection: close\r\n\r\n"
         ).encode() + b"\0" * size
 
-    proxied = _raw(proxy.port, request(f"via-proxy-{size}"))
-    direct = _raw(gunicorn.port, request(f"direct-{size}"))
+    proxied = raw_request(proxy.port, request(f"via-proxy-{size}"))
+    direct = raw_request(gunicorn.port, request(f"direct-{size}"))
     time.sleep(0.2)  # gunicorn logs a request once it has answered it
     assert f"direct-{size}" in gunicorn.log()
     reached_the_app = f"via-proxy-{size}" in gunicorn.log()
@@ -178,7 +141,7 @@ def test_a_body_at_the_limit_gets_the_same_answer_through_the_proxy_as_from_the_
 )
 def test_malformed_chunked_bodies_get_4xx_in_json(stack, request_bytes):
     gunicorn, proxy = stack
-    status, headers, body = _raw(proxy.port, request_bytes)
+    status, headers, body = raw_request(proxy.port, request_bytes)
     assert 400 <= status < 500, body[:300]
     assert headers.get("Content-Type", "").startswith("application/json")
     assert json.loads(body)["error"]["code"]
@@ -204,7 +167,7 @@ def test_malformed_chunked_bodies_get_4xx_in_json(stack, request_bytes):
 )
 def test_requests_nginx_refuses_get_its_json_errors(stack, request_bytes, status):
     _, proxy = stack
-    assert_proxy_error(*_raw(proxy.port, request_bytes), status)
+    assert_json_error(*raw_request(proxy.port, request_bytes), status)
 
 
 def test_connections_past_the_per_client_limit_get_429_while_healthz_still_answers(stack, probes):
@@ -222,7 +185,7 @@ def test_connections_past_the_per_client_limit_get_429_while_healthz_still_answe
             sock.sendall(head + probe.body[:10])
             held.append(sock)
         time.sleep(0.3)
-        error = assert_proxy_error(*_raw(proxy.port, head + probe.body, source=source), 429)
+        error = assert_json_error(*raw_request(proxy.port, head + probe.body, source=source), 429)
         assert error["code"] == "too_many_requests"
         status, _, _ = proxy.request("GET", "/healthz", source=source)
         assert status == 200
@@ -254,13 +217,13 @@ def test_requests_past_the_per_client_rate_get_429_with_retry_after(stack):
         connection.close()
     assert set(statuses[:40]) == {400}, "the burst is served (the app refuses the bad JSON itself)"
     assert refused is not None, f"no 429 in {len(statuses)} requests"
-    assert_proxy_error(*refused, 429)
+    assert_json_error(*refused, 429)
     assert refused[1]["Retry-After"] == "1"
 
 
 def test_the_app_down_gives_502_in_json(start_proxy):
     proxy = start_proxy(free_port())  # nothing listens there
-    error = assert_proxy_error(*proxy.request("GET", "/healthz"), 502)
+    error = assert_json_error(*proxy.request("GET", "/healthz"), 502)
     assert error["code"] == "bad_gateway"
 
 
@@ -272,7 +235,7 @@ def test_an_app_that_never_answers_gives_504_in_json(start_proxy):
     try:
         proxy = start_proxy(silent.getsockname()[1])
         started = time.monotonic()
-        error = assert_proxy_error(*proxy.request("GET", "/healthz", timeout=30), 504)
+        error = assert_json_error(*proxy.request("GET", "/healthz", timeout=30), 504)
         assert error["code"] == "gateway_timeout"
         assert time.monotonic() - started < 15  # proxy_read_timeout, not a client's patience
     finally:
