@@ -26,7 +26,8 @@ NGINX_BUFFERS, NGINX_LINE = int(_BUFFERS.group(1)), int(_BUFFERS.group(2)) * 102
 
 
 def _get(target: bytes, headers: bytes = b"", version: bytes = b"HTTP/1.1", method: bytes = b"GET") -> bytes:
-    return method + b" " + target + b" " + version + b"\r\nHost: x\r\n" + headers + b"Connection: close\r\n\r\n"
+    head = method + b" " + target + b" " + version + b"\r\nHost: x\r\n"
+    return head + headers + b"Connection: close\r\n\r\n"
 
 
 def _line_of(length: int) -> bytes:

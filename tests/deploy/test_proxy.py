@@ -7,6 +7,7 @@ flight finish when the proxy container is stopped."""
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import json
 import re
@@ -65,6 +66,40 @@ def test_a_canvas_png_is_read_through_the_proxy(stack):
     # The app's own headers pass through once each, not doubled by the proxy.
     for name, value in SECURITY_HEADERS.items():
         assert headers.get(name) == value
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("POST", "/predict?include=feature_maps"), ("GET", "/api/model"), ("GET", "/"), ("GET", "/openapi.json"),
+     ("GET", "/static/js/main.js"), ("GET", "/static/css/style.css")],
+)
+def test_json_and_text_come_compressed_to_a_client_that_accepts_gzip(stack, method, path):
+    _, proxy = stack
+    body = json.dumps({"image": _canvas_seven_data_url()}).encode() if method == "POST" else None
+    request = {"Content-Type": "application/json"} if body else {}
+    _, _, plain = proxy.request(method, path, body, request)
+    status, headers, packed = proxy.request(method, path, body, {**request, "Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    assert headers.get("Vary") == "Accept-Encoding"
+    assert len(packed) < len(plain) / 2
+    if method == "GET":
+        assert gzip.decompress(packed) == plain
+    else:  # the same answer but for its timing
+        untimed = [{**json.loads(answer), "timing_ms": None} for answer in (gzip.decompress(packed), plain)]
+        assert untimed[0] == untimed[1]
+
+
+def test_static_files_are_revalidated_each_time_and_unchanged_ones_cost_a_304(stack):
+    # No hash in their names: a browser must ask again, and gets no body while a file is the same.
+    _, proxy = stack
+    path = "/static/js/main.js"
+    status, headers, body = proxy.request("GET", path, headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Cache-Control"] == "no-cache"
+    for condition in ({"If-None-Match": headers["ETag"]}, {"If-Modified-Since": headers["Last-Modified"]}):
+        status, _, body = proxy.request("GET", path, headers={"Accept-Encoding": "gzip", **condition})
+        assert (status, body) == (304, b""), condition
+    status, _, body = proxy.request("GET", path, headers={"Range": "bytes=0-99"})
+    assert (status, len(body)) == (206, 100)
 
 
 def test_every_probe_gets_its_answer_through_the_proxy(stack, probes):
