@@ -82,12 +82,12 @@ threads = 4
 preload_app = True
 
 # Timeouts, from the client in: deploy/nginx.conf waits proxy_read_timeout (10 s) for an answer,
-# then gives up with a 504 and closes the connection. The app's worst request is bounded by its
-# limits (a full batch: seconds of CPU, not tens), and a worker's threads share one CPU, so a
-# request that has started ends within threads × that bound, under proxy_read_timeout: nginx
-# gives up only on a request still queued here or on a worker that hangs. A queued request
-# whose connection nginx has closed is dropped unread (pre_request below), so a 504 leaves at
-# most the requests already computing, each within its bound. `timeout` is not a limit on a
+# then gives up with a 504 and closes the connection. The app's worst request (a full batch) is
+# bounded by its limits, and a worker's threads share one CPU, so a request that has started
+# ends within threads × that bound, which is under proxy_read_timeout: nginx gives up only on
+# a request still queued here or on a worker that hangs. A queued request whose connection
+# nginx has closed is dropped unread (pre_request below), so a 504 leaves at most the requests
+# already computing, each within its bound. `timeout` is not a limit on a
 # request: a gthread worker's main loop keeps beating while its threads compute, so it only
 # restarts a worker whose whole process hangs. docs/deploy.md has the chain with its figures.
 # Shutdown on SIGTERM lets in-flight requests finish within `graceful_timeout`, under Docker's
