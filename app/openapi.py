@@ -31,7 +31,6 @@ def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
         413: "Too large",
         415: "Unsupported Content-Type",
         422: "No digit found in the image",
-        503: "The model is not loaded",
     }
     return {
         str(status): {
@@ -47,13 +46,11 @@ def _json_response(description: str, schema: dict) -> dict:
 
 
 def _predict_operation(batch: bool, max_batch_size: int) -> dict:
-    include_list = {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}
-    versus = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
     parameters = [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
-         "schema": include_list},
+         "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
-         "schema": versus},
+         "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
     ]
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -88,12 +85,11 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                     "image": {
                         **multipart_image,
                         "description": (
-                            "The image file(s) (PNG, JPEG, WebP, GIF, BMP, TIFF), each a file part "
-                            "(with a filename); a text part named image is refused."
+                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
+                            "filename); a text part named image is refused, and so is one named "
+                            "include or versus (they go in the query string)."
                         ),
                     },
-                    "include": {**include_list, "description": INCLUDE_DESCRIPTION},
-                    "versus": {**versus, "description": VERSUS_DESCRIPTION},
                 },
             },
         },
@@ -188,7 +184,6 @@ def document(config: Mapping) -> dict:
                                 },
                             },
                         ),
-                        **_error_responses({503: ["not_ready"]}),
                     },
                 }
             },

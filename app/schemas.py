@@ -14,12 +14,13 @@ from model.verdict import VERDICTS
 # What one image of a batch can fail with, reported in its slot of the results.
 SLOT_ERROR_CODES = errors.codes_for(errors.SLOT)
 _NAME = f"({'|'.join(INCLUDE_OPTIONS)})"
-# include in the query or a form field: a comma list of the options, duplicates allowed.
+# include in the query string: a comma list of the options, duplicates allowed.
 INCLUDE_LIST_PATTERN = f"^{_NAME}(,{_NAME}){{0,{MAX_INCLUDE_VALUES - 1}}}$"
 INCLUDE_DESCRIPTION = (
     "Extras for each result, a comma list: feature_maps (feature_maps and pooled_maps), saliency, "
     f"layers, steps; at most {MAX_INCLUDE_VALUES} names, duplicates harmless. Each costs per image: "
-    "a batch with extras costs about what its images sent one by one with them would."
+    "a batch with extras costs about what its images sent one by one with them would. In the query "
+    "string only: a body that carries include or versus is refused (400 invalid_parameter)."
 )
 VERSUS_DESCRIPTION = (
     "With include=saliency: the digit to compare the answer with (\"why 7 and not 1?\"); the saliency "
@@ -27,6 +28,8 @@ VERSUS_DESCRIPTION = (
     "image whose answer is that digit, and without include=saliency."
 )
 DIGIT = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
+# A JSON body never names include or versus: they go in the query string.
+NOT_EXTRAS = {"not": {"enum": ["include", "versus"]}}
 
 
 def ref(name: str) -> dict:
@@ -237,10 +240,6 @@ MISREAD_DIGITS = _closed(
 
 def components(max_batch_size: int) -> dict:
     """The document's components/schemas for an app whose batches hold up to ``max_batch_size``."""
-    include = {"type": "array", "maxItems": MAX_INCLUDE_VALUES, "description": INCLUDE_DESCRIPTION,
-               "items": {"type": "string", "enum": list(INCLUDE_OPTIONS)}}
-    versus = {"type": ["integer", "null"], "minimum": 0, "maximum": CLASSES - 1,
-              "description": VERSUS_DESCRIPTION}
     return {
         "Pixels": _grid(28, 28, {"type": "number", "minimum": 0, "maximum": 255},
                         "28 rows of 28 numbers, 0-1 or 0-255, white ink on black (MNIST form)."),
@@ -249,18 +248,17 @@ def components(max_batch_size: int) -> dict:
             "description": "An image file as a data URL (any media type) or as plain or URL-safe base64.",
             "examples": ["data:image/png;base64,iVBORw0KGgo..."],
         },
-        "Include": include,
-        "Versus": versus,
         "PredictJson": {
             "type": "object",
             "description": "Exactly one of image and pixels.",
-            "properties": {"image": ref("ImageString"), "pixels": ref("Pixels"), "include": ref("Include"),
-                           "versus": ref("Versus")},
+            "properties": {"image": ref("ImageString"), "pixels": ref("Pixels")},
+            "propertyNames": NOT_EXTRAS,
             "oneOf": [{"required": ["image"]}, {"required": ["pixels"]}],
         },
         "BatchJson": {
             "type": "object",
             "required": ["images"],
+            "propertyNames": NOT_EXTRAS,
             "properties": {
                 "images": {
                     "type": "array",
@@ -275,8 +273,6 @@ def components(max_batch_size: int) -> dict:
                         "examples": ["data:image/png;base64,iVBORw0KGgo...", {"pixels": [[0]]}],
                     },
                 },
-                "include": ref("Include"),
-                "versus": ref("Versus"),
             },
         },
         "EncodedMaps": ENCODED_MAPS,

@@ -19,7 +19,6 @@ RAW_FORMATS = {
     "image/jpeg": "JPEG",
     "image/webp": "WEBP",
     "image/gif": "GIF",
-    "image/bmp": "BMP",
 }
 
 

@@ -73,6 +73,7 @@ BAD_PREDICT_REQUESTS = [
     pytest.param(raw("7", "text/plain"), 415, "unsupported_media_type", id="text/plain"),
     pytest.param(raw({"image": "x"}), 415, "unsupported_media_type", id="form urlencoded"),
     pytest.param(raw(PNG, "image/tiff"), 415, "unsupported_media_type", id="tiff is not a raw type"),
+    pytest.param(raw(PNG, "image/bmp"), 415, "unsupported_media_type", id="bmp is not a raw type"),
     pytest.param(raw(b"<svg/>", "image/svg+xml"), 415, "unsupported_media_type", id="svg"),
     pytest.param(raw('{"image": "', "application/json"), 400, "invalid_json", id="truncated json"),
     pytest.param(body([1, 2]), 400, "invalid_json", id="json array"),

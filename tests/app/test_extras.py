@@ -104,7 +104,7 @@ def test_the_model_card_describes_the_verdict_rule(app, client):
     assert card["verdict_rule"]["novelty_limit"] == 1.0
 
 
-# --- include: a comma list, in every request form ---------------------------------------------
+# --- include: a comma list in the query string, whatever the body -------------------------------
 
 
 @pytest.mark.parametrize(
@@ -112,26 +112,62 @@ def test_the_model_card_describes_the_verdict_rule(app, client):
     [
         {"query_string": {"include": ALL}},
         {"query_string": [("include", "feature_maps,saliency"), ("include", "layers,steps")]},
-        {"json_include": ["feature_maps", "saliency", "layers", "steps"]},
-        {"json_include": ["saliency", "layers"], "query_string": {"include": "feature_maps,steps"}},
-        {"form": {"include": ALL}},
-        {"form": {"include": ["saliency,layers", "feature_maps"]}, "query_string": {"include": "steps"}},
+        {"json_body": True, "query_string": {"include": ALL}},
+        {"form_body": True,
+         "query_string": [("include", "saliency,layers"), ("include", "feature_maps,steps")]},
         {"query_string": {"include": "steps,saliency,steps,layers,feature_maps,layers"}},
     ],
-    ids=["query", "query-repeated", "json", "json-and-query", "form", "form-and-query", "duplicates"],
+    ids=["query", "query-repeated", "json-body", "form-body", "duplicates"],
 )
-def test_every_extra_can_be_asked_for_in_every_request_form(client, canvas_png, request_kwargs):
-    kwargs = {"query_string": request_kwargs.get("query_string", {})}
-    if "json_include" in request_kwargs:
-        kwargs["json"] = {"image": b64(canvas_png), "include": request_kwargs["json_include"]}
-    elif "form" in request_kwargs:
-        kwargs["data"] = {"image": (io.BytesIO(canvas_png), "canvas.png"), **request_kwargs["form"]}
+def test_every_extra_can_be_asked_for_with_every_body_form(client, canvas_png, request_kwargs):
+    kwargs = {"query_string": request_kwargs["query_string"]}
+    if "json_body" in request_kwargs:
+        kwargs["json"] = {"image": b64(canvas_png)}
+    elif "form_body" in request_kwargs:
+        kwargs["data"] = {"image": (io.BytesIO(canvas_png), "canvas.png")}
         kwargs["content_type"] = "multipart/form-data"
     else:
         kwargs.update(data=canvas_png, content_type="image/png")
     response = client.post("/predict", **kwargs)
     assert response.status_code == 200, response.get_json()
     assert {"feature_maps", "pooled_maps", "saliency", "layers", "steps"} <= set(response.get_json())
+
+
+def _form(data: bytes, **fields) -> dict:
+    return {"data": {"image": (io.BytesIO(data), "a.png"), **fields}, "content_type": "multipart/form-data"}
+
+
+# Each builds the request from the canvas PNG; include and versus are in the body.
+BODY_EXTRAS = [
+    pytest.param("/predict", lambda png: {"json": {"image": b64(png), "include": ["feature_maps"]}},
+                 id="json include"),
+    pytest.param("/predict", lambda png: {"json": {"image": b64(png), "include": ["saliency", "layers"]},
+                                          "query_string": {"include": "steps"}}, id="json include and query"),
+    pytest.param("/predict", lambda png: {"json": {"image": b64(png), "versus": 2},
+                                          "query_string": {"include": "saliency", "versus": "1"}},
+                 id="json versus beside the query's"),
+    pytest.param("/predict", lambda png: {"json": {"image": b64(png), "versus": None}},
+                 id="json versus null"),
+    pytest.param("/predict", lambda png: _form(png, include="feature_maps"), id="form include"),
+    pytest.param("/predict", lambda png: _form(png, include=["saliency,layers", "feature_maps"]),
+                 id="form include repeated"),
+    pytest.param("/predict", lambda png: {**_form(png, versus="3"), "query_string": {"include": "saliency"}},
+                 id="form versus"),
+    pytest.param("/predict/batch", lambda png: {"json": {"images": [b64(png)], "include": ["layers"]}},
+                 id="batch json include"),
+    pytest.param("/predict/batch", lambda png: {"json": {"images": [b64(png)], "versus": 4}},
+                 id="batch json versus"),
+    pytest.param("/predict/batch", lambda png: _form(png, include="steps"), id="batch form include"),
+]
+
+
+@pytest.mark.parametrize(("path", "build"), BODY_EXTRAS)
+def test_include_or_versus_in_the_body_is_a_400_pointing_to_the_query_string(client, canvas_png, path, build):
+    response = client.post(path, **build(canvas_png))
+    assert response.status_code == 400, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_parameter"
+    assert "query string" in error["message"] and "?include=saliency" in error["message"]
 
 
 def test_extras_are_left_out_unless_asked_for(client, canvas_png):
@@ -252,31 +288,24 @@ def test_the_served_saliency_matches_finite_differences_of_the_served_scores(tra
         assert estimate == pytest.approx(values[pixel], rel=0.05, abs=0.02 * np.abs(values).max()), pixel
 
 
-@pytest.mark.parametrize("where", ["query", "json", "form"])
+@pytest.mark.parametrize("body", ["raw", "json", "form"])
 def test_saliency_versus_another_digit_is_the_gradient_of_the_score_difference(
-    app, client, canvas_png, where
+    app, client, canvas_png, body
 ):
     image = file_input(canvas_png)
     answer = int(np.argmax(direct(app, image)[0]))
     versus = (answer + 3) % 10
-    if where == "query":
-        kwargs = {"data": canvas_png, "content_type": "image/png",
-                  "query_string": {"include": "saliency", "versus": str(versus)}}
-    elif where == "json":
-        kwargs = {"json": {"image": b64(canvas_png), "include": ["saliency"], "versus": versus}}
+    kwargs = {"query_string": {"include": "saliency", "versus": str(versus)}}
+    if body == "raw":
+        kwargs.update(data=canvas_png, content_type="image/png")
+    elif body == "json":
+        kwargs["json"] = {"image": b64(canvas_png)}
     else:
-        kwargs = {"data": {"image": (io.BytesIO(canvas_png), "a.png"), "include": "saliency",
-                           "versus": str(versus)}, "content_type": "multipart/form-data"}
+        kwargs.update(data={"image": (io.BytesIO(canvas_png), "a.png")}, content_type="multipart/form-data")
     saliency = client.post("/predict", **kwargs).get_json()["saliency"]
     assert (saliency["target"], saliency["versus"]) == (answer, versus)
     expected = input_gradient(app.extensions["model"].network, image, answer, versus)
     np.testing.assert_allclose(saliency["values"], expected, rtol=0, atol=np.abs(expected).max() * 1e-3)
-
-
-def test_the_body_versus_is_used_over_the_querys(client, digit_pixels):
-    result = client.post("/predict?include=saliency&versus=1", json={"pixels": digit_pixels, "versus": 2})
-    answer = result.get_json()
-    assert answer["saliency"]["versus"] == (None if answer["digit"] == 2 else 2)
 
 
 def test_versus_the_answer_itself_gives_the_answers_own_saliency(client, digit_pixels):
