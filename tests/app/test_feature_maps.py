@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from app.responses import encode_maps
+from harness.api_checks import file_input
 from harness.feature_maps import decode
 
 
@@ -71,9 +72,7 @@ def test_maps_in_an_api_response_decode_to_the_networks_activations(app, client,
     result = response.get_json()
     image = np.asarray(result["input"], dtype=np.float32) / 255
     # The input is rounded to bytes in the response, so recompute from the exact network input.
-    from app.preprocessing import load_image, to_mnist
-
-    exact = to_mnist(load_image(canvas_png, max_pixels=10**9))
+    exact = file_input(canvas_png)
     assert np.allclose(exact, image, atol=0.5 / 255 + 1e-6)
     _, activations = app.extensions["model"].network.predict(exact[None, None], keep=("relu1", "pool1"))
     for key, layer in (("feature_maps", "relu1"), ("pooled_maps", "pool1")):

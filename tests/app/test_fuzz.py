@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from tests.app.test_errors import CODES_BY_STATUS
+from harness.api_checks import CODES_BY_STATUS
 
 KNOWN_CODES = set().union(*CODES_BY_STATUS.values())
 RAW_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"]

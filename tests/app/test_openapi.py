@@ -16,10 +16,10 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from app import create_app, openapi
 from app.request_parsing import MAX_INCLUDE_VALUES
-from tests.app.conftest import TEST_LIMITS
+from harness.api_checks import ALL_EXTRAS, TEST_LIMITS
+from harness.ci import skip_or_fail
 
 ZEROS = [[0] * 28] * 28
-ALL = "feature_maps,saliency,layers,steps"
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +93,10 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
         ("/predict/batch", client.post("/predict/batch", json={"images": []})),
         ("/predict/batch", client.post("/predict/batch", json={"images": ["x"] * 100})),
         # Every extra, from a drawing (five steps) and from pixels (one), single and in a batch.
-        ("/predict", client.post(f"/predict?include={ALL}&versus=3", data=canvas_png,
+        ("/predict", client.post(f"/predict?include={ALL_EXTRAS}&versus=3", data=canvas_png,
                                  content_type="image/png")),
-        ("/predict", client.post(f"/predict?include={ALL}&versus=0", json={"pixels": digit_pixels})),
-        ("/predict/batch", client.post(f"/predict/batch?include={ALL}",
+        ("/predict", client.post(f"/predict?include={ALL_EXTRAS}&versus=0", json={"pixels": digit_pixels})),
+        ("/predict/batch", client.post(f"/predict/batch?include={ALL_EXTRAS}",
                                        json={"images": [png64, "!!", {"pixels": digit_pixels}]})),
         ("/predict", client.post("/predict?include=saliency&versus=10", json={"pixels": digit_pixels})),
     ]
@@ -112,7 +112,8 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
 
 
 def test_every_extra_conforms_to_its_closed_schema(client, document, canvas_png):
-    result = client.post(f"/predict?include={ALL}", data=canvas_png, content_type="image/png").get_json()
+    response = client.post(f"/predict?include={ALL_EXTRAS}", data=canvas_png, content_type="image/png")
+    result = response.get_json()
     validator = jsonschema_rs.validator_for(response_schema(document, "/predict", "post", 200))
     assert validator.is_valid(result)
     for field, inner in [("saliency", None), ("layers", "hidden"), ("layers", "logits"),
@@ -139,7 +140,7 @@ def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
 
     [include] = [p for p in document["paths"]["/predict"]["post"]["parameters"] if p["name"] == "include"]
     pattern = re.compile(include["schema"]["pattern"])
-    for accepted in ["saliency", ALL, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
+    for accepted in ["saliency", ALL_EXTRAS, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
         assert pattern.fullmatch(accepted), accepted
     for refused in ["", "saliency,", ",saliency", "saliency, layers", "x", ",".join(["steps"] * 17)]:
         assert not pattern.fullmatch(refused), refused
@@ -147,7 +148,6 @@ def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
 
 def test_the_committed_model_card_and_misread_digits_match_the_document(document):
     from model import checkpoint
-    from tests.conftest import skip_or_fail
 
     if not checkpoint.DEFAULT_WEIGHTS.is_file():
         skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
