@@ -9,7 +9,7 @@ import logging
 import pytest
 from PIL import Image
 
-from app import create_app, errors
+from app import create_app, errors, preprocessing
 from harness.api_checks import assert_error, b64
 from harness.images import encode
 from harness.pictures import draw_digit_seven, plain_png
@@ -208,6 +208,18 @@ def assert_error_500(response) -> dict:
     body = response.get_json()
     assert body["error"]["code"] == "internal_error"
     return body["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "status"),
+    [("InvalidImage", "invalid_image", 400), ("ImageTooLarge", "image_too_large", 413),
+     ("InvalidPixels", "invalid_pixels", 400), ("NoDigitFound", "no_digit_found", 422)],
+)
+def test_each_preprocessing_error_is_an_api_error_with_its_own_code(name, code, status):
+    error = getattr(preprocessing, name)("a message for people")
+    assert isinstance(error, errors.ApiError) and isinstance(error, preprocessing.PreprocessingError)
+    assert (error.code, error.status, error.message) == (code, status, "a message for people")
+    assert code in errors.codes_for(errors.SLOT, status)
 
 
 def test_error_response_has_the_one_documented_shape(app):

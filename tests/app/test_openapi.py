@@ -78,6 +78,21 @@ def test_every_accepted_content_type_is_documented(document):
     assert set(batch) == {"multipart/form-data", "application/json"}
 
 
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_include_and_versus_are_documented_in_the_query_string_only(document, path):
+    operation = document["paths"][path]["post"]
+    parameters = {(parameter["name"], parameter["in"]) for parameter in operation["parameters"]}
+    assert parameters == {("include", "query"), ("versus", "query")}
+    content = operation["requestBody"]["content"]
+    assert not {"include", "versus"} & set(content["multipart/form-data"]["schema"]["properties"])
+    json_body = {**content["application/json"]["schema"], "components": document["components"]}
+    image = {"pixels": ZEROS}
+    valid = {"images": [image]} if path.endswith("batch") else image
+    assert jsonschema_rs.validator_for(json_body).is_valid(valid)
+    for extra in ({"include": ["saliency"]}, {"versus": 3}):
+        assert not jsonschema_rs.validator_for(json_body).is_valid({**valid, **extra}), extra
+
+
 def test_real_responses_match_their_documented_schemas(client, document, canvas_png, digit_pixels):
     png64 = base64.b64encode(canvas_png).decode()
     checks = [
