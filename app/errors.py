@@ -102,7 +102,7 @@ class ApiError(Exception):
         self.code, self.message = code, message
         self.status = CODES[code].status
 
-    def alone(self) -> ApiError:
+    def without_traceback(self) -> ApiError:
         """This error without its traceback, cause or context, to keep in a batch slot: their frames
         would keep what they were handling (a decoded image) alive."""
         self.__cause__ = self.__context__ = None

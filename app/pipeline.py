@@ -62,7 +62,7 @@ def _open(image: ImageInput | ApiError, max_pixels: int) -> Image.Image | PixelA
     try:
         return preprocessing.open_image(image.data, max_pixels)
     except preprocessing.PreprocessingError as exc:
-        return exc.alone()
+        return exc.without_traceback()
 
 
 def _to_network_input(item: Image.Image | PixelArray | ApiError, steps: bool) -> NetworkInput | ApiError:
@@ -78,7 +78,7 @@ def _to_network_input(item: Image.Image | PixelArray | ApiError, steps: bool) ->
         else:
             image = preprocessing.to_mnist(preprocessing.decode(item), stages)
     except preprocessing.PreprocessingError as exc:
-        return exc.alone()
+        return exc.without_traceback()
     return NetworkInput(image, (perf_counter() - started) * 1e3, stages)
 
 

@@ -117,7 +117,7 @@ def parse_batch() -> PredictRequest:
             try:
                 images.append(_json_image(entry, f"images[{index}]"))
             except ApiError as exc:
-                images.append(exc.alone())
+                images.append(exc.without_traceback())
         return _extras(images, document)
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
