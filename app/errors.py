@@ -2,9 +2,9 @@
 
     {"error": {"code": "invalid_image", "message": "..."}}
 
-``CODES`` is the only list of error codes: the API raises ``ApiError(code, message)`` from it,
-``app.openapi`` documents it, and the tests import it. The security headers that go on every
-response live here too.
+``CODES`` is the only list of error codes: the API raises ``ApiError(code, message)`` from it (and
+preprocessing its subclasses, each with its code), ``app.openapi`` documents it, and the tests
+import it. The security headers that go on every response live here too.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import ClientDisconnected, HTTPException
-
-from app import preprocessing
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -75,7 +73,6 @@ CODES: dict[str, ErrorCode] = {
     "not_found": _code(404, "no such path", PROXY),
     "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),
     "method_not_allowed": _code(405, "the path does not take this method"),
-    "not_ready": _code(503, "the model is not loaded"),
     "internal_error": _code(500, "the server failed to handle the request", PROXY),
     # Answered by the proxy alone, in the same shape.
     "request_uri_too_long": _code(414, "the request URI is too long", PROXY),
@@ -89,14 +86,6 @@ CODES: dict[str, ErrorCode] = {
 _HTTP_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                       413: "payload_too_large", 415: "unsupported_media_type"}
 
-# Preprocessing raises plain errors; these are the codes they are answered with.
-_PREPROCESSING_CODES = {
-    preprocessing.InvalidImage: "invalid_image",
-    preprocessing.ImageTooLarge: "image_too_large",
-    preprocessing.InvalidPixels: "invalid_pixels",
-    preprocessing.NoDigitFound: "no_digit_found",
-}
-
 
 def codes_for(where: str, status: int | None = None) -> list[str]:
     """The codes the API can answer with ``where`` (PREDICT, BATCH or SLOT), optionally of one status."""
@@ -105,25 +94,29 @@ def codes_for(where: str, status: int | None = None) -> list[str]:
 
 
 class ApiError(Exception):
-    """A request the API refuses: raised anywhere in a view, answered by ``error_response``."""
+    """A request the API refuses: raised anywhere in a view (or in preprocessing, whose errors
+    subclass it with their ``code``), answered by ``error_response``."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
         self.status = CODES[code].status
 
+    def without_traceback(self) -> ApiError:
+        """This error without its traceback, cause or context, to keep in a batch slot: their frames
+        would keep what they were handling (a decoded image) alive."""
+        self.__cause__ = self.__context__ = None
+        return self.with_traceback(None)
 
-def from_preprocessing(exc: preprocessing.PreprocessingError) -> ApiError:
-    """The ApiError for a preprocessing failure (its most specific registered class decides the code)."""
-    for kind in type(exc).__mro__:
-        if kind in _PREPROCESSING_CODES:
-            return ApiError(_PREPROCESSING_CODES[kind], str(exc))
-    return ApiError("invalid_image", str(exc))
+
+def error_body(code: str, message: str) -> dict:
+    """The one JSON error shape: ``{"error": {"code": code, "message": message}}``."""
+    return {"error": {"code": code, "message": message}}
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    """The one JSON error body: ``{"error": {"code": code, "message": message}}`` with ``status``."""
-    response = current_app.json.response(error={"code": code, "message": message})
+    """``error_body(code, message)`` as a JSON response with ``status``."""
+    response = current_app.json.response(error_body(code, message))
     response.status_code = status
     return response
 

@@ -14,6 +14,7 @@ from app.schemas import (
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
     VERSUS_DESCRIPTION,
+    closed,
     components,
     error_schema,
     ref,
@@ -31,7 +32,6 @@ def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
         413: "Too large",
         415: "Unsupported Content-Type",
         422: "No digit found in the image",
-        503: "The model is not loaded",
     }
     return {
         str(status): {
@@ -46,14 +46,18 @@ def _json_response(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _get(summary: str, operation_id: str, description: str, schema: dict, errors: dict | None = None) -> dict:
+    """A GET operation that answers 200 with ``schema`` (or one of the ``errors`` responses)."""
+    return {"get": {"summary": summary, "operationId": operation_id,
+                    "responses": {"200": _json_response(description, schema), **(errors or {})}}}
+
+
 def _predict_operation(batch: bool, max_batch_size: int) -> dict:
-    include_list = {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}
-    versus = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
     parameters = [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
-         "schema": include_list},
+         "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
-         "schema": versus},
+         "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
     ]
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -61,17 +65,8 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
         json_body = ref("BatchJson")
         ok = _json_response(
             "One result per image, in order; an image that failed has an error object in its slot.",
-            {
-                "type": "object",
-                "required": ["results"],
-                "additionalProperties": False,
-                "properties": {
-                    "results": {
-                        "type": "array",
-                        "items": {"oneOf": [ref("Prediction"), ref("SlotError")]},
-                    }
-                },
-            },
+            closed(["results"], {"results": {"type": "array", "items": {"oneOf": [ref("Prediction"),
+                                                                               ref("SlotError")]}}}),
         )
         errors = BATCH_ERROR_CODES
     else:
@@ -88,12 +83,11 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                     "image": {
                         **multipart_image,
                         "description": (
-                            "The image file(s) (PNG, JPEG, WebP, GIF, BMP, TIFF), each a file part "
-                            "(with a filename); a text part named image is refused."
+                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
+                            "filename); a text part named image is refused, and so is one named "
+                            "include or versus (they go in the query string)."
                         ),
                     },
-                    "include": {**include_list, "description": INCLUDE_DESCRIPTION},
-                    "versus": {**versus, "description": VERSUS_DESCRIPTION},
                 },
             },
         },
@@ -136,69 +130,19 @@ def document(config: Mapping) -> dict:
         "paths": {
             "/predict": {"post": _predict_operation(batch=False, max_batch_size=max_batch_size)},
             "/predict/batch": {"post": _predict_operation(batch=True, max_batch_size=max_batch_size)},
-            "/api/model": {
-                "get": {
-                    "summary": "The model card",
-                    "operationId": "modelCard",
-                    "responses": {"200": _json_response("The model card", ref("ModelCard"))},
-                }
-            },
-            "/api/model/misread": {
-                "get": {
-                    "summary": "The MNIST test digits the model reads wrong",
-                    "operationId": "misreadDigits",
-                    "responses": {
-                        "200": _json_response("Each with its true and predicted digit and its pixels",
-                                              ref("MisreadDigits")),
-                        **_error_responses({404: ["misread_unavailable"]}),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "The process is alive",
-                    "operationId": "healthz",
-                    "responses": {
-                        "200": _json_response(
-                            "Alive",
-                            {
-                                "type": "object",
-                                "required": ["status"],
-                                "additionalProperties": False,
-                                "properties": {"status": {"const": "ok"}},
-                            },
-                        )
-                    },
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The model is loaded",
-                    "operationId": "readyz",
-                    "responses": {
-                        "200": _json_response(
-                            "Ready to predict",
-                            {
-                                "type": "object",
-                                "required": ["status", "parameter_count"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "status": {"const": "ready"},
-                                    "parameter_count": {"type": "integer", "minimum": 0},
-                                },
-                            },
-                        ),
-                        **_error_responses({503: ["not_ready"]}),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "operationId": "openapi",
-                    "responses": {"200": _json_response("OpenAPI 3.1", {"type": "object"})},
-                }
-            },
+            "/api/model": _get("The model card", "modelCard", "The model card", ref("ModelCard")),
+            "/api/model/misread": _get(
+                "The MNIST test digits the model reads wrong", "misreadDigits",
+                "Each with its true and predicted digit and its pixels", ref("MisreadDigits"),
+                _error_responses({404: ["misread_unavailable"]}),
+            ),
+            "/healthz": _get("The process is alive", "healthz", "Alive",
+                             closed(["status"], {"status": {"const": "ok"}})),
+            "/readyz": _get("The model is loaded", "readyz", "Ready to predict", closed(
+                ["status", "parameter_count"],
+                {"status": {"const": "ready"}, "parameter_count": {"type": "integer", "minimum": 0}},
+            )),
+            "/openapi.json": _get("This document", "openapi", "OpenAPI 3.1", {"type": "object"}),
         },
         "components": {"schemas": components(max_batch_size)},
     }

@@ -3,8 +3,8 @@ postprocess (``app.responses``).
 
 ``preprocess`` bounds the cost of a whole request before any pixel is decoded: every image's
 header is read first, and images that together declare more than MAX_REQUEST_PIXELS are refused.
-A failed image leaves only a ``Failure`` (code and message) behind, never its exception, whose
-frames would hold the decoded image alive.
+A failed image leaves its ApiError behind, without the traceback whose frames would hold the
+decoded image alive.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 from PIL import Image
 
 from app import preprocessing
-from app.errors import ApiError, from_preprocessing
+from app.errors import ApiError
 from app.inference import Prediction, Predictor
 from app.preprocessing.steps import light_step
-from app.request_parsing import EncodedImage, Failure, ImageInput, PixelArray, PredictRequest
+from app.request_parsing import EncodedImage, ImageInput, PixelArray, PredictRequest
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,9 @@ class NetworkInput:
 
 
 def preprocess(
-    images: list[ImageInput | Failure], config: Mapping, steps: bool = False
-) -> list[NetworkInput | Failure]:
-    """Each image as the network's input (with its ``steps`` if asked for), or the Failure that
+    images: list[ImageInput | ApiError], config: Mapping, steps: bool = False
+) -> list[NetworkInput | ApiError]:
+    """Each image as the network's input (with its ``steps`` if asked for), or the error that
     stopped it; order kept.
 
     Raises ApiError("too_many_pixels") when the images' headers declare more than
@@ -48,25 +48,25 @@ def preprocess(
     if declared > budget:
         raise ApiError("too_many_pixels", f"the images declare {declared} pixels together; "
                        f"one request may decode at most {budget}")
-    results: list[NetworkInput | Failure] = []
+    results: list[NetworkInput | ApiError] = []
     for index, item in enumerate(opened):
         opened[index] = None  # each decoded image is freed as soon as it is in MNIST form
         results.append(_to_network_input(item, steps))
     return results
 
 
-def _open(image: ImageInput | Failure, max_pixels: int) -> Image.Image | PixelArray | Failure:
+def _open(image: ImageInput | ApiError, max_pixels: int) -> Image.Image | PixelArray | ApiError:
     """An image file's header read (pixels not decoded yet); anything else as it is."""
     if not isinstance(image, EncodedImage):
         return image
     try:
         return preprocessing.open_image(image.data, max_pixels)
     except preprocessing.PreprocessingError as exc:
-        return _failure(exc)
+        return exc.without_traceback()
 
 
-def _to_network_input(item: Image.Image | PixelArray | Failure, steps: bool) -> NetworkInput | Failure:
-    if isinstance(item, Failure):
+def _to_network_input(item: Image.Image | PixelArray | ApiError, steps: bool) -> NetworkInput | ApiError:
+    if isinstance(item, ApiError):
         return item
     started = perf_counter()
     stages: list[preprocessing.Step] | None = [] if steps else None
@@ -78,13 +78,8 @@ def _to_network_input(item: Image.Image | PixelArray | Failure, steps: bool) -> 
         else:
             image = preprocessing.to_mnist(preprocessing.decode(item), stages)
     except preprocessing.PreprocessingError as exc:
-        return _failure(exc)
+        return exc.without_traceback()
     return NetworkInput(image, (perf_counter() - started) * 1e3, stages)
-
-
-def _failure(exc: preprocessing.PreprocessingError) -> Failure:
-    error = from_preprocessing(exc)
-    return Failure(error.code, error.message)
 
 
 def inference(

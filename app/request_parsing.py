@@ -26,12 +26,13 @@ try:  # gunicorn's framing errors for a malformed chunked body, raised while the
 except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
     _ServerFramingError = ()
 
-RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
-# The extras a request may ask for with include (a comma list, repeated or not; duplicates are
-# harmless): the convolution maps, the saliency, the hidden layer and scores, the preprocessing steps.
+RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+# The extras a request may ask for with include, in the query string only (a comma list, repeated or
+# not; duplicates are harmless): the convolution maps, the saliency, the hidden layer and scores, the
+# preprocessing steps.
 INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps")
-# Names one include list may hold, duplicates counted: bounds the parsing of a body that repeats
-# them a million times (the query's length, the form's parts bound how many lists there are).
+# Names one include list may hold, duplicates counted: bounds the parsing of a list that repeats
+# them a million times (the query's length bounds how many lists there are).
 MAX_INCLUDE_VALUES = 16
 CLASSES = 10  # versus names one of the digits 0-9
 # The body is read in pieces this large, so that the cost of reading it can be watched.
@@ -48,7 +49,7 @@ _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 @dataclass(frozen=True)
 class EncodedImage:
-    """An image file's bytes (PNG, JPEG, WebP, GIF, BMP, TIFF), uploaded or decoded from base64."""
+    """An image file's bytes (PNG, JPEG, WebP, GIF), uploaded or decoded from base64."""
 
     data: bytes
 
@@ -60,54 +61,44 @@ class PixelArray:
     pixels: object
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why one image of a batch was refused: its code and message only, never the exception."""
-
-    code: str
-    message: str
-
-
 ImageInput = EncodedImage | PixelArray
 
 
 @dataclass(frozen=True)
 class PredictRequest:
-    """The images of a request, in order (a malformed batch entry as its Failure), the extras asked
+    """The images of a request, in order (a malformed batch entry as its ApiError), the extras asked
     for, and the class the saliency compares with (None: the answer's score alone)."""
 
-    images: list[ImageInput | Failure]
+    images: list[ImageInput | ApiError]
     include: frozenset[str]
     versus: int | None = None
 
 
-def _extras(images: list[ImageInput | Failure], form: MultiDict | None = None,
-            document: dict | None = None) -> PredictRequest:
-    """The request for ``images`` with the include and versus of the query and of the body: the
-    multipart ``form`` or the JSON ``document``."""
-    include, include_names, body_versus = request.args.getlist("include"), [], []
-    if form is not None:
-        include, body_versus = [*include, *form.getlist("include")], form.getlist("versus")
-    if document is not None:
-        include_names, body_versus = _json_include(document), _json_versus(document)
-    return PredictRequest(images, _include(include, include_names),
-                          _versus(request.args.getlist("versus"), body_versus))
+def _extras(images: list[ImageInput | ApiError], body: MultiDict | dict) -> PredictRequest:
+    """The request for ``images`` with the include and versus of the query string; a ``body`` (the
+    multipart form or the JSON document) that carries them is refused."""
+    for name in ("include", "versus"):
+        if name in body:
+            raise ApiError("invalid_parameter", f"{name} goes in the query string "
+                           f"(e.g. ?include=saliency&versus=3), not in the body")
+    return PredictRequest(images, _include(request.args.getlist("include")),
+                          _versus(request.args.getlist("versus")))
 
 
 def parse_predict() -> PredictRequest:
     """The one image of a /predict request: a raw image body, JSON, or a multipart file part."""
     if request.mimetype in RAW_IMAGE_TYPES:
-        return _extras([EncodedImage(read_body())])
+        return _extras([EncodedImage(read_body())], {})
     if request.is_json:
         document = _json_object(read_body())
         image = _json_image(document, "the JSON body")
-        return _extras([image], document=document)
+        return _extras([image], document)
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
         images = _multipart_images(form, files)
         if len(images) > 1:
             raise ApiError("invalid_parameter", "send one image to /predict, several to /predict/batch")
-        return _extras(images, form=form)
+        return _extras(images, form)
     raise _unsupported_media_type()
 
 
@@ -121,19 +112,18 @@ def parse_batch() -> PredictRequest:
         if not isinstance(entries, list):
             raise ApiError("invalid_parameter", "'images' must be a list")
         _check_batch_size(len(entries))
-        extras = _extras([], document=document)
-        images: list[ImageInput | Failure] = []
+        images: list[ImageInput | ApiError] = []
         for index, entry in enumerate(entries):
             try:
                 images.append(_json_image(entry, f"images[{index}]"))
             except ApiError as exc:
-                images.append(Failure(exc.code, exc.message))
-        return PredictRequest(images, extras.include, extras.versus)
+                images.append(exc.without_traceback())
+        return _extras(images, document)
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
         images = _multipart_images(form, files)
         _check_batch_size(len(images))
-        return _extras(images, form=form)
+        return _extras(images, form)
     raise _unsupported_media_type()
 
 
@@ -191,23 +181,6 @@ def _json_object(body: bytes) -> dict:
     return document
 
 
-def _json_include(document: dict) -> list[object]:
-    include = document.get("include", [])
-    if not isinstance(include, list):
-        raise ApiError("invalid_parameter", 'include must be a list of strings, e.g. ["feature_maps"]')
-    if len(include) > MAX_INCLUDE_VALUES:
-        raise ApiError("invalid_parameter", f"include names at most {MAX_INCLUDE_VALUES} values")
-    return include
-
-
-def _json_versus(document: dict) -> list[object]:
-    """The JSON body's versus as a list of the one value it gives (empty when absent or null)."""
-    versus = document.get("versus")
-    if isinstance(versus, str):  # in JSON a digit is a number; strings are for the query and forms
-        raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {_short(repr(versus), 40)}")
-    return [] if versus is None else [versus]
-
-
 def _json_image(entry: object, where: str) -> ImageInput:
     """An image given in JSON: a data URL/base64 string, or an object with 'image' or 'pixels'."""
     if isinstance(entry, str):
@@ -259,52 +232,40 @@ def _multipart() -> tuple[MultiDict, MultiDict]:
     return form, files
 
 
-def _multipart_images(form: MultiDict, files: MultiDict) -> list[ImageInput | Failure]:
+def _multipart_images(form: MultiDict, files: MultiDict) -> list[ImageInput | ApiError]:
     if "image" in form:
         # A part without a filename: its bytes would have been decoded as text, so refuse it.
         raise ApiError("invalid_parameter", "send each 'image' part as a file (a part with a filename)")
-    images: list[ImageInput | Failure] = [EncodedImage(part.read()) for part in files.getlist("image")]
+    images: list[ImageInput | ApiError] = [EncodedImage(part.read()) for part in files.getlist("image")]
     if not images:
         raise ApiError("missing_field", "the multipart body has no file part named 'image'")
     return images
 
 
-def _include(lists: list[object], names: list[object] = ()) -> frozenset[str]:
-    """The extras asked for: ``lists`` are comma lists ("saliency,layers", from the query or form
-    fields), ``names`` single names (a JSON list, already at most MAX_INCLUDE_VALUES long). Every
-    name must be one of INCLUDE_OPTIONS; one comma list names at most MAX_INCLUDE_VALUES."""
-    found: list[object] = list(names)
+def _include(lists: list[str]) -> frozenset[str]:
+    """The extras asked for in the query's comma lists ("saliency,layers"): every name one of
+    INCLUDE_OPTIONS, at most MAX_INCLUDE_VALUES in one list."""
+    found: list[str] = []
     for value in lists:
-        if not isinstance(value, str):
-            found.append(value)
-            continue
         # maxsplit: a value of a million commas is not split a million times.
         listed = value.split(",", MAX_INCLUDE_VALUES)
         if len(listed) > MAX_INCLUDE_VALUES:
             raise ApiError("invalid_parameter", f"an include list names at most {MAX_INCLUDE_VALUES} values")
         found += listed
-    unknown = [name for name in found if not (isinstance(name, str) and name in INCLUDE_OPTIONS)]
+    unknown = [name for name in found if name not in INCLUDE_OPTIONS]
     if unknown:
         shown = _short(repr(unknown[0]), 40)
         raise ApiError("invalid_parameter", f"unknown include option {shown}; known: {list(INCLUDE_OPTIONS)}")
     return frozenset(found)
 
 
-def _versus(query: list[object], body: list[object]) -> int | None:
-    """The digit the saliency compares the answer with, 0-9: a query or form string, or a JSON
-    integer. Given in the body (form field or JSON) and in the query, the body's is used; given
-    twice in one place, both must name the same digit. None when not given."""
-    query_digit, body_digit = _one_digit(query), _one_digit(body)
-    return query_digit if body_digit is None else body_digit
-
-
-def _one_digit(values: list[object]) -> int | None:
+def _versus(values: list[str]) -> int | None:
+    """The digit 0-9 the saliency compares the answer with (None when not given); given twice, both
+    must name the same digit."""
     digits = set()
     for value in values:
-        if isinstance(value, str) and len(value) == 1 and value in "0123456789":
+        if len(value) == 1 and value in "0123456789":
             digits.add(int(value))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and value in range(CLASSES):
-            digits.add(int(value))  # JSON Schema's integers include 7.0
         else:
             raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {_short(repr(value), 40)}")
     if len(digits) > 1:

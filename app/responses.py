@@ -4,19 +4,26 @@
      "verdict_scores": {"novelty": 0.4, "margin": 0.98}, "timing_ms": {...},
      "feature_maps": {...}, "pooled_maps": {...}, "saliency": {...}, "layers": {...},
      "steps": [...], "input": [28 rows of 28 ints 0-255]}
+
+Activation maps travel in a compact form, one byte per value plus one scale per map:
+
+    {"layer": "relu1", "shape": [30, 24, 24], "dtype": "uint8", "encoding": "base64",
+     "data": "<base64 of 30·24·24 bytes, C order>", "scale": [30 floats]}
+
+Decoding: value = byte / 255 · scale[i] for map i, where scale[i] is the largest value of
+map i (0 for an all-zero map). The error is at most scale[i] / 510 per value.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 
 import numpy as np
 
-from app import feature_maps
 from app.inference import Prediction, Predictor
 from app.pipeline import NetworkInput
 from app.preprocessing import Step
-from app.request_parsing import Failure
 
 # Eight significant digits: short in JSON, and ten of them still sum to 1 within 1e-7.
 PROBABILITY_DIGITS = 8
@@ -39,6 +46,22 @@ def _rounded(value: float, digits: int = VALUE_DIGITS) -> float:
 
 def _significant(values, digits: int = VALUE_DIGITS) -> list[float]:
     return [_rounded(value, digits) for value in np.asarray(values).tolist()]
+
+
+def encode_maps(layer: str, maps: np.ndarray) -> dict:
+    """The compact JSON form of activation maps (C, H, W), which are non-negative (they follow a
+    ReLU): negative values, which a ReLU never produces, are stored as 0."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (C, H, W), not {maps.shape}")
+    # Rounded first, so decoding with the published scale reproduces exactly these bytes' meaning.
+    scale = _significant(maps.max(axis=(1, 2), initial=0.0))
+    to_levels = np.array([255.0 / v if v > 0 else 0.0 for v in scale], dtype=np.float32)
+    # Negatives to 0; a scale rounded down may put a value a little over 255.
+    levels = np.clip(maps * to_levels[:, np.newaxis, np.newaxis], 0.0, 255.0)
+    data = np.rint(levels).astype(np.uint8)  # tobytes() writes C order whatever the memory layout
+    return {"layer": layer, "shape": list(maps.shape), "dtype": "uint8", "encoding": "base64",
+            "data": base64.b64encode(data.tobytes()).decode("ascii"), "scale": scale}
 
 
 def saliency_values(saliency: np.ndarray) -> list[list[float]]:
@@ -78,10 +101,10 @@ def prediction_result(
     }
     maps = prediction.activations.get(predictor.maps_layer)
     if maps is not None:
-        result["feature_maps"] = feature_maps.encode(predictor.maps_layer, maps)
+        result["feature_maps"] = encode_maps(predictor.maps_layer, maps)
     pooled = prediction.activations.get(predictor.pooled_layer)
     if pooled is not None:
-        result["pooled_maps"] = feature_maps.encode(predictor.pooled_layer, pooled)
+        result["pooled_maps"] = encode_maps(predictor.pooled_layer, pooled)
     if prediction.saliency is not None:
         result["saliency"] = {"target": prediction.digit, "versus": prediction.versus,
                               "values": saliency_values(prediction.saliency)}
@@ -94,8 +117,3 @@ def prediction_result(
         result["steps"] = [step_result(step) for step in item.steps]
     result["input"] = input_levels(item.image)
     return result
-
-
-def failure_result(failure: Failure) -> dict:
-    """A batch slot whose image was refused: the API's error shape."""
-    return {"error": {"code": failure.code, "message": failure.message}}

@@ -14,12 +14,13 @@ from model.verdict import VERDICTS
 # What one image of a batch can fail with, reported in its slot of the results.
 SLOT_ERROR_CODES = errors.codes_for(errors.SLOT)
 _NAME = f"({'|'.join(INCLUDE_OPTIONS)})"
-# include in the query or a form field: a comma list of the options, duplicates allowed.
+# include in the query string: a comma list of the options, duplicates allowed.
 INCLUDE_LIST_PATTERN = f"^{_NAME}(,{_NAME}){{0,{MAX_INCLUDE_VALUES - 1}}}$"
 INCLUDE_DESCRIPTION = (
     "Extras for each result, a comma list: feature_maps (feature_maps and pooled_maps), saliency, "
     f"layers, steps; at most {MAX_INCLUDE_VALUES} names, duplicates harmless. Each costs per image: "
-    "a batch with extras costs about what its images sent one by one with them would."
+    "a batch with extras costs about what its images sent one by one with them would. In the query "
+    "string only: a body that carries include or versus is refused (400 invalid_parameter)."
 )
 VERSUS_DESCRIPTION = (
     "With include=saliency: the digit to compare the answer with (\"why 7 and not 1?\"); the saliency "
@@ -27,35 +28,24 @@ VERSUS_DESCRIPTION = (
     "image whose answer is that digit, and without include=saliency."
 )
 DIGIT = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
+# A JSON body never names include or versus: they go in the query string.
+NOT_EXTRAS = {"not": {"enum": ["include", "versus"]}}
 
 
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def error_schema(codes: list[str]) -> dict:
-    return {
-        "type": "object",
-        "required": ["error"],
-        "additionalProperties": False,
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "additionalProperties": False,
-                "properties": {
-                    "code": {"type": "string", "enum": codes},
-                    "message": {"type": "string"},
-                },
-            }
-        },
-    }
-
-
-def _closed(required: list[str], properties: dict, **extra) -> dict:
+def closed(required: list[str], properties: dict, **extra) -> dict:
     """An object schema with exactly ``properties``, of which ``required`` must be there."""
     return {"type": "object", **extra, "required": required, "additionalProperties": False,
             "properties": properties}
+
+
+def error_schema(codes: list[str]) -> dict:
+    """The one error shape, with one of ``codes``."""
+    return closed(["error"], {"error": closed(["code", "message"], {
+        "code": {"type": "string", "enum": codes}, "message": {"type": "string"}})})
 
 
 def _grid(rows: int | None, columns: int | None, items: dict, description: str) -> dict:
@@ -68,7 +58,7 @@ def _grid(rows: int | None, columns: int | None, items: dict, description: str) 
 
 
 LEVEL = {"type": "integer", "minimum": 0, "maximum": 255}
-ENCODED_MAPS = _closed(
+ENCODED_MAPS = closed(
     ["layer", "shape", "dtype", "encoding", "data", "scale"],
     {
         "layer": {"type": "string", "examples": ["relu1"]},
@@ -89,7 +79,7 @@ ENCODED_MAPS = _closed(
         "scale[i] is the largest value of map i (0 for an all-zero map)."
     ),
 )
-SALIENCY = _closed(
+SALIENCY = closed(
     ["target", "versus", "values"],
     {
         "target": {**DIGIT, "description": "The answer's digit, whose score the gradient is of."},
@@ -112,13 +102,13 @@ SALIENCY = _closed(
 def _layer_values(units: int | None, description: str, minimum: float | None = None) -> dict:
     items = {"type": "number"} if minimum is None else {"type": "number", "minimum": minimum}
     sized = {} if units is None else {"minItems": units, "maxItems": units}
-    return _closed(["layer", "values"], {
+    return closed(["layer", "values"], {
         "layer": {"type": "string", "description": "The layer's name in the architecture."},
         "values": {"type": "array", **sized, "items": items},
     }, description=description)
 
 
-LAYERS = _closed(
+LAYERS = closed(
     ["hidden", "logits"],
     {
         "hidden": _layer_values(None, "The hidden units after their ReLU (relu2: 100 values, all >= 0).",
@@ -128,7 +118,7 @@ LAYERS = _closed(
     },
     description="With include=layers: the rest of the path after the feature maps.",
 )
-STEP = _closed(
+STEP = closed(
     ["name", "title", "width", "height", "pixels", "ink"],
     {
         "name": {"type": "string", "enum": list(TITLES)},
@@ -150,7 +140,7 @@ STEPS = {
         "the network input: centred only."
     ),
 }
-VERDICT_SCORES = _closed(
+VERDICT_SCORES = closed(
     ["novelty", "margin"],
     {
         "novelty": {"type": "number", "minimum": 0,
@@ -160,7 +150,7 @@ VERDICT_SCORES = _closed(
                                   "margin_limit (GET /api/model, verdict_rule)."},
     },
 )
-PREDICTION = _closed(
+PREDICTION = closed(
     ["digit", "confidence", "probabilities", "verdict", "verdict_scores", "input", "timing_ms"],
     {
         "digit": DIGIT,
@@ -180,7 +170,7 @@ PREDICTION = _closed(
         },
         "verdict_scores": VERDICT_SCORES,
         "input": _grid(28, 28, LEVEL, "The 28x28 image the network saw: white ink on black, 255 = full ink."),
-        "timing_ms": _closed(
+        "timing_ms": closed(
             ["preprocess", "inference"],
             {"preprocess": {"type": "number", "minimum": 0}, "inference": {"type": "number", "minimum": 0}},
             description=(
@@ -200,7 +190,7 @@ PREDICTION = _closed(
         "steps": ref("Steps"),
     },
 )
-VERDICT_RULE = _closed(
+VERDICT_RULE = closed(
     ["verdicts", "novelty_limit", "margin_limit"],
     {
         "verdicts": {"type": "array", "items": {"type": "string", "enum": list(VERDICTS)}},
@@ -216,14 +206,14 @@ VERDICT_RULE = _closed(
     },
     description="How each prediction's verdict is decided from its verdict_scores.",
 )
-MISREAD_DIGITS = _closed(
+MISREAD_DIGITS = closed(
     ["count", "digits"],
     {
         "count": {"type": "integer", "minimum": 0,
                   "description": "How many there are: the off-diagonal sum of the card's confusion matrix."},
         "digits": {
             "type": "array",
-            "items": _closed(["index", "label", "predicted", "pixels"], {
+            "items": closed(["index", "label", "predicted", "pixels"], {
                 "index": {"type": "integer", "minimum": 0, "description": "Index in the MNIST test set."},
                 "label": {**DIGIT, "description": "The true digit."},
                 "predicted": {**DIGIT, "description": "What the model read."},
@@ -237,10 +227,6 @@ MISREAD_DIGITS = _closed(
 
 def components(max_batch_size: int) -> dict:
     """The document's components/schemas for an app whose batches hold up to ``max_batch_size``."""
-    include = {"type": "array", "maxItems": MAX_INCLUDE_VALUES, "description": INCLUDE_DESCRIPTION,
-               "items": {"type": "string", "enum": list(INCLUDE_OPTIONS)}}
-    versus = {"type": ["integer", "null"], "minimum": 0, "maximum": CLASSES - 1,
-              "description": VERSUS_DESCRIPTION}
     return {
         "Pixels": _grid(28, 28, {"type": "number", "minimum": 0, "maximum": 255},
                         "28 rows of 28 numbers, 0-1 or 0-255, white ink on black (MNIST form)."),
@@ -249,18 +235,17 @@ def components(max_batch_size: int) -> dict:
             "description": "An image file as a data URL (any media type) or as plain or URL-safe base64.",
             "examples": ["data:image/png;base64,iVBORw0KGgo..."],
         },
-        "Include": include,
-        "Versus": versus,
         "PredictJson": {
             "type": "object",
             "description": "Exactly one of image and pixels.",
-            "properties": {"image": ref("ImageString"), "pixels": ref("Pixels"), "include": ref("Include"),
-                           "versus": ref("Versus")},
+            "properties": {"image": ref("ImageString"), "pixels": ref("Pixels")},
+            "propertyNames": NOT_EXTRAS,
             "oneOf": [{"required": ["image"]}, {"required": ["pixels"]}],
         },
         "BatchJson": {
             "type": "object",
             "required": ["images"],
+            "propertyNames": NOT_EXTRAS,
             "properties": {
                 "images": {
                     "type": "array",
@@ -275,8 +260,6 @@ def components(max_batch_size: int) -> dict:
                         "examples": ["data:image/png;base64,iVBORw0KGgo...", {"pixels": [[0]]}],
                     },
                 },
-                "include": ref("Include"),
-                "versus": ref("Versus"),
             },
         },
         "EncodedMaps": ENCODED_MAPS,

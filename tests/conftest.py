@@ -1,7 +1,8 @@
 """Shared fixtures.
 
 Optional resources (the MNIST files, Debian's chromium) make their tests skip with a
-reason when absent — except under ``CI=true``, where a missing resource is a failure.
+reason when absent — except under ``CI=true``, where a missing resource is a failure
+(``harness.ci.skip_or_fail``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.ci import skip_or_fail
+from harness.tiny_model import fit_tiny_verdict_rule
 from model.network import DEFAULT_SPEC, Network
 
-ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -23,13 +24,6 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip the test, or fail it under CI=true, where every optional resource must be there."""
-    if IN_CI:
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _mnist_present(directory: Path) -> bool:
@@ -60,17 +54,6 @@ def chromium_path() -> Path:
 def tiny_network() -> Network:
     """The default architecture with seeded random weights: fast, untrained."""
     return Network(DEFAULT_SPEC, rng=np.random.default_rng(1234))
-
-
-def fit_tiny_verdict_rule(network: Network, seed: int = 0):
-    """A verdict rule fitted on random images with made-up labels: it works, it means nothing."""
-    from model import verdict
-    from model.evaluate import fit_verdict_rule
-
-    rng = np.random.default_rng(seed)
-    images = rng.random((400, 1, 28, 28), dtype=np.float32)
-    labels = np.arange(400) % verdict.CLASSES
-    return fit_verdict_rule(network, images[:300], labels[:300], images[300:], held_out=True)
 
 
 @pytest.fixture(scope="session")

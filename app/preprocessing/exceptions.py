@@ -1,11 +1,18 @@
-"""Why an upload cannot become a network input. Plain errors: the API maps each class to its
-HTTP status and error code (app/errors.py); the messages are for people."""
+"""Why an upload cannot become a network input. Each class is an ApiError with its code (its HTTP
+status comes from the one registry, ``app.errors.CODES``); the messages are for people."""
 
 from __future__ import annotations
 
+from app.errors import ApiError
 
-class PreprocessingError(ValueError):
+
+class PreprocessingError(ApiError, ValueError):
     """An upload that cannot become a network input."""
+
+    code = "invalid_image"
+
+    def __init__(self, message: str):
+        super().__init__(self.code, message)
 
 
 class InvalidImage(PreprocessingError):
@@ -16,10 +23,16 @@ class ImageTooLarge(PreprocessingError):
     """More pixels, or a costlier file structure, than our limits allow (refused from the header,
     before any pixel is decoded)."""
 
+    code = "image_too_large"
+
 
 class InvalidPixels(PreprocessingError):
     """A JSON pixel array that is not 28 rows of 28 numbers in [0, 1] or [0, 255]."""
 
+    code = "invalid_pixels"
+
 
 class NoDigitFound(PreprocessingError):
     """A decodable image with no ink on it (blank, uniform, noise or paper texture only)."""
+
+    code = "no_digit_found"

@@ -2,75 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
 from app import create_app
+from harness.api_checks import TEST_LIMITS
+from harness.images import encode
+from harness.pictures import draw_digit_one_on_paper, draw_digit_seven
+from harness.tiny_model import tiny_misread_document
 from model import checkpoint, evaluate
-
-# The formats a client may send as a raw body, with the Pillow format that writes each.
-RAW_FORMATS = {
-    "image/png": "PNG",
-    "image/jpeg": "JPEG",
-    "image/webp": "WEBP",
-    "image/gif": "GIF",
-    "image/bmp": "BMP",
-}
-
-
-def draw_digit_seven(size: int = 280) -> Image.Image:
-    """A canvas-style drawing: black strokes on a transparent background (ink only in alpha)."""
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    s = size / 280
-    draw.line([(70 * s, 60 * s), (210 * s, 60 * s), (120 * s, 230 * s)], fill=(0, 0, 0, 255),
-              width=max(1, round(18 * s)), joint="curve")
-    return image
-
-
-def draw_digit_one_on_paper(size: int = 120) -> Image.Image:
-    """Dark ink on light paper, as a scan or photo would be."""
-    image = Image.new("RGB", (size, size), (235, 232, 225))
-    draw = ImageDraw.Draw(image)
-    draw.line([(size * 0.5, size * 0.15), (size * 0.5, size * 0.85)], fill=(20, 20, 30),
-              width=max(2, size // 12))
-    draw.line([(size * 0.5, size * 0.15), (size * 0.35, size * 0.3)], fill=(20, 20, 30),
-              width=max(2, size // 14))
-    return image
-
-
-def encode(image: Image.Image, pillow_format: str, **options) -> bytes:
-    """The image saved as a file of ``pillow_format``, flattened to RGB where the format needs it."""
-    if pillow_format in ("JPEG", "BMP") and image.mode == "RGBA":
-        white = Image.new("RGB", image.size, (255, 255, 255))
-        white.paste(image, mask=image.getchannel("A"))
-        image = white
-    buffer = io.BytesIO()
-    image.save(buffer, pillow_format, **options)
-    return buffer.getvalue()
-
-
-# Small limits, so that the limit tests stay cheap.
-TEST_LIMITS = {
-    "MAX_CONTENT_LENGTH": 512 * 1024,
-    "MAX_IMAGE_PIXELS": 1000 * 1000,
-    "MAX_REQUEST_PIXELS": 2 * 1000 * 1000,
-    "MAX_BATCH_SIZE": 8,
-    "MAX_FORM_PARTS": 40,
-}
-
-
-def tiny_misread_document(network) -> dict:
-    """What model.evaluate writes beside weights, for the tiny network on made-up "test digits"."""
-    images = np.random.default_rng(2).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
-    labels = np.arange(40) % 10
-    probabilities, _ = network.predict(images[:, np.newaxis].astype(np.float32) / 255)
-    return evaluate.misread_digits(images, labels, probabilities.argmax(axis=1))
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +47,8 @@ def canvas_png() -> bytes:
 def digit_files() -> dict[str, bytes]:
     """The same drawing of a 7 as a file of every raw media type the API accepts."""
     drawing = draw_digit_seven(140)
-    return {media_type: encode(drawing, pillow_format) for media_type, pillow_format in RAW_FORMATS.items()}
+    formats = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
+    return {media_type: encode(drawing, pillow_format) for media_type, pillow_format in formats.items()}
 
 
 @pytest.fixture(scope="session")

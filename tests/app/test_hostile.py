@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness import hostile
-from tests.app.conftest import TEST_LIMITS
-from tests.app.test_errors import CODES_BY_STATUS
+from harness.api_checks import CODES_BY_STATUS, TEST_LIMITS
 
 CASES = [
     case

@@ -16,10 +16,10 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from app import create_app, openapi
 from app.request_parsing import MAX_INCLUDE_VALUES
-from tests.app.conftest import TEST_LIMITS
+from harness.api_checks import ALL_EXTRAS, TEST_LIMITS
+from harness.ci import skip_or_fail
 
 ZEROS = [[0] * 28] * 28
-ALL = "feature_maps,saliency,layers,steps"
 
 
 @pytest.fixture(scope="module")
@@ -72,10 +72,25 @@ def test_every_accepted_content_type_is_documented(document):
     content = document["paths"]["/predict"]["post"]["requestBody"]["content"]
     assert set(content) == {
         "multipart/form-data", "application/json",
-        "image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp",
+        "image/png", "image/jpeg", "image/webp", "image/gif",
     }
     batch = document["paths"]["/predict/batch"]["post"]["requestBody"]["content"]
     assert set(batch) == {"multipart/form-data", "application/json"}
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_include_and_versus_are_documented_in_the_query_string_only(document, path):
+    operation = document["paths"][path]["post"]
+    parameters = {(parameter["name"], parameter["in"]) for parameter in operation["parameters"]}
+    assert parameters == {("include", "query"), ("versus", "query")}
+    content = operation["requestBody"]["content"]
+    assert not {"include", "versus"} & set(content["multipart/form-data"]["schema"]["properties"])
+    json_body = {**content["application/json"]["schema"], "components": document["components"]}
+    image = {"pixels": ZEROS}
+    valid = {"images": [image]} if path.endswith("batch") else image
+    assert jsonschema_rs.validator_for(json_body).is_valid(valid)
+    for extra in ({"include": ["saliency"]}, {"versus": 3}):
+        assert not jsonschema_rs.validator_for(json_body).is_valid({**valid, **extra}), extra
 
 
 def test_real_responses_match_their_documented_schemas(client, document, canvas_png, digit_pixels):
@@ -93,11 +108,10 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
         ("/predict/batch", client.post("/predict/batch", json={"images": []})),
         ("/predict/batch", client.post("/predict/batch", json={"images": ["x"] * 100})),
         # Every extra, from a drawing (five steps) and from pixels (one), single and in a batch.
-        ("/predict", client.post(f"/predict?include={ALL}&versus=3", data=canvas_png,
+        ("/predict", client.post(f"/predict?include={ALL_EXTRAS}&versus=3", data=canvas_png,
                                  content_type="image/png")),
-        ("/predict", client.post("/predict", json={"pixels": digit_pixels, "include": ALL.split(","),
-                                                   "versus": 0})),
-        ("/predict/batch", client.post(f"/predict/batch?include={ALL}",
+        ("/predict", client.post(f"/predict?include={ALL_EXTRAS}&versus=0", json={"pixels": digit_pixels})),
+        ("/predict/batch", client.post(f"/predict/batch?include={ALL_EXTRAS}",
                                        json={"images": [png64, "!!", {"pixels": digit_pixels}]})),
         ("/predict", client.post("/predict?include=saliency&versus=10", json={"pixels": digit_pixels})),
     ]
@@ -113,7 +127,8 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
 
 
 def test_every_extra_conforms_to_its_closed_schema(client, document, canvas_png):
-    result = client.post(f"/predict?include={ALL}", data=canvas_png, content_type="image/png").get_json()
+    response = client.post(f"/predict?include={ALL_EXTRAS}", data=canvas_png, content_type="image/png")
+    result = response.get_json()
     validator = jsonschema_rs.validator_for(response_schema(document, "/predict", "post", 200))
     assert validator.is_valid(result)
     for field, inner in [("saliency", None), ("layers", "hidden"), ("layers", "logits"),
@@ -140,7 +155,7 @@ def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
 
     [include] = [p for p in document["paths"]["/predict"]["post"]["parameters"] if p["name"] == "include"]
     pattern = re.compile(include["schema"]["pattern"])
-    for accepted in ["saliency", ALL, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
+    for accepted in ["saliency", ALL_EXTRAS, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
         assert pattern.fullmatch(accepted), accepted
     for refused in ["", "saliency,", ",saliency", "saliency, layers", "x", ",".join(["steps"] * 17)]:
         assert not pattern.fullmatch(refused), refused
@@ -148,7 +163,6 @@ def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
 
 def test_the_committed_model_card_and_misread_digits_match_the_document(document):
     from model import checkpoint
-    from tests.conftest import skip_or_fail
 
     if not checkpoint.DEFAULT_WEIGHTS.is_file():
         skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
@@ -174,8 +188,6 @@ def test_a_result_with_an_unknown_field_would_not_conform(client, document, digi
 # Built at import (schemathesis needs the schema to generate the tests); the test below proves the
 # app serves this very document.
 DOCUMENT = openapi.document(TEST_LIMITS)
-# BMP bodies are sent as raw bytes, like the other image types schemathesis knows.
-schemathesis.serializer.alias("image/bmp", "application/octet-stream")
 SCHEMATHESIS_CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {

@@ -20,8 +20,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from harness.ci import skip_or_fail
+from harness.serving import ROOT
 from model import checkpoint
-from tests.conftest import ROOT, skip_or_fail
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}

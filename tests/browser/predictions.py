@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from harness import feature_maps
 from harness.strokes import SEVEN
 
 # A viewport taller than the whole page: every part inside the network is on screen, so every
@@ -64,10 +65,5 @@ class PredictionLog:
         raise AssertionError("no answer received matches the input on the page")
 
 
-def decode_maps(encoded: dict) -> np.ndarray:
-    """An encoded map block (as in the API) back to floats (C, H, W)."""
-    import base64
-
-    data = np.frombuffer(base64.b64decode(encoded["data"]), dtype=np.uint8).reshape(encoded["shape"])
-    scale = np.asarray(encoded["scale"], dtype=np.float64)[:, None, None]
-    return data / 255.0 * scale
+# The maps the page was sent, as numbers (test_receptive_field reads them under this name).
+decode_maps = feature_maps.decode

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.ci import skip_or_fail
 from harness.probes import build_probes
 from harness.proxy import NGINX, NginxProxy
 from harness.serving import GunicornServer, image_layout
 from model.checkpoint import DEFAULT_WEIGHTS
-from tests.conftest import skip_or_fail
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.ci import skip_or_fail
 from harness.serving import (
     DOCKERFILE,
     ROOT,
@@ -20,7 +21,6 @@ from harness.serving import (
     final_stage,
     read_dockerfile,
 )
-from tests.conftest import skip_or_fail
 
 
 def _hadolint() -> str:

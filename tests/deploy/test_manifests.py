@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from app import DEFAULTS, create_app, errors
+from harness.ci import skip_or_fail
 from harness.proxy import CONTAINER_CONF, CONTAINER_PID, CONTAINER_PREFIX, NGINX_CONF, nginx_argv
 from harness.serving import ROOT, config_value, dockerfile_env, final_stage, read_dockerfile
-from tests.conftest import skip_or_fail
 
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATION = ROOT / "deploy" / "kustomization.yaml"

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from harness.ci import skip_or_fail
 from model import checkpoint, mnist
 from model.evaluate import misread_digits, misread_path
 from model.network import DEFAULT_SPEC, INIT
 from model.train import confusion_matrix, filter_figures, predict_classes, to_network_input
-from tests.conftest import skip_or_fail
 
 # The committed model trains on 55,000 digits (5,000 are held out to set the verdict rule's
 # limits) with non-digit images beside them (outlier exposure): 0.9929 on the MNIST test set,

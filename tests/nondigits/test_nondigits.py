@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from harness.ci import skip_or_fail
 from model import checkpoint
-from tests.conftest import skip_or_fail
 from tests.nondigits import evaluation, samples
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from harness import realworld
+from harness.ci import skip_or_fail
 from model import checkpoint
 from model.mnist import load_mnist
-from tests.conftest import skip_or_fail
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 

@@ -1,0 +1,26 @@
+"""The tiny random-weight model that app tests serve instead of a trained one: a verdict rule and
+misread "test digits" for it that work and mean nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model import verdict
+from model.evaluate import fit_verdict_rule, misread_digits
+from model.network import Network
+
+
+def fit_tiny_verdict_rule(network: Network, seed: int = 0) -> verdict.VerdictRule:
+    """A verdict rule fitted on random images with made-up labels."""
+    rng = np.random.default_rng(seed)
+    images = rng.random((400, 1, 28, 28), dtype=np.float32)
+    labels = np.arange(400) % verdict.CLASSES
+    return fit_verdict_rule(network, images[:300], labels[:300], images[300:], held_out=True)
+
+
+def tiny_misread_document(network: Network) -> dict:
+    """What model.evaluate writes beside weights, for ``network`` on made-up "test digits"."""
+    images = np.random.default_rng(2).integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+    labels = np.arange(40) % 10
+    probabilities, _ = network.predict(images[:, np.newaxis].astype(np.float32) / 255)
+    return misread_digits(images, labels, probabilities.argmax(axis=1))
