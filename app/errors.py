@@ -27,8 +27,9 @@ SECURITY_HEADERS = {
 }
 
 # Where a code can be answered: the whole of a /predict request, the whole of a /predict/batch
-# request, one image's slot in a batch's results, or by the proxy in front (deploy/nginx.conf).
-PREDICT, BATCH, SLOT, PROXY = "predict", "batch", "slot", "proxy"
+# request, one image's slot in a batch's results, by the proxy in front (deploy/nginx.conf), or
+# by gunicorn itself before the app sees the request (gunicorn.conf.py writes those in JSON too).
+PREDICT, BATCH, SLOT, PROXY, SERVER = "predict", "batch", "slot", "proxy", "server"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def _code(status: int, meaning: str, *where: str) -> ErrorCode:
 
 CODES: dict[str, ErrorCode] = {
     # The request as a whole.
-    "bad_request": _code(400, "the request could not be understood", PROXY),
+    "bad_request": _code(400, "the request could not be understood", PROXY, SERVER),
     "invalid_json": _code(400, "the body is not a JSON object", PREDICT, BATCH),
     "missing_field": _code(400, "a required field or part is missing", PREDICT, BATCH, SLOT),
     "invalid_parameter": _code(400, "a parameter or field has the wrong type or value", PREDICT, BATCH, SLOT),
@@ -72,12 +73,17 @@ CODES: dict[str, ErrorCode] = {
     # Routing and the server.
     "not_found": _code(404, "no such path", PROXY),
     "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),
-    "method_not_allowed": _code(405, "the path does not take this method"),
-    "internal_error": _code(500, "the server failed to handle the request", PROXY),
-    # Answered by the proxy alone, in the same shape.
-    "request_uri_too_long": _code(414, "the request URI is too long", PROXY),
+    "method_not_allowed": _code(405, "the path does not take this method", PROXY),
+    "internal_error": _code(500, "the server failed to handle the request", PROXY, SERVER),
+    # Answered by the proxy (and some by gunicorn) alone, in the same shape.
+    "request_uri_too_long": _code(414, "the request URI is too long", PROXY, SERVER),
     "too_many_requests": _code(429, "too many requests or connections from one client", PROXY),
-    "not_implemented": _code(501, "a transfer coding the server does not implement", PROXY),
+    "not_implemented": _code(501, "a transfer coding the server does not implement", PROXY, SERVER),
+    "http_version_not_supported": _code(505, "the request's HTTP version is not supported", PROXY),
+    # Answered by gunicorn alone (straight at it; behind nginx, nginx's stricter limits answer first).
+    "expectation_failed": _code(417, "an Expect header other than 100-continue", SERVER),
+    "request_header_fields_too_large": _code(431, "more than 100 headers, or a header line over 16 KiB",
+                                             SERVER),
     "bad_gateway": _code(502, "the app behind the proxy is unavailable", PROXY),
     "gateway_timeout": _code(504, "the app behind the proxy did not answer in time", PROXY),
 }
