@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from app.preprocessing.decoding import decode, load_image, open_image
+from app.preprocessing.decoding import decode, open_image
 from app.preprocessing.drawing import read_drawing
 from app.preprocessing.exceptions import (
     ImageTooLarge,
@@ -71,9 +71,7 @@ __all__ = [
     "Step",
     "decode",
     "from_pixels",
-    "load_image",
     "open_image",
-    "preprocess",
     "to_mnist",
 ]
 
@@ -94,8 +92,3 @@ def to_mnist(image: Image.Image, steps: list[Step] | None = None) -> np.ndarray:
         steps.append(ink_step(reading.ink, reading.box, picture.size))
     return finish(reading.ink, reading.mask, reading.contrast, steps)
 
-
-def preprocess(data: bytes, max_pixels: int, steps: list[Step] | None = None) -> np.ndarray:
-    """``to_mnist(load_image(data, max_pixels), steps)``: the network input (28, 28) for the
-    image file ``data``, or a PreprocessingError."""
-    return to_mnist(load_image(data, max_pixels), steps)

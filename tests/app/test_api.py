@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from app import create_app
-from app.preprocessing import load_image, to_mnist
+from app.preprocessing import to_mnist
 from app.responses import input_levels
+from harness.preprocessing import load_image
 from model import checkpoint
 from model.network import Network
 from tests.conftest import fit_tiny_verdict_rule

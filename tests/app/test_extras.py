@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from app import api, create_app
-from app.preprocessing import load_image, to_mnist
+from app.preprocessing import to_mnist
 from app.request_parsing import MAX_INCLUDE_VALUES
 from app.responses import saliency_values
+from harness.preprocessing import load_image
 from model import checkpoint, evaluate
 from model.saliency import input_gradient
 from model.verdict import VERDICTS

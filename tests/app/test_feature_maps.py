@@ -70,7 +70,8 @@ def test_maps_in_an_api_response_decode_to_the_networks_activations(app, client,
     result = response.get_json()
     image = np.asarray(result["input"], dtype=np.float32) / 255
     # The input is rounded to bytes in the response, so recompute from the exact network input.
-    from app.preprocessing import load_image, to_mnist
+    from app.preprocessing import to_mnist
+    from harness.preprocessing import load_image
 
     exact = to_mnist(load_image(canvas_png, max_pixels=10**9))
     assert np.allclose(exact, image, atol=0.5 / 255 + 1e-6)
