@@ -43,28 +43,28 @@ class HostileCase:
 
 def tall_paeth_png(rows: int) -> bytes:
     """1 px wide, ``rows`` tall, every row Paeth-filtered (filter 4), grey + alpha."""
-    return png(1, rows, b"\x04\x00\x00" * rows, _GREY_ALPHA)
+    return png(1, rows, _GREY_ALPHA, b"\x04\x00\x00" * rows)
 
 
 def wide_paeth_png(width: int) -> bytes:
     """``width`` × 1 px, one Paeth row of grey + alpha."""
-    return png(width, 1, b"\x04" + b"\x00" * (2 * width), _GREY_ALPHA)
+    return png(width, 1, _GREY_ALPHA, b"\x04" + b"\x00" * (2 * width))
 
 
 def iccp_png(count: int) -> bytes:
     """A tiny PNG carrying ``count`` iCCP chunks, each inflating to 1 MiB."""
     profile = png_chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(b"\x00" * (1 << 20), 9))
-    return png(8, 8, b"\x00" + b"\x00" * 8, before=profile * count)
+    return png(8, 8, 0, b"\x00" + b"\x00" * 8, before=profile * count)
 
 
 def empty_idat_png(count: int) -> bytes:
     """A tiny PNG whose image data follows ``count`` empty IDAT chunks, with an Average row."""
-    return png(8, 8, b"\x03" + b"\x00" * 8, idat_chunks=count)
+    return png(8, 8, 0, b"\x03" + b"\x00" * 8, idat_chunks=count)
 
 
 def unknown_chunks_png(count: int) -> bytes:
     """A tiny PNG with ``count`` empty private ancillary chunks before its image data."""
-    return png(8, 8, b"\x00" + b"\x00" * 8, before=png_chunk(b"prVt") * count)
+    return png(8, 8, 0, b"\x00" + b"\x00" * 8, before=png_chunk(b"prVt") * count)
 
 
 def noise_png(side: int) -> bytes:
@@ -162,7 +162,7 @@ def cases(
         HostileCase("PNG of noise, 2048 x 2048 (4 MiB)", "/predict", "image/png",
                     lambda: noise_png(2048), _REFUSED | {200}),
         HostileCase("PNG declaring 20000 x 20000 (Pillow's bomb check)", "/predict", "image/png",
-                    lambda: png(20_000, 20_000, b""), frozenset({413}), "image_too_large"),
+                    lambda: png(20_000, 20_000, 0, b""), frozenset({413}), "image_too_large"),
         HostileCase("lossless WebP at the pixel limit, blank", "/predict", "image/webp",
                     lambda: blank_webp, _REFUSED | {200}),
         HostileCase("JPEG at the pixel limit, noise", "/predict", "image/jpeg",

@@ -24,7 +24,7 @@ def png_chunk(kind: bytes, data: bytes = b"") -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png(width: int = 1, height: int = 1, rows: bytes = b"\0\0", colour_type: int = 0, before: bytes = b"",
+def png(width: int = 1, height: int = 1, colour_type: int = 0, rows: bytes = b"\0\0", before: bytes = b"",
         after: bytes = b"", idat_chunks: int = 1) -> bytes:
     """An 8-bit PNG (grey: ``colour_type`` 0) of already-filtered ``rows`` (filter byte and pixels
     per row), its image data split in ``idat_chunks`` pieces (the extra ones empty, first), with

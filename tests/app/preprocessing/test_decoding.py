@@ -142,7 +142,7 @@ def test_a_file_declaring_too_many_chunks_or_blocks_is_refused_from_its_headers(
 
 def test_a_png_within_the_chunk_limits_is_read():
     rows = b"".join(b"\0" + bytes([255 - 40 * (y % 2)]) * 4 for y in range(4))
-    data = png(4, 4, rows, before=b"".join(_ztxt(i) for i in range(16)), after=png_chunk(b"abCd") * 100)
+    data = png(4, 4, rows=rows, before=b"".join(_ztxt(i) for i in range(16)), after=png_chunk(b"abCd") * 100)
     assert np.array_equal(np.asarray(load_image(data, LIMIT))[:, 0], [255, 215, 255, 215])
 
 
