@@ -10,7 +10,6 @@ The 280×280 RGBA canvas PNG is what the page sends (bench/canvas-seven.png, Chr
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from app.preprocessing import decode, load_image, open_image, preprocess, to_mnist
+from app.preprocessing import decode, open_image, to_mnist
+from harness.images import encode
+from harness.preprocessing import load_image, preprocess
 
 LIMIT = 4096 * 4096
 CANVAS_EXPORT = Path(__file__).resolve().parent / "canvas-seven.png"
@@ -32,12 +33,6 @@ def _seven(size: int, width: float) -> Image.Image:
         [(70 * s, 50 * s), (210 * s, 50 * s), (120 * s, 240 * s)], fill=255, width=round(width * s)
     )
     return big.reduce(4)
-
-
-def _encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
 
 
 def inputs() -> dict[str, bytes]:
@@ -65,13 +60,13 @@ def inputs() -> dict[str, bytes]:
     sixteen = Image.fromarray((65535 - np.asarray(_seven(200, 12), np.uint16) * 257).astype(np.uint16))
     return {
         "Chromium canvas PNG 280×280": CANVAS_EXPORT.read_bytes(),
-        "Pillow's canvas PNG 280×280": _encode(canvas, "PNG"),
-        "white canvas RGB PNG 280×280": _encode(white_canvas, "PNG"),
-        "MNIST-like L PNG 28×28": _encode(mnist_like, "PNG"),
-        "shadowed scan JPEG 600×600": _encode(Image.fromarray(scan, "RGB"), "JPEG", quality=85),
-        "phone photo JPEG 2400×1800": _encode(photo, "JPEG", quality=85),
-        "palette GIF 280×280": _encode(white_canvas.quantize(16), "GIF"),
-        "16-bit PNG 200×200": _encode(sixteen, "PNG"),
+        "Pillow's canvas PNG 280×280": encode(canvas, "PNG"),
+        "white canvas RGB PNG 280×280": encode(white_canvas, "PNG"),
+        "MNIST-like L PNG 28×28": encode(mnist_like, "PNG"),
+        "shadowed scan JPEG 600×600": encode(Image.fromarray(scan, "RGB"), "JPEG", quality=85),
+        "phone photo JPEG 2400×1800": encode(photo, "JPEG", quality=85),
+        "palette GIF 280×280": encode(white_canvas.quantize(16), "GIF"),
+        "16-bit PNG 200×200": encode(sixteen, "PNG"),
     }
 
 

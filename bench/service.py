@@ -257,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         client = "wrk" if shutil.which("wrk") else "python"
 
     from app import create_app
-    from app.preprocessing import load_image, to_mnist
+    from app.preprocessing import to_mnist
+    from harness.preprocessing import load_image
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

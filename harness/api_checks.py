@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from app.errors import CODES
-from app.preprocessing import load_image, to_mnist
+from app.preprocessing import to_mnist
+from harness.preprocessing import load_image
 
 # Small limits, so that the limit tests stay cheap.
 TEST_LIMITS = {

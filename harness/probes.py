@@ -18,8 +18,7 @@ from PIL import Image, ImageDraw
 from werkzeug.http import HTTP_STATUS_CODES
 
 from app.errors import CODES, SECURITY_HEADERS
-from harness.hostile import png
-from harness.images import encode
+from harness.images import encode, png
 
 VALID_KINDS = ("png", "jpeg", "multipart", "data_url", "pixels")
 

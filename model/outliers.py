@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from model import mnist_geometry
+
 KINDS = ("letters", "symbols", "shapes", "scribbles", "glyphs", "words")
 LETTERS = "AEFHKLMNPRUVWXYadefhkmnpruvwxy" + "ΓΔΛΞΠΣΦΨΩαβδζλμξπφψω" + "ДЖИЛФШЩЫЮЯжилфшщыюя"
 SYMBOLS = "#%&@*+=<>~^§¶©®€£¥±×÷∞≈≠√∑♠♣♥♦★☺"
@@ -40,25 +42,15 @@ def font_paths() -> list[Path]:
 
 
 def to_mnist_form(ink: np.ndarray) -> np.ndarray:
-    """Ink strength (H, W) in [0, 1] → (28, 28) float32: cropped, longer side fitted to 20 px,
-    centred by mass, as MNIST digits (and the app's preprocessing) are."""
-    rows, cols = np.nonzero(ink > 0.05)
-    if not len(rows):
+    """Ink strength (H, W) in [0, 1] → (28, 28) float32: cropped, longer side fitted to 20 px
+    (Lanczos), centred by mass, as MNIST digits (and the app's preprocessing) are."""
+    crop = mnist_geometry.ink_crop(ink)
+    if crop is None:
         return np.zeros((28, 28), dtype=np.float32)
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    h, w = crop.shape
-    scale = 20.0 / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    size = mnist_geometry.fitted_size(crop.shape, mnist_geometry.BOX)
     fitted = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS))
-    fitted = fitted.astype(np.float32) / 255.0
-    total = fitted.sum() or 1.0
-    cy = (fitted.sum(axis=1) * np.arange(fitted.shape[0])).sum() / total
-    cx = (fitted.sum(axis=0) * np.arange(fitted.shape[1])).sum() / total
-    top = int(np.clip(round(14 - cy), 0, 28 - fitted.shape[0]))
-    left = int(np.clip(round(14 - cx), 0, 28 - fitted.shape[1]))
-    out = np.zeros((28, 28), dtype=np.float32)
-    out[top : top + fitted.shape[0], left : left + fitted.shape[1]] = fitted
-    return np.clip(out, 0.0, 1.0)
+    # Half a pixel right of and below the app's centre: what the committed weights were trained on.
+    return mnist_geometry.centre_by_mass(fitted.astype(np.float32) / 255.0, centre=14.5)
 
 
 def _blank() -> tuple[Image.Image, ImageDraw.ImageDraw]:

@@ -4,19 +4,16 @@ and leaves a truncated or malformed file to the decoder to refuse.
 
 Pillow parses some structures in Python, one step per unit: PNG chunks (and it inflates each
 compressed ancillary chunk, up to PngImagePlugin.MAX_TEXT_CHUNK each, with no total), JPEG
-segments and stray bytes before the first scan, GIF extension blocks before the first image,
-TIFF directory entries and strips, BMP run-length codes. libjpeg, in C, passes over every block
-of a component once per scan of a progressive JPEG, and a scan takes a dozen bytes to declare.
-A few KiB of headers can declare far more of that work than decoding the pixels would take; a
-real image needs little of it.
+segments and stray bytes before the first scan, GIF extension blocks before the first image.
+libjpeg, in C, passes over every block of a component once per scan of a progressive JPEG, and a
+scan takes a dozen bytes to declare. A few KiB of headers can declare far more of that work than
+decoding the pixels would take; a real image needs little of it.
 """
 
 from __future__ import annotations
 
 import re
 import struct
-
-from PIL import Image
 
 from app.preprocessing.exceptions import ImageTooLarge
 
@@ -43,41 +40,20 @@ _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 # sub-blocks of ≤ 255 bytes: Pillow reads each extension in Python, even an empty one, and joins
 # a comment's sub-blocks by repeated concatenation.
 MAX_GIF_EXTENSION_BLOCKS = 1024
-MAX_TIFF_TAGS = 1024  # entries of the first TIFF directory (a real one has a few dozen)
-TIFF_PIECE_TAGS = (273, 324)  # StripOffsets, TileOffsets: one decoder tile per piece
-# Strips or tiles of one image: Pillow decodes each in a Python loop, and one strip per row
-# would be per-row Python work.
-MAX_TILES = 4096
-MAX_BMP_RLE_PIXELS = 1024 * 1024  # Pillow's BMP run-length decoder is Python, pixel by pixel
 
 
 def check_header(data: bytes) -> None:
-    """Refuse ``data`` whose PNG, JPEG, GIF or TIFF structure declares more work than our limits
+    """Refuse ``data`` whose PNG, JPEG or GIF structure declares more work than our limits
     (ImageTooLarge), from its headers alone, before Pillow opens it."""
-    start = bytes(data[:4])
     if bytes(data[:8]) == PNG_SIGNATURE:
         _check_png_chunks(data)
-    elif start[:3] == b"\xff\xd8\xff":
+    elif bytes(data[:3]) == b"\xff\xd8\xff":
         data = bytes(data)
         first_scan = _check_jpeg_segments(data)
         if first_scan is not None:
             _check_jpeg_scans(data, first_scan)
-    elif start[:3] == b"GIF":
+    elif bytes(data[:3]) == b"GIF":
         _check_gif_blocks(data)
-    elif start in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
-        _check_tiff_directory(data)
-
-
-def check_opened(image: Image.Image) -> None:
-    """Refuse an opened (not yet decoded) ``image`` whose decoder would take more steps than
-    our limits (ImageTooLarge). (Strips and tiles are counted from the TIFF header before Pillow
-    builds one step per offset; this is for what only the opened image tells.)"""
-    width, height = image.size
-    if image.tile and image.tile[0].codec_name == "bmp_rle" and width * height > MAX_BMP_RLE_PIXELS:
-        raise ImageTooLarge(
-            f"a run-length compressed BMP is read up to {MAX_BMP_RLE_PIXELS} pixels; "
-            f"this one is {width}×{height}"
-        )
 
 
 def _check_png_chunks(data: bytes) -> None:
@@ -188,31 +164,3 @@ def _check_gif_blocks(data: bytes) -> None:
                 "application data before its first image, the limit"
             )
         offset += 1
-
-
-def _check_tiff_directory(data: bytes) -> None:
-    """The entries of a TIFF's first directory: how many, and how many strips or tiles."""
-    order = "<" if data[:2] == b"II" else ">"
-    big = data[2:4] in (b"+\0", b"\0+")  # BigTIFF: 8-byte counts and offsets
-    try:
-        if big:
-            (directory,) = struct.unpack_from(order + "Q", data, 8)
-            (entries,) = struct.unpack_from(order + "Q", data, directory)
-            entry_format, first = order + "HHQQ", directory + 8
-        else:
-            (directory,) = struct.unpack_from(order + "I", data, 4)
-            (entries,) = struct.unpack_from(order + "H", data, directory)
-            entry_format, first = order + "HHII", directory + 2
-    except struct.error:
-        return
-    if entries > MAX_TIFF_TAGS:
-        raise ImageTooLarge(
-            f"the TIFF has {entries} tags in its first directory; the limit is {MAX_TIFF_TAGS}"
-        )
-    size = struct.calcsize(entry_format)
-    table = bytes(data[first : first + entries * size])
-    for tag, _type, count, _value in struct.iter_unpack(entry_format, table[: len(table) // size * size]):
-        if tag in TIFF_PIECE_TAGS and count > MAX_TILES:
-            raise ImageTooLarge(
-                f"the image is stored in {count} separate strips or tiles; the limit is {MAX_TILES}"
-            )

@@ -12,20 +12,21 @@ import io
 
 from PIL import Image, ImageOps
 
-from app.preprocessing.containers import check_header, check_opened
+from app.preprocessing.containers import check_header
 from app.preprocessing.exceptions import ImageTooLarge, InvalidImage
 
-# Decoders tried, and no others (JPEG covers MPO, the multi-picture JPEG of some phones).
-ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+# Decoders tried, and no others (JPEG covers MPO, the multi-picture JPEG of some phones): the
+# formats people upload. Each one more is one more file structure to defend (see containers).
+ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but not below this
 
 # Register every Pillow decoder now, at import (start-up), rather than inside the first request
-# that names a format Pillow does not preload (WebP, TIFF).
+# that names a format Pillow does not preload (WebP).
 Image.init()
 
 
 def open_image(data: bytes, max_pixels: int) -> Image.Image:
-    """The image in ``data`` (PNG, JPEG, WebP, GIF, BMP, TIFF), opened lazily: only its header
+    """The image in ``data`` (PNG, JPEG, WebP, GIF), opened lazily: only its header
     is read. Raises ImageTooLarge when its declared width × height exceeds ``max_pixels`` or its
     structure declares more decoding work than our limits, InvalidImage when it is no image."""
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -42,9 +43,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         message = f"the image declares far more pixels than allowed; the limit is {max_pixels}"
         raise ImageTooLarge(message) from exc
     except Exception as exc:  # Pillow raises many exception types for junk; all mean "not an image"
-        raise InvalidImage(
-            "not a readable image (accepted formats: PNG, JPEG, WebP, GIF, BMP, TIFF)"
-        ) from exc
+        raise InvalidImage("not a readable image (accepted formats: PNG, JPEG, WebP, GIF)") from exc
     width, height = image.size
     if width < 1 or height < 1:
         raise InvalidImage(f"the image has no pixels ({width}×{height})")
@@ -52,7 +51,6 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageTooLarge(
             f"the image is {width}×{height} = {width * height} pixels; the limit is {max_pixels}"
         )
-    check_opened(image)
     return image
 
 
@@ -74,7 +72,3 @@ def decode(image: Image.Image) -> Image.Image:
         ImageOps.exif_transpose(image, in_place=True)
     return image
 
-
-def load_image(data: bytes, max_pixels: int) -> Image.Image:
-    """``decode(open_image(data, max_pixels))``: the decoded image in the file ``data``."""
-    return decode(open_image(data, max_pixels))

@@ -1,18 +1,18 @@
 """Finding the ink: where the digit is in a coarse map of ink strength, and the box of the full
-image to read again at the MNIST form's scale. Shared by both roads."""
+image to read again at the MNIST form's scale. Shared by both roads (on a drawing the paper's
+noise is zero)."""
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.geometry import border
 from app.preprocessing.mnist_form import FINE_BOX, MIN_CONTRAST
 from app.preprocessing.morphology import dilate, erode, reconstruct
-from app.preprocessing.paper import stroke_width
 
 COARSE_SIDE = 128  # the paper model and the search for the ink run at this size
 MIN_SIGNAL_TO_NOISE = 6.0  # ink must differ from the paper by ≥ 6 noise standard deviations
@@ -27,12 +27,6 @@ PART_MASS = 0.03
 STRONG_SHARE = 0.35
 FAINT_SHARE = 0.08
 INK_NOISE = 4.0  # and either stands this many standard deviations of the paper's noise above it
-SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
-
-
-def coarse_factor(size: tuple[int, int]) -> int:
-    """The whole factor that reduces an image of ``size`` to ≤ COARSE_SIDE."""
-    return max(1, math.ceil(max(size) / COARSE_SIDE))
 
 
 def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, int, int, int]:
@@ -47,8 +41,8 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
         raise NoDigitFound("no digit found: nothing stands out from the noise or paper texture")
     # Only ink at half the strongest: fainter broad shade is taken out as shade (broad_shade), and
     # the soft edges of a bold stroke cropped tight may run along the border too.
-    border = np.concatenate([strength[0], strength[-1], strength[:, 0], strength[:, -1]])
-    if np.count_nonzero(border > max(0.5 * contrast, 4 * noise)) > MAX_BORDER_INK * border.size:
+    ring = border(strength)
+    if np.count_nonzero(ring > max(0.5 * contrast, 4 * noise)) > MAX_BORDER_INK * ring.size:
         # Even a digit cropped tight to its ink touches the border at a few strokes only.
         raise NoDigitFound(
             "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
@@ -71,19 +65,6 @@ def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, no
     from it."""
     faint = strength > max(FAINT_SHARE * contrast, INK_NOISE * noise)
     return reconstruct(strong, strong | dilate(erode(faint, 1), 1))
-
-
-def even_ink(
-    strength: np.ndarray, mask: np.ndarray, contrast: float, noise: float, core: float
-) -> np.ndarray:
-    """Ink strength (H, W) as ink in [0, 1] with faint strokes made as full as strong ones: each
-    pixel is measured against the level of the strokes of ``mask`` around it, capped at ``core``
-    (strokes that strong are full ink), nothing at 15% of that level or 3 ``noise`` and below."""
-    reach = max(1, math.ceil(stroke_width(mask) / 2))  # from a stroke's edge to its middle
-    level = np.minimum(dilate(np.where(mask, strength, np.float32(0)), reach), np.float32(core))
-    floor = np.maximum(np.float32(0.15 * contrast / max(core, 1e-6)) * level, np.float32(3 * noise))
-    ink = (strength - floor) / np.maximum(level - floor, np.float32(1e-6))
-    return np.where(level > floor, np.clip(ink, 0.0, 1.0), np.float32(0)).astype(np.float32)
 
 
 def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
@@ -182,57 +163,3 @@ def fine_crop(coarse_box: tuple[int, int, int, int], factor: int, size: tuple[in
     crop_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
     return FineCrop((x0, y0, x1, y1), crop_size, scale)
 
-
-def scaled_ink(strength: np.ndarray, floor: float, core: float) -> np.ndarray:
-    """Ink strength (H, W) as ink in [0, 1]: nothing at ``floor`` and below, full at ``core``."""
-    return np.clip((strength - floor) / max(core - floor, 1e-6), 0.0, 1.0)
-
-
-def drop_specks(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``ink`` (H, W) without the connected parts of ``mask`` (8-connected) that hold less than
-    SPECK_MASS of the heaviest part's ink: dust beside a digit, which the empty-space test of
-    find_ink cannot separate.
-
-    Connected runs are joined row by row with a union-find. The rows are those of the fine crop,
-    whose size is bounded by FINE_BOX whatever the image's."""
-    height = mask.shape[0]
-    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
-    rows, starts = np.nonzero(edges == 1)
-    stops = np.nonzero(edges == -1)[1]
-    count = len(rows)
-    if count <= 1:
-        return ink
-    cumulative = np.zeros((height, mask.shape[1] + 1), dtype=np.float64)
-    np.cumsum(ink, axis=1, out=cumulative[:, 1:])
-    run_mass = cumulative[rows, stops] - cumulative[rows, starts]
-    parent = list(range(count))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_first = np.searchsorted(rows, np.arange(height + 1)).tolist()
-    run_starts, run_stops = starts.tolist(), stops.tolist()
-    for row in range(1, height):
-        i, i_end = row_first[row - 1], row_first[row]
-        j, j_end = row_first[row], row_first[row + 1]
-        while i < i_end and j < j_end:
-            if run_starts[j] <= run_stops[i] and run_starts[i] <= run_stops[j]:  # touching, diagonals too
-                parent[root(i)] = root(j)
-            if run_stops[i] < run_stops[j]:
-                i += 1
-            else:
-                j += 1
-    roots = np.array([root(i) for i in range(count)])
-    mass = np.bincount(roots, weights=run_mass, minlength=count)
-    small = mass[roots] < SPECK_MASS * mass.max()
-    if not small.any():
-        return ink
-    ink = ink.copy()
-    for row, start, stop in zip(
-        rows[small].tolist(), starts[small].tolist(), stops[small].tolist(), strict=True
-    ):
-        ink[row, start:stop] = 0
-    return ink

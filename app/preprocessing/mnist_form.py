@@ -8,18 +8,18 @@ import numpy as np
 from PIL import Image
 
 from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.geometry import stroke_width
 from app.preprocessing.morphology import dilate, erode
 from app.preprocessing.quantiles import quantiles
 from app.preprocessing.steps import Step, light_step
+from model.mnist_geometry import BOX, centre_by_mass, fitted_size, ink_crop
 
-SIZE = 28  # side of the network input
-BOX = 20  # the ink's bounding box fits in BOX×BOX, as in MNIST
 SUPERSAMPLE = 4  # stroke width is normalised at SUPERSAMPLE× the output resolution
 FINE_BOX = BOX * SUPERSAMPLE
 MIN_CONTRAST = 0.10  # ink must differ from the paper by ≥ 10% of the full range
 BLOT_RATIO = 0.36  # stroke width / longest bbox side above this: a blot, not a digit
-# Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), by _stroke_width
-# (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
+# Median stroke width of MNIST test digits upscaled SUPERSAMPLE× (bilinear), measured as finish()
+# does (10th percentile 5.5, 90th 10.2); much thinner or thicker strokes are brought towards it.
 TARGET_STROKE_WIDTH = 7.3
 
 
@@ -38,10 +38,11 @@ def finish(
 
     # The crop is at about FINE_BOX scale already: widths are measured there, and the box is
     # fitted once, after the pen was changed (MNIST's box is around the pen strokes).
-    stroke_width = _stroke_width(ink) * FINE_BOX / max(ink.shape)
-    if stroke_width > BLOT_RATIO * FINE_BOX:
+    # The ink's mass over half the outline of its solid part, the image's edge included.
+    width = stroke_width(np.pad(ink > 0.5, 1), float(ink.sum())) * FINE_BOX / max(ink.shape)
+    if width > BLOT_RATIO * FINE_BOX:
         raise NoDigitFound("no digit found: the ink is a blot, not a stroke")
-    normalised = _normalise_stroke(np.ascontiguousarray(ink), stroke_width)
+    normalised = _normalise_stroke(np.ascontiguousarray(ink), width)
     if steps is not None:
         steps.append(light_step("cropped", normalised))
     fine_values = _fit_box(normalised, FINE_BOX)
@@ -62,20 +63,11 @@ def finish(
         raise NoDigitFound("no digit found")
     # Every MNIST digit reaches full ink somewhere; a stroke under two pixels wide would not.
     patch = np.clip(patch_values / peak, 0.0, 1.0)
-    network_input = _centre_by_mass(patch)
+    network_input = centre_by_mass(patch)
     if steps is not None:
         steps.append(light_step("fitted", _in_box(patch)))
         steps.append(light_step("centred", network_input))
     return network_input
-
-
-def _stroke_width(ink: np.ndarray) -> float:
-    """Mean stroke width in pixels of a soft ink image (H, W): ink mass / half the outline length."""
-    solid = ink > 0.5
-    edges = np.count_nonzero(solid[:, 1:] != solid[:, :-1]) + np.count_nonzero(solid[1:] != solid[:-1])
-    edges += np.count_nonzero(solid[:, 0]) + np.count_nonzero(solid[:, -1])
-    edges += np.count_nonzero(solid[0]) + np.count_nonzero(solid[-1])
-    return float(ink.sum()) / max(edges / 2, 1.0)
 
 
 def _normalise_stroke(ink: np.ndarray, width: float) -> np.ndarray:
@@ -98,17 +90,15 @@ def _normalise_stroke(ink: np.ndarray, width: float) -> np.ndarray:
 
 def _fit_box(ink: np.ndarray, side: int) -> np.ndarray:
     """``ink`` (H, W) cropped to its ink and scaled, aspect kept, so its longer side is ``side``."""
-    rows = np.flatnonzero(ink.max(axis=1) > 0.05)
-    cols = np.flatnonzero(ink.max(axis=0) > 0.05)
-    if rows.size == 0:
+    crop = ink_crop(ink)
+    if crop is None:
         raise NoDigitFound("no digit found")
-    ink = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+    ink = np.ascontiguousarray(crop, dtype=np.float32)
     scale = side / max(ink.shape)
     if abs(scale - 1) <= 0.02:
         return ink
-    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    return np.asarray(Image.fromarray(ink).resize(size, resample))
+    return np.asarray(Image.fromarray(ink).resize(fitted_size(ink.shape, side), resample))
 
 
 def _in_box(patch: np.ndarray) -> np.ndarray:
@@ -119,15 +109,3 @@ def _in_box(patch: np.ndarray) -> np.ndarray:
     frame[top : top + height, left : left + width] = patch
     return frame
 
-
-def _centre_by_mass(patch: np.ndarray) -> np.ndarray:
-    """Place ``patch`` (h, w ≤ BOX) in a SIZE×SIZE frame with its centre of mass at the centre."""
-    height, width = patch.shape
-    mass = float(patch.sum())
-    centre_row = float(patch.sum(axis=1) @ np.arange(height)) / mass + 0.5
-    centre_col = float(patch.sum(axis=0) @ np.arange(width)) / mass + 0.5
-    top = min(max(round(SIZE / 2 - centre_row), 0), SIZE - height)
-    left = min(max(round(SIZE / 2 - centre_col), 0), SIZE - width)
-    frame = np.zeros((SIZE, SIZE), dtype=np.float32)
-    frame[top : top + height, left : left + width] = patch
-    return frame

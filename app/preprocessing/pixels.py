@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.preprocessing.exceptions import InvalidPixels
-from app.preprocessing.mnist_form import SIZE
+from model.mnist_geometry import SIZE
 
 _NUMBER_TYPES = frozenset({int, float})  # what a JSON number parses to
 

@@ -16,7 +16,8 @@ from tests.nondigits import evaluation, samples
 
 def save_grid(nondigits: list[samples.NonDigit], path: Path) -> None:
     """The network inputs of the set, 20 to a row, so a person can look at what was judged."""
-    from app.preprocessing import PreprocessingError, preprocess
+    from app.preprocessing import PreprocessingError
+    from harness.preprocessing import preprocess
 
     tiles = []
     for sample in nondigits:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.preprocessing import PreprocessingError, preprocess
+from app.preprocessing import PreprocessingError
+from harness.preprocessing import preprocess
 from model import checkpoint
 from model.evaluate import probabilities_and_hidden, to_network_input
 
@@ -52,7 +53,7 @@ class Judge:
         return self.rule.labels(probabilities, hidden)
 
     def tally(self, kind: str, uploads: Iterable[bytes]) -> Tally:
-        """Each upload through app.preprocessing.preprocess, then the network and the rule."""
+        """Each upload through harness.preprocessing.preprocess, then the network and the rule."""
         inputs, refused = [], 0
         for data in uploads:
             try:

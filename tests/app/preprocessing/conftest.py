@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.app.preprocessing.drawings import paint, roundtrip, seven_coverage
+from harness.drawings import paint, roundtrip, seven_coverage
 
 
 @pytest.fixture(scope="session")

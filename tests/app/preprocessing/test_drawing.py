@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.preprocessing import NoDigitFound
-from tests.app.preprocessing.drawings import (
+from harness.drawings import (
     assert_mnist_like,
     browser_canvas,
     canvas,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.preprocessing import SIZE, to_mnist
-from tests.app.preprocessing.drawings import (
+from harness.drawings import (
     assert_mnist_like,
     canvas,
     centre_of_mass,

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.preprocessing import NoDigitFound, Step, load_image, preprocess, to_mnist
+from app.preprocessing import NoDigitFound, Step, to_mnist
+from harness.drawings import LIMIT, canvas, paint, seven_coverage
 from harness.images import encode
-from tests.app.preprocessing.drawings import LIMIT, canvas, paint, seven_coverage
+from harness.preprocessing import load_image, preprocess
 
 NAMES = ["received", "ink", "cropped", "fitted", "centred"]
 

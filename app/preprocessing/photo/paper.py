@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from app.preprocessing.geometry import border, stroke_width
 from app.preprocessing.morphology import erode, opening, reconstruct
 from app.preprocessing.quantiles import QUANTILE_BINS, high_quantile, quantiles
 
@@ -30,10 +31,10 @@ def fit_paper(
     digital drawing) is taken as flat paper at once. Given ``inliers`` from a fit of another
     channel of the same image, one fit on those pixels is made.
     """
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    level = float(np.median(border))
+    ring = border(grey)
+    level = float(np.median(ring))
     coefficients = np.array([level, 0, 0, 0, 0, 0], dtype=np.float64)
-    if inliers is None and float(border.max() - border.min()) <= 2 / 255:
+    if inliers is None and float(ring.max() - ring.min()) <= 2 / 255:
         return coefficients, None, 0.0
     height, width = grey.shape
     step_y, step_x = max(1, height // 32), max(1, width // 32)
@@ -44,7 +45,7 @@ def fit_paper(
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
     sample = sample.ravel()
     rounds = 1
-    spread = 1.4826 * float(np.median(np.abs(border - level)))
+    spread = 1.4826 * float(np.median(np.abs(ring - level)))
     if inliers is None:
         inliers = np.abs(sample - level) <= max(3 * spread, 0.05)
         rounds = 3
@@ -141,12 +142,6 @@ def broad_shade(strength: np.ndarray, noise: float) -> np.ndarray:
     edge[:, [0, -1]] = True
     shade = np.where(reconstruct(wide & edge, broad), opened, np.float32(0))
     return np.minimum(shade, np.float32(0.9)).astype(np.float32)
-
-
-def stroke_width(mask: np.ndarray) -> float:
-    """The mean width in pixels of the strokes of ``mask`` (H, W bool): area / half the outline."""
-    edges = np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
-    return 2 * float(np.count_nonzero(mask)) / max(edges, 1)
 
 
 def unshade(strength: np.ndarray, shade: np.ndarray, dark_ink: bool) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.preprocessing.drawings import (
+from harness.drawings import (
     assert_mnist_like,
     grainy_paper,
     ink_away_from,

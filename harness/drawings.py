@@ -8,8 +8,8 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from app.preprocessing import load_image, to_mnist
 from harness.images import encode
+from harness.preprocessing import preprocess
 
 LIMIT = 4096 * 4096
 
@@ -87,7 +87,7 @@ def sharp_shadow(size: int, angle_degrees: float, offset: float, depth: float = 
 
 def roundtrip(image: Image.Image, fmt="PNG", **options) -> np.ndarray:
     """The network input for ``image`` saved as a ``fmt`` file."""
-    return to_mnist(load_image(encode(image, fmt, **options), LIMIT))
+    return preprocess(encode(image, fmt, **options), LIMIT)
 
 
 def centre_of_mass(x: np.ndarray) -> tuple[float, float]:

@@ -1,9 +1,23 @@
-"""Road 2: a photo or scan, ink on paper.
+"""Road 2: ink on paper — a photo, a scan, or any image without a transparent surround.
 
-In a coarse copy the paper is modelled and divided out, the ink's polarity decided (coloured
-ink read through its extreme channel), the paper's noise and the ink's contrast measured, and the
-ink found; then just the ink's box is read again from the full image: strong strokes and the
-faint ink joined to them, each made full ink against its own level, dust dropped.
+A drawing's opacity is its ink, exactly. A page's pixels hold paper and ink together, under light
+that changes across the page, with grain, JPEG noise, shadows, faded strokes and dust; so the
+ink must first be told from the paper:
+
+1. ``page`` makes the image grey or RGB: alpha over white paper, 16-bit rescaled, dithered 1-bit
+   smoothed;
+2. in a coarse copy (≤ COARSE_SIDE) the paper is modelled as a smooth quadratic surface fitted
+   from the border inwards (the ink is the minority that does not fit), so gradients drop out,
+   and broad faint shade (a sharp shadow edge) is taken out by a morphological opening
+   (``paper``). The ink's polarity is decided from which side of the paper the outlying thin
+   strokes lie; coloured ink is read through its extreme channel. The paper's noise and the
+   ink's contrast are measured: an image whose strongest "ink" is a faint smudge or no stronger
+   than its noise has no digit;
+3. the ink is found as on a drawing (``ink.find_ink``) and just its box read again from the full
+   image. Faint ink counts where it joins a strong stroke (a faded side, a light pencil line, the
+   soft strokes of an enlarged scan) and each stroke is read against its own darkness, so faint
+   parts become full ink; grain, dithering and specks do not join, and dust is dropped
+   (``strokes``).
 """
 
 from __future__ import annotations
@@ -12,19 +26,10 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from app.preprocessing.exceptions import NoDigitFound
-from app.preprocessing.flattening import unit_array
-from app.preprocessing.ink import (
-    InkReading,
-    coarse_factor,
-    drop_specks,
-    even_ink,
-    find_ink,
-    fine_crop,
-    strong_ink,
-    with_faint_ink,
-)
+from app.preprocessing.geometry import reduced, reduction_factor, unit_array
+from app.preprocessing.ink import COARSE_SIDE, InkReading, find_ink, fine_crop, strong_ink, with_faint_ink
 from app.preprocessing.morphology import dilate
-from app.preprocessing.paper import (
+from app.preprocessing.photo.paper import (
     broad_shade,
     fit_paper,
     ink_is_dark,
@@ -34,6 +39,7 @@ from app.preprocessing.paper import (
     unit_coordinates,
     unshade,
 )
+from app.preprocessing.photo.strokes import drop_specks, even_ink
 from app.preprocessing.quantiles import high_quantile, quantiles
 
 
@@ -44,8 +50,8 @@ def read_photo(source: Image.Image) -> InkReading:
     colour = source.mode == "RGB"
 
     # Coarse pass: paper, polarity, noise, contrast, where the ink is.
-    factor = coarse_factor(source.size)
-    coarse = source.reduce(factor) if factor > 1 else source
+    factor = reduction_factor(source.size, COARSE_SIDE)
+    coarse = reduced(source, factor)
     grey = unit_array(coarse.convert("L") if colour else coarse)
     coefficients, inliers, spread = fit_paper(grey)
     u, v = unit_coordinates(grey.shape[1]), unit_coordinates(grey.shape[0])

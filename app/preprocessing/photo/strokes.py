@@ -1,0 +1,76 @@
+"""Strokes of uneven strength made whole: faint ink brought to full against the strokes around
+it, and specks of dust beside the digit dropped."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.preprocessing.geometry import stroke_width
+from app.preprocessing.morphology import dilate
+
+SPECK_MASS = 0.06  # a separate blob with less ink than this share of the digit's main part is dust
+
+
+def even_ink(
+    strength: np.ndarray, mask: np.ndarray, contrast: float, noise: float, core: float
+) -> np.ndarray:
+    """Ink strength (H, W) as ink in [0, 1] with faint strokes made as full as strong ones: each
+    pixel is measured against the level of the strokes of ``mask`` around it, capped at ``core``
+    (strokes that strong are full ink), nothing at 15% of that level or 3 ``noise`` and below."""
+    reach = max(1, math.ceil(stroke_width(mask) / 2))  # from a stroke's edge to its middle
+    level = np.minimum(dilate(np.where(mask, strength, np.float32(0)), reach), np.float32(core))
+    floor = np.maximum(np.float32(0.15 * contrast / max(core, 1e-6)) * level, np.float32(3 * noise))
+    ink = (strength - floor) / np.maximum(level - floor, np.float32(1e-6))
+    return np.where(level > floor, np.clip(ink, 0.0, 1.0), np.float32(0)).astype(np.float32)
+
+
+def drop_specks(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``ink`` (H, W) without the connected parts of ``mask`` (8-connected) that hold less than
+    SPECK_MASS of the heaviest part's ink: dust beside a digit, which the empty-space test of
+    find_ink cannot separate.
+
+    Connected runs are joined row by row with a union-find. The rows are those of the fine crop,
+    whose size is bounded by FINE_BOX whatever the image's."""
+    height = mask.shape[0]
+    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
+    rows, starts = np.nonzero(edges == 1)
+    stops = np.nonzero(edges == -1)[1]
+    count = len(rows)
+    if count <= 1:
+        return ink
+    cumulative = np.zeros((height, mask.shape[1] + 1), dtype=np.float64)
+    np.cumsum(ink, axis=1, out=cumulative[:, 1:])
+    run_mass = cumulative[rows, stops] - cumulative[rows, starts]
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    row_first = np.searchsorted(rows, np.arange(height + 1)).tolist()
+    run_starts, run_stops = starts.tolist(), stops.tolist()
+    for row in range(1, height):
+        i, i_end = row_first[row - 1], row_first[row]
+        j, j_end = row_first[row], row_first[row + 1]
+        while i < i_end and j < j_end:
+            if run_starts[j] <= run_stops[i] and run_starts[i] <= run_stops[j]:  # touching, diagonals too
+                parent[root(i)] = root(j)
+            if run_stops[i] < run_stops[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([root(i) for i in range(count)])
+    mass = np.bincount(roots, weights=run_mass, minlength=count)
+    small = mass[roots] < SPECK_MASS * mass.max()
+    if not small.any():
+        return ink
+    ink = ink.copy()
+    for row, start, stop in zip(
+        rows[small].tolist(), starts[small].tolist(), stops[small].tolist(), strict=True
+    ):
+        ink[row, start:stop] = 0
+    return ink
