@@ -49,6 +49,7 @@ def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2, extra=()):
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp_path):
     network, card = _short_run(mnist_dir, tmp_path / "w.npz")
     # The 10,000 test images were never trained on.
@@ -75,6 +76,7 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
     _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1, extra=["--no-outlier-exposure"])
     assert card["training"]["outlier_exposure"] is None
@@ -82,6 +84,7 @@ def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_the_same_seed_gives_the_same_weights(mnist_dir, tmp_path):
     first, _ = _short_run(mnist_dir, tmp_path / "a.npz", seed=7, limit=300, epochs=1)
     second, _ = _short_run(mnist_dir, tmp_path / "b.npz", seed=7, limit=300, epochs=1)
@@ -107,6 +110,7 @@ def test_filter_figures_tell_noise_from_smooth_learned_filters():
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_reference_trains_the_textbook_layers_to_the_same_filters(mnist_dir, tmp_path):
     fast, fast_card = _short_run(mnist_dir, tmp_path / "f.npz", seed=3, limit=300, epochs=1)
     reference, card = _short_run(
