@@ -48,6 +48,11 @@ DEFAULT_SPEC = {
         {"name": "affine2", "type": "Affine", "units": 10},
     ],
 }
+#: The layers of DEFAULT_SPEC read outside the network: the filters the model card shows, the
+#: feature maps and their pooled form the page draws, the hidden units the verdict reads and the
+#: scores before softmax.
+FILTERS_LAYER, MAPS_LAYER, POOLED_LAYER = "conv1", "relu1", "pool1"
+HIDDEN_LAYER, LOGITS_LAYER = "relu2", "affine2"
 
 # Images per step of a large inference batch (see Network.predict).
 PREDICT_CHUNK = 250
