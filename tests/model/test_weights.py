@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from model import checkpoint, mnist
-from model.evaluate import misread_digits, misread_path
+from model.evaluate import confusion_matrix, filter_figures, misread_digits, misread_path, to_network_input
 from model.network import DEFAULT_SPEC, INIT
-from model.train import confusion_matrix, filter_figures, predict_classes, to_network_input
+from model.train import predict_classes
 from tests.conftest import skip_or_fail
 
 # The committed model trains on 55,000 digits (5,000 are held out to set the verdict rule's
@@ -34,6 +34,7 @@ def test_committed_weights_are_the_seed_architecture_with_a_full_card(committed)
         assert key in card, key
     assert card["training"]["seed"] is not None
     np.testing.assert_allclose(card["filters"]["after"], network.params["conv1.W"][:, 0], atol=1e-5)
+    np.testing.assert_allclose(card["filters"]["bias"], network.params["conv1.b"], rtol=1e-5)
 
 
 def test_the_filters_visibly_learned_from_their_start(committed):
