@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from model import checkpoint
-from model.network import HIDDEN_LAYER, LOGITS_LAYER, MAPS_LAYER, POOLED_LAYER, Network, output_shapes
+from model.network import HIDDEN_LAYER, LOGITS_LAYER, MAPS_LAYER, POOLED_LAYER, Network, architecture
 from model.saliency import input_gradients
 from model.verdict import Verdict, VerdictRule
 
@@ -32,16 +32,6 @@ class Prediction:
     # answer's score alone was taken (none asked for, or the answer is that class).
     saliency: np.ndarray | None = None
     versus: int | None = None
-
-
-def architecture(network: Network) -> list[dict]:
-    """The spec's layers, each with its output shape (C, H, W) and parameter count (the card's form)."""
-    sizes = {name: value.size for name, value in network.params.items()}
-    layers = []
-    for entry, (name, shape) in zip(network.spec["layers"], output_shapes(network.spec), strict=True):
-        parameters = sum(size for key, size in sizes.items() if key.startswith(f"{name}."))
-        layers.append({**entry, "output_shape": list(shape), "parameters": parameters})
-    return layers
 
 
 class Predictor:

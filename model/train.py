@@ -31,7 +31,7 @@ import numpy as np
 
 from model import checkpoint, evaluate, mnist
 from model.augment import NONE, Augmentation, augment
-from model.network import DEFAULT_SPEC, INIT, Network, output_shapes
+from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
 
@@ -204,10 +204,7 @@ def model_card(network: Network, args: argparse.Namespace, *, aug: Augmentation,
         "name": "Digit Lens CNN",
         "format": checkpoint.FORMAT,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "architecture": [
-            {**entry, "output_shape": list(shape)}
-            for entry, (_, shape) in zip(network.spec["layers"], output_shapes(network.spec), strict=True)
-        ],
+        "architecture": architecture(network),
         "input": {"shape": network.spec["input_shape"], "range": [0.0, 1.0], "ink": "white on black"},
         "parameter_count": network.parameter_count,
         "training": {

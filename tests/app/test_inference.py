@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.inference import Predictor, architecture
+from app.inference import Predictor
 from model import checkpoint
-from model.network import Network
+from model.network import Network, architecture
 from model.saliency import input_gradient, input_gradients
 from model.verdict import VerdictRule
 
