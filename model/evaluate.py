@@ -36,14 +36,10 @@ def to_network_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[:, None]
 
 
-def probabilities_and_hidden(network: Network, images: np.ndarray, batch_size: int = 1000):
+def probabilities_and_hidden(network: Network, images: np.ndarray):
     """(probabilities (N, 10), hidden (N, 100) relu2 output) for images (N, 1, 28, 28)."""
-    probabilities, hidden = [], []
-    for i in range(0, len(images), batch_size):
-        p, kept = network.predict(images[i : i + batch_size], keep=(HIDDEN_LAYER,))
-        probabilities.append(p)
-        hidden.append(kept[HIDDEN_LAYER])
-    return np.concatenate(probabilities), np.concatenate(hidden)
+    probabilities, kept = network.predict(images, keep=(HIDDEN_LAYER,))
+    return probabilities, kept[HIDDEN_LAYER]
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:

@@ -65,12 +65,6 @@ def keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
-def predict_classes(network: Network, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Most probable class (N,) for images (N, 1, 28, 28)."""
-    batches = range(0, len(images), batch_size)
-    return np.concatenate([network.predict(images[i : i + batch_size])[0].argmax(axis=1) for i in batches])
-
-
 def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> float:
     """The step's learning rate: constant, or cosine decay from base to base/100."""
     if schedule == "constant":
@@ -165,8 +159,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
             progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)
         loss = train_epoch(network, optimizer, batches, rates, outliers, progress)
         seconds = time.perf_counter() - epoch_start
-        train_accuracy = float((predict_classes(network, eval_images) == eval_labels).mean())
-        test_predictions = predict_classes(network, test_images)
+        train_accuracy = float((network.predict(eval_images)[0].argmax(axis=1) == eval_labels).mean())
+        test_predictions = network.predict(test_images)[0].argmax(axis=1)
         evaluate.measure(card, network, data.test_labels, test_predictions)
         card["history"].append({
             "epoch": epoch, "loss": round(loss, 5), "train_accuracy": round(train_accuracy, 5),

@@ -10,7 +10,6 @@ import pytest
 from model import checkpoint, mnist
 from model.evaluate import confusion_matrix, filter_figures, misread_digits, misread_path, to_network_input
 from model.network import DEFAULT_SPEC, INIT
-from model.train import predict_classes
 from tests.conftest import skip_or_fail
 
 # The committed model trains on 55,000 digits (5,000 are held out to set the verdict rule's
@@ -65,7 +64,7 @@ def test_the_card_records_the_starting_weights(committed):
 def test_committed_weights_reach_the_accuracy_bar_on_the_mnist_test_set(committed, mnist_dir):
     network, card = committed
     data = mnist.load_mnist(mnist_dir)
-    predictions = predict_classes(network, to_network_input(data.test_images))
+    predictions = network.predict(to_network_input(data.test_images))[0].argmax(axis=1)
     accuracy = float((predictions == data.test_labels).mean())
     assert accuracy >= ACCURACY_BAR
     # The card tells the truth about these weights.
@@ -87,7 +86,7 @@ def test_the_misread_digits_file_lists_exactly_what_the_weights_misread(committe
     """Recomputed from the weights: every wrong answer on the MNIST test set, with its pixels."""
     network, card = committed
     data = mnist.load_mnist(mnist_dir)
-    predictions = predict_classes(network, to_network_input(data.test_images))
+    predictions = network.predict(to_network_input(data.test_images))[0].argmax(axis=1)
     committed_file = json.loads(misread_path(checkpoint.DEFAULT_WEIGHTS).read_text())
     assert committed_file == misread_digits(data.test_images, data.test_labels, predictions)
     matrix = np.asarray(card["confusion_matrix"])
