@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{document['count']} misread digits in {misread_path(args.weights)}")
     if "filters" in card:  # written by training
         measure(card, network, data.test_labels, predictions)
+        checkpoint.save_card(args.weights, card)
     if args.fit_verdict:
         validation = int(card.get("training", {}).get("validation_images", 0))
         seed = int(card.get("training", {}).get("seed", 0))
@@ -198,8 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         except checkpoint.CheckpointError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        if card:
-            checkpoint.save_card(args.weights, card)
     accepted = (rule.labels(probabilities, hidden) == "digit").mean()
     print(f"MNIST test digits judged 'digit': {accepted:.4f}")
     return 0
