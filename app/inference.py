@@ -82,8 +82,8 @@ class Predictor:
         each with its verdict, hidden units and scores.
 
         With ``feature_maps``, each Prediction holds the activation maps of relu1 (30, 24, 24) and
-        pool1 (30, 12, 12). With ``saliency``,
-        the gradient of its answer's score (minus the score of ``versus``) with respect to the image.
+        pool1 (30, 12, 12). With ``saliency``, the gradient of its answer's score (minus the score of
+        ``versus``) with respect to the image.
         """
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
