@@ -67,14 +67,10 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def filter_figures(before, after) -> dict:
-    """How much the filters (FN, FH, FW) learned, two figures averaged over the filters:
-
-    * correlation_with_start: Pearson correlation of each trained filter with its start
-      (near 1: training barely moved it);
-    * neighbour_correlation: within each trained filter, the Pearson correlation between
-      every weight and its right-hand and lower neighbour, all 2·FH·(FW−1) such pairs of a
-      square filter together (near 0: noise; higher: smooth strokes, edges and blobs).
-    """
+    """How much the filters (FN, FH, FW) learned, the two figures of FILTER_FIGURES: a correlation
+    with the start near 1 means training barely moved them; a neighbour correlation (over the
+    2·FH·(FW−1) adjacent pairs of a square filter) near 0 means noise, higher means smooth strokes,
+    edges and blobs."""
     before, after = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
     neighbours = []
     for w in after:
