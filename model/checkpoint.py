@@ -59,7 +59,12 @@ def save(
         np.savez_compressed(f, **arrays)
     partial.replace(path)
     if card is not None:
-        card_path(path).write_text(json.dumps(card, indent=1) + "\n")
+        save_card(path, card)
+
+
+def save_card(weights_path: str | Path, card: dict) -> None:
+    """Write the model card beside the weights at ``weights_path``."""
+    card_path(weights_path).write_text(json.dumps(card, indent=1) + "\n")
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:

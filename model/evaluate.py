@@ -1,8 +1,10 @@
-"""Re-evaluate saved weights on MNIST: the misread test digits and, on request, a fresh verdict rule.
+"""Re-evaluate saved weights on MNIST: the model card's measures, the misread test digits and, on
+request, a fresh verdict rule.
 
     python -m model.evaluate --data-dir ../shared/data/mnist [--weights W] [--fit-verdict]
 
-Writes ``<weights>.misread.json`` beside the weights: {"count": N, "digits": [{"index",
+Rewrites the model card's test accuracy, confusion matrix and filters (``measure``, as training
+writes them) and writes ``<weights>.misread.json`` beside the weights: {"count": N, "digits": [{"index",
 "label", "predicted", "pixels": 28 rows × 28 ints 0–255, 255 = ink}]}, every MNIST test
 digit the network reads wrong (N is the off-diagonal sum of the card's confusion matrix).
 With ``--fit-verdict`` it also fits the verdict rule (``model.verdict``) on the training
@@ -21,7 +23,7 @@ import numpy as np
 
 from model import checkpoint, mnist, outliers, verdict
 from model.checkpoint import misread_path
-from model.network import Network
+from model.network import FILTERS_LAYER, HIDDEN_LAYER, Network
 
 #: Digits calibrated on when the weights' card names no held-out validation set.
 FALLBACK_CALIBRATION = 5000
@@ -34,14 +36,68 @@ def to_network_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[:, None]
 
 
-def probabilities_and_hidden(network: Network, images: np.ndarray, batch_size: int = 1000):
+def probabilities_and_hidden(network: Network, images: np.ndarray):
     """(probabilities (N, 10), hidden (N, 100) relu2 output) for images (N, 1, 28, 28)."""
-    probabilities, hidden = [], []
-    for i in range(0, len(images), batch_size):
-        p, kept = network.predict(images[i : i + batch_size], keep=(verdict.HIDDEN_LAYER,))
-        probabilities.append(p)
-        hidden.append(kept[verdict.HIDDEN_LAYER])
-    return np.concatenate(probabilities), np.concatenate(hidden)
+    probabilities, kept = network.predict(images, keep=(HIDDEN_LAYER,))
+    return probabilities, kept[HIDDEN_LAYER]
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
+    """counts[true, predicted] (classes, classes)."""
+    counts = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(counts, (labels.astype(np.intp), predictions.astype(np.intp)), 1)
+    return counts
+
+
+def filters_of(network: Network) -> list:
+    """The first convolution's filters as nested lists (FN, FH, FW) for the model card."""
+    return np.round(network.params[f"{FILTERS_LAYER}.W"][:, 0], 6).tolist()
+
+
+FILTER_FIGURES = (
+    "Means over the filters. correlation_with_start: Pearson correlation of each trained filter with its "
+    "start. neighbour_correlation: Pearson correlation, within each trained filter, between every weight and "
+    "its right-hand and lower neighbours (all adjacent pairs of the filter together)."
+)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two arrays' values, in the order they are stored."""
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def filter_figures(before, after) -> dict:
+    """How much the filters (FN, FH, FW) learned, the two figures of FILTER_FIGURES: a correlation
+    with the start near 1 means training barely moved them; a neighbour correlation (over the
+    2·FH·(FW−1) adjacent pairs of a square filter) near 0 means noise, higher means smooth strokes,
+    edges and blobs."""
+    before, after = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
+    neighbours = []
+    for w in after:
+        first = np.concatenate([w[:, :-1].ravel(), w[:-1, :].ravel()])
+        second = np.concatenate([w[:, 1:].ravel(), w[1:, :].ravel()])
+        neighbours.append(_correlation(first, second))
+    starts = [_correlation(a, b) for a, b in zip(after, before, strict=True)]
+    return {
+        "correlation_with_start": round(float(np.mean(starts)), 4),
+        "neighbour_correlation": round(float(np.mean(neighbours)), 4),
+    }
+
+
+def measure(card: dict, network: Network, labels: np.ndarray, predictions: np.ndarray) -> None:
+    """Write into the model card what the weights are now: their accuracy and confusion matrix from
+    their predictions (N,) of the MNIST test labels (N,), and the first convolution's filters, trained
+    and from their start (the card's "before"), with their biases (FN,): the page's receptive field
+    adds a filter's bias to its products to reach the map value."""
+    card["test_accuracy"] = float((predictions == labels).mean())
+    card["test_images"] = len(labels)
+    card["confusion_matrix"] = confusion_matrix(labels, predictions).tolist()
+    before, after = card["filters"]["before"], filters_of(network)
+    card["filters"] = {
+        "layer": FILTERS_LAYER, "before": before, "after": after,
+        "bias": [float(f"{b:.6g}") for b in network.params[f"{FILTERS_LAYER}.b"].tolist()],
+        **filter_figures(before, after), "figures": FILTER_FIGURES,
+    }
 
 
 def misread_digits(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray) -> dict:
@@ -122,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     write_misread(misread_path(args.weights), document)
     print(f"test accuracy {(predictions == data.test_labels).mean():.4f}; "
           f"{document['count']} misread digits in {misread_path(args.weights)}")
+    if "filters" in card:  # written by training
+        measure(card, network, data.test_labels, predictions)
+        checkpoint.save_card(args.weights, card)
     if args.fit_verdict:
         validation = int(card.get("training", {}).get("validation_images", 0))
         seed = int(card.get("training", {}).get("seed", 0))

@@ -48,6 +48,11 @@ DEFAULT_SPEC = {
         {"name": "affine2", "type": "Affine", "units": 10},
     ],
 }
+#: The layers of DEFAULT_SPEC read outside the network: the filters the model card shows, the
+#: feature maps and their pooled form the page draws, the hidden units the verdict reads and the
+#: scores before softmax.
+FILTERS_LAYER, MAPS_LAYER, POOLED_LAYER = "conv1", "relu1", "pool1"
+HIDDEN_LAYER, LOGITS_LAYER = "relu2", "affine2"
 
 # Images per step of a large inference batch (see Network.predict).
 PREDICT_CHUNK = 250
@@ -111,9 +116,13 @@ def parameter_shapes(spec: dict) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def output_shapes(spec: dict) -> list[tuple[str, tuple[int, ...]]]:
-    """(name, output shape without N) of every layer, in order: the architecture diagram."""
-    return Network(spec, rng=np.random.default_rng(0), fast=False).output_shapes()
+def architecture(network: Network) -> list[dict]:
+    """The spec's layers, each with its output shape (C, H, W) and parameter count (the model card's form)."""
+    layers = []
+    for entry, (name, shape) in zip(network.spec["layers"], network.output_shapes(), strict=True):
+        parameters = sum(value.size for key, value in network.params.items() if key.startswith(f"{name}."))
+        layers.append({**entry, "output_shape": list(shape), "parameters": parameters})
+    return layers
 
 
 #: Starting weights, recorded in the model card. The filters start as the seed tutorial's

@@ -31,7 +31,7 @@ import numpy as np
 
 from model import checkpoint, evaluate, mnist
 from model.augment import NONE, Augmentation, augment
-from model.network import DEFAULT_SPEC, INIT, Network, output_shapes
+from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
 
@@ -65,22 +65,6 @@ def keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
-to_network_input = evaluate.to_network_input
-
-
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
-    """counts[true, predicted] (classes, classes)."""
-    counts = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(counts, (labels.astype(np.intp), predictions.astype(np.intp)), 1)
-    return counts
-
-
-def predict_classes(network: Network, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Most probable class (N,) for images (N, 1, 28, 28)."""
-    batches = range(0, len(images), batch_size)
-    return np.concatenate([network.predict(images[i : i + batch_size])[0].argmax(axis=1) for i in batches])
-
-
 def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> float:
     """The step's learning rate: constant, or cosine decay from base to base/100."""
     if schedule == "constant":
@@ -89,44 +73,48 @@ def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> fl
     return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * step / total_steps))
 
 
-def filters_of(network: Network, name: str = "conv1") -> list:
-    """The first convolution's filters as nested lists (FN, FH, FW) for the model card."""
-    weights = network.params[f"{name}.W"]
-    return np.round(weights[:, 0], 6).tolist()
+def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rng, aug: Augmentation):
+    """One epoch: the images (N, 1, 28, 28) and labels (N,) in a new random order, in batches,
+    each batch of images freshly jittered by ``aug``."""
+    order = rng.permutation(len(images))
+    for start in range(0, len(images), batch_size):
+        index = order[start : start + batch_size]
+        yield augment(images[index], rng, aug), labels[index]
 
 
-FILTER_FIGURES = (
-    "Means over the filters. correlation_with_start: Pearson correlation of each trained filter with its "
-    "start. neighbour_correlation: Pearson correlation, within each trained filter, between every weight and "
-    "its right-hand and lower neighbours (all adjacent pairs of the filter together)."
-)
+def train_epoch(network: Network, optimizer, batches, rates, outliers: OutlierBatches | None = None,
+                progress=None) -> float:
+    """One gradient step per batch of (images (B, 1, 28, 28), labels (B,)), at the next learning rate
+    of ``rates``; with ``outliers``, a batch of non-digits joins each batch (outlier exposure).
+    Calls ``progress(batch, losses)`` after each step; returns the epoch's mean loss."""
+    losses = []
+    for batch, (images, labels) in enumerate(batches, 1):
+        optimizer.lr = next(rates)
+        if outliers is None:
+            loss, grads = network.gradient(images, labels)
+        else:
+            weight = outliers.settings.weight
+            loss, grads = loss_and_gradient(network, images, labels, outliers.next(), weight)
+        optimizer.update(network.params, grads)
+        losses.append(loss)
+        if progress:
+            progress(batch, losses)
+    return float(np.mean(losses))
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two arrays' values, in the order they are stored."""
-    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+def progress_log(log, every: int, batch_size: int, epoch: int, steps: int):
+    """A train_epoch ``progress`` that logs, every ``every`` batches, their mean loss and images/s."""
+    window_start = time.perf_counter()
 
+    def progress(batch: int, losses: list[float]) -> None:
+        nonlocal window_start
+        if batch % every == 0:
+            rate = every * batch_size / (time.perf_counter() - window_start)
+            loss = np.mean(losses[-every:])
+            log(f"  epoch {epoch} batch {batch}/{steps}  loss {loss:.4f}  {rate:,.0f} images/s")
+            window_start = time.perf_counter()
 
-def filter_figures(before, after) -> dict:
-    """How much the filters (FN, FH, FW) learned, two figures averaged over the filters:
-
-    * correlation_with_start: Pearson correlation of each trained filter with its start
-      (near 1: training barely moved it);
-    * neighbour_correlation: within each trained filter, the Pearson correlation between
-      every weight and its right-hand and lower neighbour, all 2·FH·(FW−1) such pairs of a
-      square filter together (near 0: noise; higher: smooth strokes, edges and blobs).
-    """
-    before, after = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
-    neighbours = []
-    for w in after:
-        first = np.concatenate([w[:, :-1].ravel(), w[:-1, :].ravel()])
-        second = np.concatenate([w[:, 1:].ravel(), w[1:, :].ravel()])
-        neighbours.append(_correlation(first, second))
-    starts = [_correlation(a, b) for a, b in zip(after, before, strict=True)]
-    return {
-        "correlation_with_start": round(float(np.mean(starts)), 4),
-        "neighbour_correlation": round(float(np.mean(neighbours)), 4),
-    }
+    return progress
 
 
 def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
@@ -137,84 +125,51 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         mnist.download(data_dir)
     data = mnist.load_mnist(data_dir)
     train_images, train_labels, validation_images, _ = evaluate.split_for_verdict(data, args.validation)
-    test_images = to_network_input(data.test_images)
-    test_labels = data.test_labels.astype(np.intp)
     if args.limit:
         train_images, train_labels = train_images[: args.limit], train_labels[: args.limit]
+    test_images = evaluate.to_network_input(data.test_images)
 
     rng = np.random.default_rng(args.seed)
     network = Network(DEFAULT_SPEC, rng=rng, fast=not args.reference)
-    filters_before = filters_of(network)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
     aug = AUGMENTATIONS[args.augment]
-    exposure = None
+    exposure = outliers = None
     if args.outlier_exposure:
         exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
         # Their own random stream, so the digits' order and jitter do not depend on the outliers.
-        outlier_batches = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
-    eval_images = train_images[:TRAIN_EVAL_SIZE]
-    eval_labels = train_labels[:TRAIN_EVAL_SIZE]
-
-    n = len(train_images)
-    steps_per_epoch = math.ceil(n / args.batch_size)
+        outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
+    card = model_card(network, args, aug=aug, exposure=exposure, data_dir=data_dir, images=len(train_images))
+    steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
-    history = []
-    step = 0
+    rates = (learning_rate(args.lr, args.schedule, step, total_steps) for step in range(total_steps))
     log(
-        f"training {network.parameter_count:,} parameters on {n:,} images: {args.epochs} epochs, "
-        f"batch {args.batch_size}, {args.optimizer} lr {args.lr} ({args.schedule}), "
+        f"training {network.parameter_count:,} parameters on {len(train_images):,} images: "
+        f"{args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {args.lr} ({args.schedule}), "
         f"augmentation {args.augment}, seed {args.seed}, "
         + ("textbook layers (--reference)" if args.reference else "fused conv→ReLU→pool block")
         + (f", outlier exposure λ {exposure.weight} × {exposure.per_batch} per batch" if exposure else "")
         + f", {len(validation_images):,} held out for the verdict rule"
     )
+    eval_images, eval_labels = train_images[:TRAIN_EVAL_SIZE], train_labels[:TRAIN_EVAL_SIZE]
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
-        order = rng.permutation(n)
-        losses = []
-        window_start, window_images = time.perf_counter(), 0
-        for batch in range(steps_per_epoch):
-            index = order[batch * args.batch_size : (batch + 1) * args.batch_size]
-            images = augment(train_images[index], rng, aug)
-            optimizer.lr = learning_rate(args.lr, args.schedule, step, total_steps)
-            if exposure:
-                loss, grads = loss_and_gradient(
-                    network, images, train_labels[index], outlier_batches.next(), exposure.weight
-                )
-            else:
-                loss, grads = network.gradient(images, train_labels[index])
-            optimizer.update(network.params, grads)
-            losses.append(loss)
-            step += 1
-            window_images += len(index)
-            if args.log_every and (batch + 1) % args.log_every == 0:
-                rate = window_images / (time.perf_counter() - window_start)
-                log(
-                    f"  epoch {epoch} batch {batch + 1}/{steps_per_epoch}  "
-                    f"loss {np.mean(losses[-args.log_every:]):.4f}  {rate:,.0f} images/s"
-                )
-                window_start, window_images = time.perf_counter(), 0
-        train_seconds = time.perf_counter() - epoch_start
-        train_accuracy = float((predict_classes(network, eval_images) == eval_labels).mean())
-        test_predictions = predict_classes(network, test_images)
-        test_accuracy = float((test_predictions == test_labels).mean())
-        record = {
-            "epoch": epoch,
-            "loss": round(float(np.mean(losses)), 5),
-            "train_accuracy": round(train_accuracy, 5),
-            "test_accuracy": round(test_accuracy, 5),
-            "seconds": round(train_seconds, 2),
+        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug)
+        progress = None
+        if args.log_every:
+            progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)
+        loss = train_epoch(network, optimizer, batches, rates, outliers, progress)
+        seconds = time.perf_counter() - epoch_start
+        train_accuracy = float((network.predict(eval_images)[0].argmax(axis=1) == eval_labels).mean())
+        test_predictions = network.predict(test_images)[0].argmax(axis=1)
+        evaluate.measure(card, network, data.test_labels, test_predictions)
+        card["history"].append({
+            "epoch": epoch, "loss": round(loss, 5), "train_accuracy": round(train_accuracy, 5),
+            "test_accuracy": round(card["test_accuracy"], 5), "seconds": round(seconds, 2),
             "learning_rate": round(optimizer.lr, 7),
-        }
-        history.append(record)
-        log(
-            f"epoch {epoch}/{args.epochs}  loss {record['loss']:.4f}  train acc {train_accuracy:.4f}  "
-            f"test acc {test_accuracy:.4f}  {train_seconds:.1f} s"
-        )
-        card = model_card(
-            network, args, aug, history, filters_before, data_dir, test_predictions, test_labels, n,
-            time.perf_counter() - started, exposure,
-        )
+        })
+        card["training"]["seconds"] = round(time.perf_counter() - started, 1)
+        log(f"epoch {epoch}/{args.epochs}  loss {loss:.4f}  train acc {train_accuracy:.4f}  "
+            f"test acc {card['test_accuracy']:.4f}  {seconds:.1f} s")
         if args.out and epoch < args.epochs:
             # After every epoch, so a long run that is stopped still leaves usable weights
             # (python -m model.evaluate --fit-verdict then adds the verdict rule).
@@ -234,18 +189,16 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     return network, card
 
 
-def model_card(network, args, aug, history, filters_before, data_dir, predictions, test_labels, n, seconds,
-               exposure=None):
-    """The human-readable record of a training run (written next to the weights)."""
-    filters_after = filters_of(network)
+def model_card(network: Network, args: argparse.Namespace, *, aug: Augmentation,
+               exposure: OutlierExposure | None, data_dir: Path, images: int) -> dict:
+    """The human-readable record of a training run (written next to the weights), as it starts:
+    the network, the run's settings, the data and the filters' start. ``evaluate.measure`` and
+    each epoch's history complete it."""
     return {
         "name": "Digit Lens CNN",
         "format": checkpoint.FORMAT,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "architecture": [
-            {**entry, "output_shape": list(shape)}
-            for entry, (_, shape) in zip(network.spec["layers"], output_shapes(network.spec), strict=True)
-        ],
+        "architecture": architecture(network),
         "input": {"shape": network.spec["input_shape"], "range": [0.0, 1.0], "ink": "white on black"},
         "parameter_count": network.parameter_count,
         "training": {
@@ -259,25 +212,16 @@ def model_card(network, args, aug, history, filters_before, data_dir, prediction
             "init": INIT,
             "layers": "reference (model.layers)" if args.reference else "fast (model.fast block)",
             "augmentation": aug.as_dict(),
-            "training_images": n,
+            "training_images": images,
             "validation_images": args.validation,
             "outlier_exposure": exposure.as_dict() if exposure else None,
-            "seconds": round(seconds, 1),
+            "seconds": 0.0,
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
         "data": {"directory_files": mnist.file_checksums(data_dir), "checksum": "sha256"},
-        "history": history,
-        "test_accuracy": float((predictions == test_labels).mean()),
-        "test_images": len(test_labels),
-        "confusion_matrix": confusion_matrix(test_labels, predictions).tolist(),
-        "filters": {
-            "layer": "conv1",
-            "before": filters_before,
-            "after": filters_after,
-            **filter_figures(filters_before, filters_after),
-            "figures": FILTER_FIGURES,
-        },
+        "history": [],
+        "filters": {"before": evaluate.filters_of(network)},
     }
 
 

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from model.network import HIDDEN_LAYER
+
 VERDICTS = ("digit", "unsure", "not_a_digit")
-HIDDEN_LAYER = "relu2"
 CLASSES = 10
 
 #: Added to the shared covariance's diagonal, as a fraction of its mean variance: some
@@ -83,22 +84,20 @@ class VerdictRule:
         )
         return novelty, margins(probabilities)
 
-    def labels(self, probabilities: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-        """The verdict (N,) as strings, for whole data sets."""
-        novelty, margin = self.scores(probabilities, hidden)
+    def label(self, novelty: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """The rule, on the scores (N,): not_a_digit if novelty > 1, else unsure if the margin is
+        below its limit, else digit."""
         return np.where(novelty > 1.0, "not_a_digit", np.where(margin < self.margin_limit, "unsure", "digit"))
+
+    def labels(self, probabilities: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        """The verdict (N,) as strings, for probabilities (N, 10) and hidden (N, H)."""
+        return self.label(*self.scores(probabilities, hidden))
 
     def judge(self, probabilities: np.ndarray, hidden: np.ndarray) -> list[Verdict]:
         """One Verdict per image, from its probabilities (N, 10) and relu2 output (N, H)."""
         novelty, margin = self.scores(probabilities, hidden)
-        return [
-            Verdict(
-                "not_a_digit" if n > 1.0 else "unsure" if m < self.margin_limit else "digit",
-                float(n),
-                float(m),
-            )
-            for n, m in zip(novelty, margin, strict=True)
-        ]
+        verdicts = zip(self.label(novelty, margin), novelty, margin, strict=True)
+        return [Verdict(str(label), float(n), float(m)) for label, n, m in verdicts]
 
     def describe(self) -> dict:
         """The rule in words and numbers: the model card's "verdict_rule"."""

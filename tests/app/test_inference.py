@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.inference import Predictor, architecture, feature_layers
+from app.inference import Predictor
 from model import checkpoint
-from model.network import DEFAULT_SPEC, Network
+from model.network import Network, architecture
 from model.saliency import input_gradient, input_gradients
 from model.verdict import VerdictRule
 
@@ -94,21 +94,13 @@ def test_the_card_describes_the_verdict_rule_applied_not_an_older_one(tiny_netwo
     assert served["verdict_rule"] == tiny_verdict_rule.describe()
 
 
-def test_the_cards_filters_gain_the_biases_of_the_weights_served(tiny_network, tiny_verdict_rule):
-    card = {"filters": {"layer": "conv1", "after": [[[0.0] * 5] * 5] * 30}}
-    served = Predictor(tiny_network, tiny_verdict_rule, card).card
-    np.testing.assert_allclose(served["filters"]["bias"], tiny_network.params["conv1.b"], rtol=1e-5)
-    assert len(served["filters"]["bias"]) == 30
-    assert "bias" not in card["filters"]  # the caller's card is left alone
-
-
 @pytest.mark.parametrize(
     "card",
     [{}, {"filters": {"layer": "conv1", "bias": [1.0] * 30}}, {"filters": {"after": []}},
      {"filters": {"layer": "nowhere"}}],
     ids=["no filters", "a bias already", "no layer named", "an unknown layer"],
 )
-def test_filters_get_no_bias_the_card_does_not_ask_for(tiny_network, tiny_verdict_rule, card):
+def test_the_cards_filters_are_served_as_written(tiny_network, tiny_verdict_rule, card):
     served = Predictor(tiny_network, tiny_verdict_rule, card).card
     assert served.get("filters") == card.get("filters")
 
@@ -198,27 +190,23 @@ def test_a_corrupt_checkpoint_is_a_checkpoint_error(tmp_path):
         Predictor.from_checkpoint(path)
 
 
-def test_feature_layers_follow_the_spec():
-    assert feature_layers(DEFAULT_SPEC) == ("relu1", "pool1")
-    no_relu = {"layers": [{"name": "c", "type": "Convolution"}, {"name": "p", "type": "MaxPooling"}]}
-    assert feature_layers(no_relu) == ("c", "p")
-    no_conv = {"layers": [{"name": "fc", "type": "Affine"}, {"name": "r", "type": "Relu"}]}
-    assert feature_layers(no_conv) == (None, None)
+def test_the_feature_maps_are_the_default_specs_relu1_and_pool1(predictor):
+    assert (predictor.maps_layer, predictor.pooled_layer) == ("relu1", "pool1")
 
 
 def test_a_spec_without_pooling_gives_only_the_maps():
     spec = {
         "input_shape": [1, 28, 28],
         "layers": [
-            {"name": "conv", "type": "Convolution", "filters": 4, "size": 3},
-            {"name": "act", "type": "Relu"},
-            {"name": "hidden", "type": "Affine", "units": 16},
-            {"name": "hidden_act", "type": "Relu"},
-            {"name": "out", "type": "Affine", "units": 10},
+            {"name": "conv1", "type": "Convolution", "filters": 4, "size": 3},
+            {"name": "relu1", "type": "Relu"},
+            {"name": "affine1", "type": "Affine", "units": 16},
+            {"name": "relu2", "type": "Relu"},
+            {"name": "affine2", "type": "Affine", "units": 10},
         ],
     }
     predictor = Predictor(Network(spec, rng=np.random.default_rng(0)), rule_for(16))
     [prediction] = predictor.predict(np.zeros((1, 28, 28), dtype=np.float32), feature_maps=True)
-    assert set(prediction.activations) == {"act"}
-    assert prediction.activations["act"].shape == (4, 26, 26)
+    assert set(prediction.activations) == {"relu1"}
+    assert prediction.activations["relu1"].shape == (4, 26, 26)
     assert architecture(predictor.network)[0]["parameters"] == 4 * 9 + 4

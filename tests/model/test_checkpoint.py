@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
+from harness.networks import SMALL_SPEC
 from model import checkpoint
 from model.checkpoint import CheckpointError
 from model.network import Network
-from tests.model.test_network import SMALL_SPEC
 
 
 def test_round_trip_rebuilds_the_same_network_from_the_file_alone(tmp_path):

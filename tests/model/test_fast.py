@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.gradients import check_layer_gradients
 from model.fast import CHUNK, ConvReluMaxPool, tiles
 from model.layers import Convolution, MaxPooling, Relu
 from model.network import DEFAULT_SPEC, Network
 from model.optimizers import Adam
-from tests.model.test_layers import check_layer_gradients
 
 # (N, C, H, W, filters, filter size, stride, pad, pool size): the convolution output tiles.
 BLOCK_CASES = [

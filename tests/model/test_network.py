@@ -7,25 +7,14 @@ import threading
 import numpy as np
 import pytest
 
+from harness.gradients import numerical_gradient
+from harness.networks import SMALL_SPEC
 from model.layers import softmax
-from model.network import DEFAULT_SPEC, Network, SpecError, output_shapes, parameter_shapes
-from tests.model.test_layers import numerical_gradient
-
-SMALL_SPEC = {
-    "input_shape": [2, 9, 9],
-    "layers": [
-        {"name": "conv", "type": "Convolution", "filters": 3, "size": 3, "stride": 2, "pad": 1},
-        {"name": "relu", "type": "Relu"},
-        {"name": "pool", "type": "AveragePooling", "size": 2, "stride": 1},
-        {"name": "conv2", "type": "Convolution", "filters": 2, "size": 2},
-        {"name": "max", "type": "MaxPooling", "size": 2},
-        {"name": "out", "type": "Affine", "units": 4},
-    ],
-}
+from model.network import DEFAULT_SPEC, Network, SpecError, parameter_shapes
 
 
 def test_default_spec_is_the_seed_network():
-    assert output_shapes(DEFAULT_SPEC) == [
+    assert Network(DEFAULT_SPEC, rng=np.random.default_rng(0)).output_shapes() == [
         ("conv1", (30, 24, 24)),
         ("relu1", (30, 24, 24)),
         ("pool1", (30, 12, 12)),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.gradients import numerical_gradient
+from harness.networks import SMALL_SPEC
 from model import outlier_exposure
 from model.augment import NONE
 from model.layers import softmax
 from model.network import Network
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
-from tests.model.test_layers import numerical_gradient
-from tests.model.test_network import SMALL_SPEC
 
 
 def _loss(network, x, labels, outliers, weight):

@@ -16,11 +16,6 @@ def test_learning_rate_decays_from_base_to_a_hundredth():
     assert train.learning_rate(0.01, "constant", 70, 100) == 0.01
 
 
-def test_confusion_matrix_counts_true_against_predicted():
-    counts = train.confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), classes=3)
-    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [0, 1, 0]])
-
-
 def test_a_missing_data_directory_is_a_readable_error(tmp_path, capsys):
     assert train.main(["--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "w.npz")]) == 1
     err = capsys.readouterr().err
@@ -49,6 +44,7 @@ def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2, extra=()):
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp_path):
     network, card = _short_run(mnist_dir, tmp_path / "w.npz")
     # The 10,000 test images were never trained on.
@@ -75,6 +71,7 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
     _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1, extra=["--no-outlier-exposure"])
     assert card["training"]["outlier_exposure"] is None
@@ -82,6 +79,7 @@ def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
 
 
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_the_same_seed_gives_the_same_weights(mnist_dir, tmp_path):
     first, _ = _short_run(mnist_dir, tmp_path / "a.npz", seed=7, limit=300, epochs=1)
     second, _ = _short_run(mnist_dir, tmp_path / "b.npz", seed=7, limit=300, epochs=1)
@@ -91,22 +89,8 @@ def test_the_same_seed_gives_the_same_weights(mnist_dir, tmp_path):
     assert not np.array_equal(first.params["affine1.W"], other.params["affine1.W"])
 
 
-def test_filter_figures_tell_noise_from_smooth_learned_filters():
-    rng = np.random.default_rng(0)
-    start = rng.standard_normal((30, 5, 5))
-    ramp = np.add.outer(np.arange(5.0), np.arange(5.0))  # every neighbour close in value
-    checkerboard = (-1.0) ** np.add.outer(np.arange(5), np.arange(5))  # every neighbour opposite
-    unchanged = train.filter_figures(start, start)
-    assert unchanged["correlation_with_start"] == pytest.approx(1.0)
-    assert abs(unchanged["neighbour_correlation"]) < 0.1
-    smooth = train.filter_figures(start, np.broadcast_to(ramp, start.shape) + 0.01 * start)
-    assert smooth["neighbour_correlation"] > 0.9
-    assert abs(smooth["correlation_with_start"]) < 0.1
-    alternating = train.filter_figures(start, np.broadcast_to(checkerboard, start.shape))
-    assert alternating["neighbour_correlation"] == pytest.approx(-1.0)
-
-
 @pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
 def test_reference_trains_the_textbook_layers_to_the_same_filters(mnist_dir, tmp_path):
     fast, fast_card = _short_run(mnist_dir, tmp_path / "f.npz", seed=3, limit=300, epochs=1)
     reference, card = _short_run(

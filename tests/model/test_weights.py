@@ -9,9 +9,8 @@ import pytest
 
 from harness.ci import skip_or_fail
 from model import checkpoint, mnist
-from model.evaluate import misread_digits, misread_path
+from model.evaluate import confusion_matrix, filter_figures, misread_digits, misread_path, to_network_input
 from model.network import DEFAULT_SPEC, INIT
-from model.train import confusion_matrix, filter_figures, predict_classes, to_network_input
 
 # The committed model trains on 55,000 digits (5,000 are held out to set the verdict rule's
 # limits) with non-digit images beside them (outlier exposure): 0.9929 on the MNIST test set,
@@ -34,6 +33,7 @@ def test_committed_weights_are_the_seed_architecture_with_a_full_card(committed)
         assert key in card, key
     assert card["training"]["seed"] is not None
     np.testing.assert_allclose(card["filters"]["after"], network.params["conv1.W"][:, 0], atol=1e-5)
+    np.testing.assert_allclose(card["filters"]["bias"], network.params["conv1.b"], rtol=1e-5)
 
 
 def test_the_filters_visibly_learned_from_their_start(committed):
@@ -64,7 +64,7 @@ def test_the_card_records_the_starting_weights(committed):
 def test_committed_weights_reach_the_accuracy_bar_on_the_mnist_test_set(committed, mnist_dir):
     network, card = committed
     data = mnist.load_mnist(mnist_dir)
-    predictions = predict_classes(network, to_network_input(data.test_images))
+    predictions = network.predict(to_network_input(data.test_images))[0].argmax(axis=1)
     accuracy = float((predictions == data.test_labels).mean())
     assert accuracy >= ACCURACY_BAR
     # The card tells the truth about these weights.
@@ -86,7 +86,7 @@ def test_the_misread_digits_file_lists_exactly_what_the_weights_misread(committe
     """Recomputed from the weights: every wrong answer on the MNIST test set, with its pixels."""
     network, card = committed
     data = mnist.load_mnist(mnist_dir)
-    predictions = predict_classes(network, to_network_input(data.test_images))
+    predictions = network.predict(to_network_input(data.test_images))[0].argmax(axis=1)
     committed_file = json.loads(misread_path(checkpoint.DEFAULT_WEIGHTS).read_text())
     assert committed_file == misread_digits(data.test_images, data.test_labels, predictions)
     matrix = np.asarray(card["confusion_matrix"])
