@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from harness.nondigits import evaluation, samples
 from model import checkpoint
 from tests.conftest import skip_or_fail
-from tests.nondigits import evaluation, samples
 
 
 @pytest.fixture(scope="module")
