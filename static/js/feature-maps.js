@@ -3,8 +3,8 @@
 // order or strongest first, and the selected one enlarged with its receptive fields (map-zoom.js).
 // All maps share one colour range per drawing (see pixels.js).
 
-import { element, formatNumber, percent } from "./helpers.js";
-import { fillTable, MapZoom } from "./map-zoom.js";
+import { element, fillTable, formatNumber, percent } from "./helpers.js";
+import { MapZoom } from "./map-zoom.js";
 import { divergingColour, drawBlank, drawFilter, drawMap, largestAbsolute } from "./pixels.js";
 import { geometryOf } from "./receptive-field.js";
 

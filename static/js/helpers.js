@@ -1,6 +1,8 @@
 // The page's shared helpers, in one place: building DOM nodes, reading model-card values and
 // writing numbers as text (every number formatter of the page lives here).
 
+import { css, readableTextOn } from "./pixels.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** The page's first element that matches a CSS selector. */
@@ -22,6 +24,22 @@ export function svgElement(tag, attrs = {}, text) {
   for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** Fill a table with rows of numbers, each cell coloured by `colour(value)` → [r, g, b]. */
+export function fillTable(table, rows, colour, digits) {
+  table.replaceChildren();
+  for (const row of rows) {
+    const tr = element("tr");
+    for (const value of row) {
+      const td = element("td", { text: formatNumber(value, digits) });
+      const background = colour(value);
+      td.style.backgroundColor = css(background);
+      td.style.color = readableTextOn(background);
+      tr.append(td);
+    }
+    table.append(tr);
+  }
 }
 
 /** The note shown in place of a part the model card does not have. */

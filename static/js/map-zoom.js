@@ -3,8 +3,8 @@
 // 5×5 patch on the input, the 25 products weight × pixel, their sum and the bias (see
 // receptive-field.js for the arithmetic). A pooled pixel shows the 2×2 block it took its maximum from.
 
-import { element, formatNumber } from "./helpers.js";
-import { css, divergingColour, drawBlank, drawInput, drawMap, largestAbsolute, mapValueAt, readableTextOn } from "./pixels.js";
+import { element, fillTable, formatNumber } from "./helpers.js";
+import { divergingColour, drawBlank, drawInput, drawMap, largestAbsolute, mapValueAt } from "./pixels.js";
 import { convolutionAt, poolingAt } from "./receptive-field.js";
 
 /** Place an absolutely positioned outline over a box of cells (in cells) of a square grid `extent` cells wide. */
@@ -14,22 +14,6 @@ function outline(node, { top, left, height, width }, extent) {
   node.style.left = `${(left / extent) * 100}%`;
   node.style.height = `${(height / extent) * 100}%`;
   node.style.width = `${(width / extent) * 100}%`;
-}
-
-/** Fill a table with rows of numbers, each cell coloured by `colour(value)` → [r, g, b]. */
-export function fillTable(table, rows, colour, digits) {
-  table.replaceChildren();
-  for (const row of rows) {
-    const tr = element("tr");
-    for (const value of row) {
-      const td = element("td", { text: formatNumber(value, digits) });
-      const background = colour(value);
-      td.style.backgroundColor = css(background);
-      td.style.color = readableTextOn(background);
-      tr.append(td);
-    }
-    table.append(tr);
-  }
 }
 
 const KEY_STEPS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
