@@ -2,31 +2,16 @@
 // bars, and whether the answer on screen is provisional (the pointer is still down, or the
 // stroke's own answer has not arrived yet) or final. Only final answers are announced.
 
-export const VERDICTS = ["digit", "unsure", "not_a_digit"];
+import { formatProbability, LOG_FLOOR } from "./helpers.js";
 
-// The bars' log scale: 10^LOG_FLOOR (0.0001%) is an empty bar, 100% a full one. A trained
-// network is very sure of most digits: the runner-up of a typical MNIST test digit is near
-// 0.001%, so a linear bar (or a whole-percent label) would hide it.
-const LOG_FLOOR = -6;
+const VERDICTS = ["digit", "unsure", "not_a_digit"];
 
 /**
- * A probability as a person reads it: never "100%" (softmax never gives exactly 1) and never
- * "0%"; small values keep two significant digits, so a runner-up at 0.0042% shows as such.
+ * Bar length in % of the track, on a log scale: 10^LOG_FLOOR (0.0001%) is an empty bar, 100% a
+ * full one. A trained network is very sure of most digits: the runner-up of a typical MNIST test
+ * digit is near 0.001%, so a linear bar (or a whole-percent label) would hide it.
  */
-export function formatProbability(p) {
-  if (p >= 0.9995) return ">99.9%";
-  if (p >= 0.0995) return `${(p * 100).toFixed(1)}%`; // 9.95% and up: "10.0%", as its neighbours read
-  if (p >= 10 ** LOG_FLOOR) return `${trimZeros((p * 100).toPrecision(2))}%`;
-  return `<${(10 ** (LOG_FLOOR + 2)).toFixed(-LOG_FLOOR - 2)}%`;
-}
-
-/** "0.0010" → "0.001": toPrecision keeps trailing zeros that read as false precision. */
-function trimZeros(text) {
-  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
-}
-
-/** Bar length in % of the track: log10(p) from LOG_FLOOR (empty) to 0 (full). */
-export function barLength(p) {
+function barLength(p) {
   if (!(p > 0)) return 0;
   return Math.max(0, Math.min(1, (Math.log10(p) - LOG_FLOOR) / -LOG_FLOOR)) * 100;
 }
@@ -40,7 +25,7 @@ function ranked(probabilities) {
  * What the card says for one result, as plain strings (also what the badge and screen readers
  * get). `noveltyLimit` is the model card's verdict_rule.novelty_limit (above it: not a digit).
  */
-export function describe(result, noveltyLimit = 1) {
+function describe(result, noveltyLimit = 1) {
   const verdict = VERDICTS.includes(result.verdict) ? result.verdict : "digit";
   const [[p1, first], [p2, second]] = ranked(result.probabilities);
   const novelty = result.verdict_scores?.novelty;

@@ -7,7 +7,7 @@
 // - Every job gets a sequence number; a response older than one already shown is dropped,
 //   and cancel() (blank canvas) drops everything in flight or pending.
 
-export class RequestError extends Error {
+class RequestError extends Error {
   constructor(message, { code = "network_error", status = 0 } = {}) {
     super(message);
     this.code = code;

@@ -10,7 +10,7 @@
 // still clearly orange next to the commonest one. Cells with no digit stay white.
 
 import { css, readableTextOn } from "./pixels.js";
-import { element, isMatrix, missing, percent } from "./model-dom.js";
+import { element, isMatrix, missing, percent } from "./helpers.js";
 import { MisreadGallery } from "./misread-gallery.js";
 
 const CORRECT = [31, 58, 138];
@@ -22,7 +22,7 @@ function blend(from, to, t) {
 }
 
 /** Background of an off-diagonal cell holding `count` digits; `largest` is the commonest mistake. */
-export function mistakeColour(count, largest) {
+function mistakeColour(count, largest) {
   const t = largest > 1 ? Math.log(count) / Math.log(largest) : 1;
   return blend(MISTAKE_LIGHT, MISTAKE_DEEP, t);
 }

@@ -3,24 +3,10 @@
 // order or strongest first, and the selected one enlarged with its receptive fields (map-zoom.js).
 // All maps share one colour range per drawing (see pixels.js).
 
-import {
-  css,
-  divergingColour,
-  drawBlank,
-  drawFilter,
-  drawMap,
-  largestMagnitude,
-  readableTextOn,
-} from "./pixels.js";
+import { element, fillTable, formatNumber, percent } from "./helpers.js";
 import { MapZoom } from "./map-zoom.js";
-import { formatNumber, geometryOf } from "./receptive-field.js";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { divergingColour, drawBlank, drawFilter, drawMap, largestAbsolute } from "./pixels.js";
+import { geometryOf } from "./receptive-field.js";
 
 export class FeatureMapView {
   /**
@@ -66,7 +52,7 @@ export class FeatureMapView {
     this.kernels = kernels;
     this.bias = bias;
     this.geometry = geometryOf(architecture);
-    this.kernelMax = kernels ? largestMagnitude(kernels) : 0;
+    this.kernelMax = kernels ? largestAbsolute(kernels) : 0;
     this._ensureCells(kernels ? kernels.length : this.cells.length || 30);
     this._paintAll();
   }
@@ -108,23 +94,25 @@ export class FeatureMapView {
     this.cells = [];
     this.selected = Math.min(this.selected, count - 1);
     for (let index = 0; index < count; index += 1) {
-      const label = element("label", "map-cell");
-      label.dataset.mapIndex = String(index);
-      const input = element("input", "visually-hidden");
-      input.type = "radio";
-      input.name = "feature-map";
-      input.value = String(index);
+      const input = element("input", {
+        className: "visually-hidden",
+        attrs: { type: "radio", name: "feature-map", value: String(index) },
+      });
       input.checked = index === this.selected;
-      const body = element("span", "map-cell-body");
-      const filter = element("canvas", "pixelated filter-thumb");
-      const map = element("canvas", "pixelated fmap");
-      const pooled = element("canvas", "pixelated pmap");
-      for (const canvas of [filter, map, pooled]) canvas.setAttribute("aria-hidden", "true");
-      const caption = element("span", "map-number", `${index + 1}`);
-      caption.setAttribute("aria-hidden", "true");
-      const name = element("span", "visually-hidden", `Filter ${index + 1}`);
-      body.append(filter, map, pooled, caption, name);
-      label.append(input, body);
+      const hidden = { "aria-hidden": "true" };
+      const [filter, map, pooled] = ["filter-thumb", "fmap", "pmap"].map((kind) =>
+        element("canvas", { className: `pixelated ${kind}`, attrs: hidden }),
+      );
+      const label = element("label", { className: "map-cell", attrs: { "data-map-index": String(index) } }, [
+        input,
+        element("span", { className: "map-cell-body" }, [
+          filter,
+          map,
+          pooled,
+          element("span", { className: "map-number", text: `${index + 1}`, attrs: hidden }),
+          element("span", { className: "visually-hidden", text: `Filter ${index + 1}` }),
+        ]),
+      ]);
       this.grid.append(label);
       this.cells.push({ label, input, filter, map, pooled });
     }
@@ -165,22 +153,8 @@ export class FeatureMapView {
     const index = this.selected;
     const detail = this.detail;
     detail.querySelector(".detail-title").textContent = `Filter ${index + 1} of ${this.cells.length}`;
-    const weights = detail.querySelector(".weights");
-    weights.replaceChildren();
     const kernel = this.kernels?.[index];
-    if (kernel) {
-      for (const row of kernel) {
-        const tr = element("tr");
-        for (const w of row) {
-          const td = element("td", "", formatNumber(w, 2));
-          const background = divergingColour(w, this.kernelMax);
-          td.style.backgroundColor = css(background);
-          td.style.color = readableTextOn(background);
-          tr.append(td);
-        }
-        weights.append(tr);
-      }
-    }
+    fillTable(detail.querySelector(".weights"), kernel ?? [], (w) => divergingColour(w, this.kernelMax), 2);
     detail.querySelector(".weights-missing").hidden = Boolean(kernel);
     detail.querySelector(".detail-bias").textContent =
       this.bias?.[index] === undefined ? "" : `· bias ${formatNumber(this.bias[index], 3)}`;
@@ -199,8 +173,7 @@ export class FeatureMapView {
       const peak = this.maps.scale[index];
       strength.textContent =
         peak > 0
-          ? `Strongest response ${peak.toFixed(2)} ` +
-            `(${Math.round((peak / this.sharedMax) * 100)}% of the brightest map).`
+          ? `Strongest response ${peak.toFixed(2)} (${percent(peak / this.sharedMax, 0)} of the brightest map).`
           : "This filter found nothing it responds to in this drawing: after ReLU the whole map is zero.";
     } else {
       strength.textContent = "Draw a digit to see how strongly this filter responds.";

@@ -9,13 +9,11 @@
 // "inside-query-changed" (a part opened, or another digit chosen to compare with).
 
 import { FeatureMapView } from "./feature-maps.js";
+import { $, kernelsOf } from "./helpers.js";
 import { NetworkPath } from "./network-path.js";
 import { cssGradient, decodeMaps, DIVERGING, SEQUENTIAL } from "./pixels.js";
 import { PreprocessSteps } from "./preprocess-steps.js";
-import { squareKernels } from "./receptive-field.js";
 import { SaliencyView } from "./saliency.js";
-
-const $ = (selector) => document.querySelector(selector);
 
 const section = $("#inside");
 const parts = Object.fromEntries(
@@ -126,7 +124,7 @@ export function resetInside() {
 
 /** The model card: the filters' weights and biases, and the layer geometry; null when it failed. */
 export function setModelCard(card) {
-  const kernels = squareKernels(card?.filters?.after);
+  const kernels = kernelsOf(card?.filters?.after);
   const bias = card?.filters?.bias;
   const biasFits = kernels && Array.isArray(bias) && bias.length === kernels.length && bias.every(Number.isFinite);
   featureMaps.setKernels(kernels, biasFits ? bias : null, card?.architecture ?? null);

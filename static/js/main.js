@@ -2,12 +2,11 @@
 
 import { AnswerCard } from "./answer.js";
 import { PredictionClient } from "./client.js";
+import { $, element } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
 import { SketchPad } from "./sketchpad.js";
-
-const $ = (selector) => document.querySelector(selector);
 
 const canvas = $('[data-testid="draw-canvas"]');
 const pad = new SketchPad(canvas, { lineWidth: Number($("#brush").value) });
@@ -288,11 +287,9 @@ async function loadModelCard() {
     setModelCard(modelCard);
     card.setVerdictRule(modelCard.verdict_rule);
   } catch (error) {
-    modelParts.summary.replaceChildren();
-    const message = document.createElement("p");
-    message.className = "error";
-    message.textContent = `Could not load the model description: ${error.message}`;
-    modelParts.summary.append(message);
+    modelParts.summary.replaceChildren(
+      element("p", { className: "error", text: `Could not load the model description: ${error.message}` }),
+    );
     setModelCard(null);
   }
 }

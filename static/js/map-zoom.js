@@ -3,15 +3,9 @@
 // 5×5 patch on the input, the 25 products weight × pixel, their sum and the bias (see
 // receptive-field.js for the arithmetic). A pooled pixel shows the 2×2 block it took its maximum from.
 
-import { blackOrWhiteOn, css, divergingColour, drawBlank, drawInput, drawMap, mapValueAt } from "./pixels.js";
-import { convolutionAt, formatNumber, poolingAt } from "./receptive-field.js";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { element, fillTable, formatNumber } from "./helpers.js";
+import { divergingColour, drawBlank, drawInput, drawMap, largestAbsolute, mapValueAt } from "./pixels.js";
+import { convolutionAt, poolingAt } from "./receptive-field.js";
 
 /** Place an absolutely positioned outline over a box of cells (in cells) of a square grid `extent` cells wide. */
 function outline(node, { top, left, height, width }, extent) {
@@ -20,22 +14,6 @@ function outline(node, { top, left, height, width }, extent) {
   node.style.left = `${(left / extent) * 100}%`;
   node.style.height = `${(height / extent) * 100}%`;
   node.style.width = `${(width / extent) * 100}%`;
-}
-
-/** A table of numbers, each cell coloured by `colour(value)` → [r, g, b]. */
-function fillTable(table, rows, colour, digits) {
-  table.replaceChildren();
-  for (const row of rows) {
-    const tr = element("tr");
-    for (const value of row) {
-      const td = element("td", "", formatNumber(value, digits));
-      const background = colour(value);
-      td.style.backgroundColor = css(background);
-      td.style.color = blackOrWhiteOn(background);
-      tr.append(td);
-    }
-    table.append(tr);
-  }
 }
 
 const KEY_STEPS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
@@ -198,7 +176,7 @@ export class MapZoom {
     outline(field.querySelector(".rf-patch"), patch, extent);
     const grey = (v) => Array(3).fill(Math.round(v * 255));
     fillTable(field.querySelector(".rf-pixels"), sum.pixels, grey, 2);
-    const largest = Math.max(1e-12, ...sum.products.flat().map(Math.abs));
+    const largest = Math.max(1e-12, largestAbsolute(sum.products));
     fillTable(field.querySelector(".rf-products"), sum.products, (v) => divergingColour(v, largest), 3);
     this.sentence = this._renderSum(field.querySelector(".rf-sum"), sum, sent);
   }
@@ -211,8 +189,8 @@ export class MapZoom {
       const tr = element("tr");
       for (const cell of line) {
         const kept = cell === winner;
-        const td = element("td", kept ? "kept" : "", formatNumber(cell.value, 3));
-        if (kept) td.append(element("span", "visually-hidden", " (kept)"));
+        const td = element("td", { className: kept ? "kept" : "", text: formatNumber(cell.value, 3) });
+        if (kept) td.append(element("span", { className: "visually-hidden", text: " (kept)" }));
         tr.append(td);
       }
       table.append(tr);
@@ -238,11 +216,10 @@ export class MapZoom {
       ["map as sent", formatNumber(sent, 3)],
     ];
     list.replaceChildren(
-      ...lines.flatMap(([term, number], line) => {
-        const dt = element("dt", "", term);
-        const dd = element("dd", line === 3 ? "rf-result" : "", number);
-        return [dt, dd];
-      }),
+      ...lines.flatMap(([term, number], line) => [
+        element("dt", { text: term }),
+        element("dd", { className: line === 3 ? "rf-result" : "", text: number }),
+      ]),
     );
     return lines.map(([term, number]) => `${term} ${number}`).join("; ");
   }

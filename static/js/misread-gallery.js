@@ -4,7 +4,7 @@
 // cell is first chosen.
 
 import { drawInput } from "./pixels.js";
-import { element } from "./model-dom.js";
+import { element } from "./helpers.js";
 
 /** GET /api/model/misread → {count, digits: [{index, label, predicted, pixels}]}. */
 async function fetchMisread() {

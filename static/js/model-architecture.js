@@ -1,7 +1,7 @@
 // The model panel's architecture: each layer's output shape, its size and its weights, from the
 // card's layer list (worked out from the layer settings when the card has only the spec).
 
-import { element, missing } from "./model-dom.js";
+import { element, missing } from "./helpers.js";
 
 /** Layers of the architecture as [{name, type, shape, weights, note}], or null. */
 function architectureLayers(card) {

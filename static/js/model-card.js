@@ -6,30 +6,20 @@
 
 import { renderArchitecture } from "./model-architecture.js";
 import { renderConfusion } from "./confusion-matrix.js";
-import { asFraction, element, missing, percent } from "./model-dom.js";
-import { kernelsOf, renderFilters } from "./model-filters.js";
+import { asFraction, element, formatDuration, missing, percent } from "./helpers.js";
+import { renderFilters } from "./model-filters.js";
 import { historyOf, renderCurves } from "./training-curves.js";
-
-export { kernelsOf, percent };
 
 /**
  * The training's duration in seconds: the card's training.seconds (the whole run as train.py
  * timed it), else the sum of the epochs' seconds, else null.
  */
-export function trainingSeconds(card) {
+function trainingSeconds(card) {
   const total = Number(card.training?.seconds);
   if (Number.isFinite(total) && total > 0) return total;
   const perEpoch = historyOf(card)?.seconds ?? [];
   const sum = perEpoch.reduce((a, b) => a + b, 0);
   return sum > 0 ? sum : null;
-}
-
-/** A duration as people say it: "45 s", "18 min", "1 h 05 min". */
-export function formatDuration(seconds) {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 90) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
 function renderSummary(container, card) {

@@ -11,22 +11,11 @@
 // much of the random pattern it began with survived training (the card's
 // filters.correlation_with_start is the mean of these).
 
-import { cssGradient, DIVERGING, drawFilter, largestMagnitude } from "./pixels.js";
-import { element, isMatrix, missing } from "./model-dom.js";
-
-/** A list of kernels (each a square matrix of numbers), or null. */
-export function kernelsOf(value) {
-  if (!Array.isArray(value) || value.length === 0) return null;
-  const kernels = value.map((kernel) => {
-    // Accept [size][size] or [1][size][size] (one input channel).
-    const square = Array.isArray(kernel) && kernel.length === 1 && Array.isArray(kernel[0]?.[0]) ? kernel[0] : kernel;
-    return isMatrix(square, square?.length, square?.length) ? square : null;
-  });
-  return kernels.every(Boolean) ? kernels : null;
-}
+import { element, kernelsOf, missing } from "./helpers.js";
+import { cssGradient, DIVERGING, drawFilter, largestAbsolute } from "./pixels.js";
 
 /** Pearson correlation of two equally shaped kernels' weights (0 when either is constant). */
-export function correlation(a, b) {
+function correlation(a, b) {
   const x = a.flat();
   const y = b.flat();
   const mean = (values) => values.reduce((s, v) => s + v, 0) / values.length;
@@ -54,7 +43,7 @@ function thumb(kernel, absMax, which) {
 
 /** One set of kernels alone (a card with only "before" or only "after"). */
 function singleSet(kernels, title) {
-  const absMax = largestMagnitude(kernels);
+  const absMax = largestAbsolute(kernels);
   const grid = element("div", {
     className: "filter-grid",
     attrs: { role: "img", "aria-label": `${kernels.length} filters ${title}` },
@@ -72,8 +61,8 @@ function changeList(before, after, trainingImages) {
   let beforeHigh = 0;
   for (const [k, kernel] of after.entries()) {
     const change = kernel.map((row, y) => row.map((w, x) => w - before[k][y][x]));
-    const beforeMax = largestMagnitude([before[k]]);
-    const afterMax = largestMagnitude([kernel, change]);
+    const beforeMax = largestAbsolute(before[k]);
+    const afterMax = largestAbsolute([kernel, change]);
     beforeLow = Math.min(beforeLow, beforeMax);
     beforeHigh = Math.max(beforeHigh, beforeMax);
     const r = correlation(before[k], kernel);

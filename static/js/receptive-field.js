@@ -63,21 +63,6 @@ export function poolingAt(mapValue, { row, col, size = 2, stride = 2 }) {
   return { block, winner };
 }
 
-/**
- * The model card's filters as [count][size][size] numbers ([count][1][size][size], one input
- * channel, is accepted too); null when the card has none or they are not square grids of numbers.
- */
-export function squareKernels(value) {
-  if (!Array.isArray(value) || value.length === 0) return null;
-  const kernels = value.map((kernel) => (Array.isArray(kernel) && kernel.length === 1 ? kernel[0] : kernel));
-  const size = kernels[0]?.length;
-  const square = (kernel) =>
-    Array.isArray(kernel) &&
-    kernel.length === size &&
-    kernel.every((row) => Array.isArray(row) && row.length === size && row.every(Number.isFinite));
-  return size > 0 && kernels.every(square) ? kernels : null;
-}
-
 /** The convolution and pooling geometry from the model card's architecture (defaults: 5×5, 2×2). */
 export function geometryOf(architecture) {
   const layers = Array.isArray(architecture) ? architecture : [];
@@ -89,10 +74,4 @@ export function geometryOf(architecture) {
     poolSize: pool.size ?? 2,
     poolStride: pool.stride ?? pool.size ?? 2,
   };
-}
-
-/** A number for the tables: a true minus sign, fixed decimals. */
-export function formatNumber(value, digits = 2) {
-  const text = value.toFixed(digits);
-  return Number(text) === 0 ? (0).toFixed(digits) : text.replace("-", "−");
 }

@@ -1,7 +1,7 @@
 // SketchPad: a drawing surface for one digit, driven by Pointer Events (mouse, touch and pen).
 //
 // Public API: on(), off(), clear(), undo(), redo(), isEmpty(), canUndo(), canRedo(),
-// extent(), toBlob(), toDataURL(), lineWidth, version. Listeners are added by on() and removed by off() in pairs.
+// extent(), toDataURL(), lineWidth, version. Listeners are added by on() and removed by off() in pairs.
 // Events (dispatched on the pad itself, an EventTarget):
 //   "strokestart", "strokemove" (points were added during a stroke), "strokeend",
 //   "change" (clear, undo or redo changed the drawing without a stroke).
@@ -29,10 +29,15 @@ export class SketchPad extends EventTarget {
     this._redoStack = [];
     this._active = null; // {pointerId, stroke}
     this._scale = 1; // backing-store pixels per logical pixel
-    this._onPointerDown = this._onPointerDown.bind(this);
-    this._onPointerMove = this._onPointerMove.bind(this);
-    this._onPointerUp = this._onPointerUp.bind(this);
-    this._onResize = this._onResize.bind(this);
+    const up = this._onPointerUp.bind(this);
+    // The canvas's listeners, added by on() and removed by off() from this one list.
+    this._listeners = [
+      ["pointerdown", this._onPointerDown.bind(this)],
+      ["pointermove", this._onPointerMove.bind(this)],
+      ["pointerup", up],
+      ["pointercancel", up],
+      ["lostpointercapture", up],
+    ];
     this._onPixelRatioChange = this._onPixelRatioChange.bind(this);
     this._resizeObserver = null;
     this._dprQuery = null;
@@ -40,28 +45,23 @@ export class SketchPad extends EventTarget {
   }
 
   on() {
-    const c = this.canvas;
-    c.addEventListener("pointerdown", this._onPointerDown);
-    c.addEventListener("pointermove", this._onPointerMove);
-    c.addEventListener("pointerup", this._onPointerUp);
-    c.addEventListener("pointercancel", this._onPointerUp);
-    c.addEventListener("lostpointercapture", this._onPointerUp);
-    this._resizeObserver = new ResizeObserver(this._onResize);
-    this._resizeObserver.observe(c);
+    for (const [type, listener] of this._listeners) this.canvas.addEventListener(type, listener);
+    this._resizeObserver = new ResizeObserver(() => this._resize());
+    this._resizeObserver.observe(this.canvas);
     this._watchPixelRatio();
   }
 
   off() {
-    const c = this.canvas;
-    c.removeEventListener("pointerdown", this._onPointerDown);
-    c.removeEventListener("pointermove", this._onPointerMove);
-    c.removeEventListener("pointerup", this._onPointerUp);
-    c.removeEventListener("pointercancel", this._onPointerUp);
-    c.removeEventListener("lostpointercapture", this._onPointerUp);
+    for (const [type, listener] of this._listeners) this.canvas.removeEventListener(type, listener);
     this._resizeObserver?.disconnect();
     this._resizeObserver = null;
     this._dprQuery?.removeEventListener("change", this._onPixelRatioChange);
     this._dprQuery = null;
+  }
+
+  /** The finished strokes and the one being drawn. */
+  _allStrokes() {
+    return this._active ? [...this._strokes, this._active.stroke] : this._strokes;
   }
 
   isEmpty() {
@@ -73,7 +73,7 @@ export class SketchPad extends EventTarget {
    * lines (0 for dots), and `brush`, the widest stroke, both in logical px.
    */
   extent() {
-    const strokes = this._active ? [...this._strokes, this._active.stroke] : this._strokes;
+    const strokes = this._allStrokes();
     let left = Infinity;
     let top = Infinity;
     let right = -Infinity;
@@ -127,34 +127,19 @@ export class SketchPad extends EventTarget {
   }
 
   /**
-   * The drawing as a PNG: dark ink on a transparent background, size × size pixels
-   * (the server composites the alpha onto white and finds the dark ink).
-   * @returns {Promise<Blob>}
-   */
-  toBlob(size = LOGICAL_SIZE) {
-    const canvas = this._export(size);
-    return new Promise((resolve, reject) => {
-      canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("canvas export failed"))), "image/png");
-    });
-  }
-
-  /**
-   * The same PNG as a data URL, encoded synchronously. Live predictions use this: Chromium may
-   * hold an asynchronous toBlob() back until the page is idle — up to a second while drawing.
+   * The drawing as a PNG data URL: dark ink on a transparent background, size × size pixels (the
+   * server composites the alpha onto white and finds the dark ink). Encoded synchronously, not
+   * with canvas.toBlob(): Chromium may hold that back until the page is idle — up to a second
+   * while drawing.
    */
   toDataURL(size = LOGICAL_SIZE) {
-    return this._export(size).toDataURL("image/png");
-  }
-
-  _export(size) {
     const canvas = document.createElement("canvas");
     canvas.width = size;
     canvas.height = size;
     const context = canvas.getContext("2d");
     context.scale(size / LOGICAL_SIZE, size / LOGICAL_SIZE);
-    const strokes = this._active ? [...this._strokes, this._active.stroke] : this._strokes;
-    for (const stroke of strokes) this._drawStroke(context, stroke, 0);
-    return canvas;
+    for (const stroke of this._allStrokes()) this._drawStroke(context, stroke, 0);
+    return canvas.toDataURL("image/png");
   }
 
   // --- pointer handling -------------------------------------------------------------------
@@ -215,8 +200,7 @@ export class SketchPad extends EventTarget {
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.clearRect(0, 0, this.canvas.width, this.canvas.height);
     context.setTransform(this._scale, 0, 0, this._scale, 0, 0);
-    for (const stroke of this._strokes) this._drawStroke(context, stroke, 0);
-    if (this._active) this._drawStroke(context, this._active.stroke, 0);
+    for (const stroke of this._allStrokes()) this._drawStroke(context, stroke, 0);
   }
 
   /**
@@ -248,10 +232,6 @@ export class SketchPad extends EventTarget {
   }
 
   // --- HiDPI -----------------------------------------------------------------------------
-
-  _onResize() {
-    this._resize();
-  }
 
   /** Backing store = CSS size × devicePixelRatio, so strokes stay sharp on HiDPI screens. */
   _resize() {

@@ -1,6 +1,6 @@
 // The model panel's training curves: loss and accuracy per epoch as small inline SVG charts.
 
-import { asFraction, element, missing, percent, svgElement } from "./model-dom.js";
+import { asFraction, element, missing, percent, svgElement } from "./helpers.js";
 
 /** Per-epoch history as arrays, from a list of epoch records or a dict of lists. */
 export function historyOf(card) {

@@ -11,12 +11,8 @@ import re
 
 import pytest
 
+from harness.browser import PHONE_390, ZIGZAG
 from harness.strokes import SEVEN
-from tests.browser.conftest import PHONE_CONTEXT
-
-# A zig-zag across the pad: nothing like a digit (the scribble read "3, 99.0% sure").
-ZIGZAG = [[(0.15 + 0.7 * k / 8, 0.3 if k % 2 == 0 else 0.7) for k in range(9)]]
-PHONE_390 = {**PHONE_CONTEXT, "viewport": {"width": 390, "height": 844}}
 
 STATE = "document.querySelector('[data-testid=\"prediction\"]').dataset.state"
 

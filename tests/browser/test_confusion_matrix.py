@@ -12,13 +12,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.model_section import (
+from harness.browser import (
     PHONE_390,
     get_json,
     is_open,
     open_model_section,
-    save_screenshot,
-    serious_violations_in_model_section,
+    save_model_screenshot,
+    serious_violations,
 )
 
 CELLS = "[data-testid=confusion-matrix] [data-true][data-pred]"
@@ -314,8 +314,8 @@ def test_on_a_phone_the_folded_section_opens_and_a_tap_shows_the_digits(digit_pa
     box = cell(page, true_digit, read_as).bounding_box()
     assert box["width"] >= 24 and box["height"] >= 24
     open_model_section(page, "filters")
-    assert serious_violations_in_model_section(page) == []
-    save_screenshot(page, "model-390")
+    assert serious_violations(page, "section.model") == []
+    save_model_screenshot(page, "model-390")
 
 
 def test_desktop_model_section_has_no_serious_accessibility_violations(digit_page, trained_server, card):
@@ -325,5 +325,5 @@ def test_desktop_model_section_has_no_serious_accessibility_violations(digit_pag
     cell(page, true_digit, read_as).click()
     wait_for_gallery(digit_page, "shown", true_digit, read_as)
 
-    assert serious_violations_in_model_section(page) == []
-    save_screenshot(page, "model-1280")
+    assert serious_violations(page, "section.model") == []
+    save_model_screenshot(page, "model-1280")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.browser import PHONE_CONTEXT
 from harness.strokes import ONE, SEVEN, ZERO
-from tests.browser.conftest import PHONE_CONTEXT
 
 # The first stroke of a 7 and the stroke that completes it.
 SEVEN_BAR = [SEVEN[0][:2]]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.model_section import get_json
+from harness.browser import get_json
 
 
 @pytest.fixture(scope="module")

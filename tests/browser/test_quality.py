@@ -4,23 +4,13 @@ and screenshots to look at (artifacts/screenshots/)."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
+from harness.browser import PHONE_CONTEXT, ZIGZAG, serious_violations
 from harness.strokes import SEVEN
-from tests.browser.conftest import PHONE_CONTEXT
 
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-
-
-def serious_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_desktop_page_has_no_serious_accessibility_violations(digit_page, trained_server):
@@ -180,10 +170,6 @@ def test_favicon_is_served(digit_page, tiny_server):
         response = page.request.get(tiny_server.url + path)
         assert response.status == 200
         assert response.headers["content-type"].startswith("image/svg+xml")
-
-
-# A zig-zag: the API answers "not_a_digit" for it (see test_answer.py).
-ZIGZAG = [[(0.15 + 0.7 * k / 8, 0.3 if k % 2 == 0 else 0.7) for k in range(9)]]
 
 
 def test_answer_states_have_no_serious_accessibility_violations(digit_page, trained_server):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.browser import PHONE_390
 from harness.strokes import SEVEN
 from model import checkpoint
-from tests.browser.conftest import PHONE_CONTEXT
 from tests.browser.predictions import PredictionLog, decode_maps, read_seven_on_a_tall_page
 
 FIELD = '[data-testid="receptive-field"]'
@@ -158,7 +158,7 @@ def test_the_zoom_follows_the_chosen_map_and_a_new_drawing(digit_page, trained_s
     assert page.get_attribute(MAP, "tabindex") == "-1"
 
 
-@pytest.mark.browser_context_args(**{**PHONE_CONTEXT, "viewport": {"width": 390, "height": 844}})
+@pytest.mark.browser_context_args(**PHONE_390)
 def test_a_finger_on_the_map_shows_the_receptive_field_on_a_phone(digit_page, trained_server):
     page = digit_page.page
     digit_page.open(trained_server)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.browser import PHONE_390
 from harness.strokes import ONE, SEVEN
-from tests.browser.conftest import PHONE_CONTEXT
 from tests.browser.predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 
 SALIENCY = '[data-testid="saliency"]'
@@ -127,7 +127,7 @@ def test_a_closed_saliency_part_asks_for_no_saliency(digit_page, trained_server)
     assert len(log.results) > before and "saliency" in log.includes()[-1]
 
 
-@pytest.mark.browser_context_args(**{**PHONE_CONTEXT, "viewport": {"width": 390, "height": 844}})
+@pytest.mark.browser_context_args(**PHONE_390)
 def test_saliency_on_a_phone(digit_page, trained_server):
     page = digit_page.page
     log = PredictionLog(page)

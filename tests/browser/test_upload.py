@@ -3,36 +3,9 @@
 from __future__ import annotations
 
 import base64
-import io
 
-from PIL import Image, ImageDraw
-
+from harness.browser import blank_paper, photo_of_a_seven
 from harness.strokes import SEVEN
-
-
-def photo_of_a_seven(size: int = 240) -> bytes:
-    """Dark ink on slightly uneven light paper, as a phone photo of a written 7 would be."""
-    image = Image.new("RGB", (size, size), (236, 232, 224))
-    draw = ImageDraw.Draw(image)
-    for row in range(size):  # a soft shadow across the paper
-        shade = round(12 * row / size)
-        draw.line([(0, row), (size, row)], fill=(236 - shade, 232 - shade, 224 - shade))
-    s = size / 100
-    draw.line(
-        [(30 * s, 25 * s), (70 * s, 25 * s), (45 * s, 80 * s)],
-        fill=(25, 25, 40),
-        width=round(7 * s),
-        joint="curve",
-    )
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def blank_paper() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (120, 120), (250, 250, 250)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_uploaded_photo_is_read_through_the_same_pipeline(digit_page, trained_server):
