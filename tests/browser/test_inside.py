@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from harness.browser import photo_of_a_seven, serious_violations
+from harness.page_predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 from harness.strokes import ONE, SEVEN, ZERO
-from tests.browser.predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 
 # For every map cell: how many distinct colours its feature map and pooled map hold, and
 # whether any pixel reaches the top colour of the scale (value = the shared maximum).

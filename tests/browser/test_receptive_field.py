@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from harness.browser import PHONE_390
+from harness.feature_maps import decode as decode_maps
+from harness.page_predictions import PredictionLog, read_seven_on_a_tall_page
 from harness.strokes import SEVEN
 from model import checkpoint
-from tests.browser.predictions import PredictionLog, decode_maps, read_seven_on_a_tall_page
 
 FIELD = '[data-testid="receptive-field"]'
 MAP = '.zoom-frame[data-kind="map"]'

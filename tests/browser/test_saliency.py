@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from harness.browser import PHONE_390
+from harness.page_predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 from harness.strokes import ONE, SEVEN
-from tests.browser.predictions import TALL, PredictionLog, read_seven_on_a_tall_page
 
 SALIENCY = '[data-testid="saliency"]'
 

@@ -6,7 +6,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from harness import feature_maps
 from harness.strokes import SEVEN
 
 # A viewport taller than the whole page: every part inside the network is on screen, so every
@@ -66,4 +65,3 @@ class PredictionLog:
 
 
 # The maps the page was sent, as numbers (test_receptive_field reads them under this name).
-decode_maps = feature_maps.decode
