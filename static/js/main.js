@@ -81,8 +81,8 @@ function resetViews() {
 
 const ADVICE = {
   no_digit_found: "Draw a bit larger, or upload an image with a clear digit.",
-  invalid_image: "Try a PNG, JPEG, WebP, GIF or BMP image.",
-  unsupported_media_type: "Try a PNG, JPEG, WebP, GIF or BMP image.",
+  invalid_image: "Try a PNG, JPEG, WebP or GIF image.",
+  unsupported_media_type: "Try a PNG, JPEG, WebP or GIF image.",
   image_too_large: "Try a smaller image.",
   payload_too_large: "Try a smaller image file.",
 };
