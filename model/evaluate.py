@@ -121,7 +121,7 @@ def write_misread(path: str | Path, document: dict) -> None:
 
 def calibration_outliers(seed: int) -> np.ndarray:
     """Non-digit images (model.outliers) drawn from their own stream of the training seed: not
-    the ones trained on, and not the non-digit test set of tests/nondigits."""
+    the ones trained on, and not the non-digit test set of harness/nondigits."""
     return outliers.generate(CALIBRATION_OUTLIERS, np.random.default_rng([seed, 2]))
 
 

@@ -13,7 +13,7 @@ Four kinds, each drawn large with Pillow and then put in MNIST's form (ink fitte
 
 Left out, because drawn by hand they look like digits: O o Q D C c (0), I l i j J T t (1, 7),
 Z z (2), S s (5), G b (6), B (8), g q (9); ! ? / \\ | ( ) [ ] { } . , - _ : ; $; plain circles,
-ovals and single straight lines. The non-digit test set in ``tests/nondigits`` uses other
+ovals and single straight lines. The non-digit test set in ``harness/nondigits`` uses other
 fonts (Liberation) and other drawing code, so what it measures is not what was trained on.
 """
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from harness.ci import skip_or_fail
+from harness.nondigits import evaluation, samples
 from model import checkpoint
-from tests.nondigits import evaluation, samples
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""``python -m tests.nondigits [--report] [--weights W] [--grid PNG]``: the non-digit set and the
+"""``python -m harness.nondigits [--report] [--weights W] [--grid PNG]``: the non-digit set and the
 verdicts on it and on real digits (see the package docstring)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.nondigits import evaluation, samples
+from harness.nondigits import evaluation, samples
 
 
 def save_grid(nondigits: list[samples.NonDigit], path: Path) -> None:
@@ -34,7 +34,7 @@ def save_grid(nondigits: list[samples.NonDigit], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.nondigits", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.nondigits", description=__doc__)
     parser.add_argument("--report", action="store_true", help="judge the set and real digits, print tables")
     parser.add_argument("--weights", help="weights file (default: model/weights/digit_lens.npz)")
     parser.add_argument("--data-dir", help="MNIST directory (default: env MNIST_DIR)")
