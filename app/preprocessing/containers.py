@@ -33,11 +33,13 @@ BYTES_PER_PIXEL = {
     "JPEG": 3,  # at most (colour); a large one is decoded at reduced scale (decoding.JPEG_DRAFT_SIDE)
     "GIF": 1,  # palette indices
     # Lossy or lossless, libwebp decodes onto an RGBA canvas, keeps the previous one (for
-    # animations) and Pillow copies the result: a WebP costs three times an RGBA PNG per pixel.
+    # animations) and Pillow copies the result: three times an RGBA PNG's memory a pixel, and
+    # a lossy WebP of noise as much time.
     "WEBP": 12,
 }
 PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type: grey, RGB, palette, grey + alpha, RGBA
-# An Adam7-interlaced PNG is inflated in seven passes, each scattered over the image: counted twice.
+# An Adam7-interlaced PNG is inflated in seven passes, each scattered over the image: counted
+# twice, more than the passes add to any bit depth.
 PNG_INTERLACE_FACTOR = 2
 # EXIF (PNG eXIf, WebP EXIF, JPEG APP1 segments, which Pillow joins) and Photoshop's resources
 # (JPEG APP13): what JPEG allows one segment, and any camera's EXIF fits. Refused over it rather
