@@ -228,6 +228,7 @@ def cases(
     # pixel at the pixel limit) allows, and as many of them as a request may decode.
     webp_side, deep_side = int((max_image_pixels / 3) ** 0.5), int((max_image_pixels / 2) ** 0.5)
     webp_batch, deep_batch = max_request_pixels // webp_side**2, max_request_pixels // deep_side**2
+    full_batch = max_request_pixels // max_image_pixels  # images at the pixel limit a request may decode
     batch_exif_tags = min(0xFFFF, (room // 6 - 512) // 12)  # room for each part's PNG and headers
     return [
         HostileCase("tall Paeth PNG, 300,000 rows", "/predict", "image/png",
@@ -298,6 +299,9 @@ def cases(
                     lambda: zero_png(side, 16, 6, interlaced=True), frozenset({413}), "image_too_large"),
         HostileCase(f"PNG 8-bit RGBA {side} x {side}, zeros", "/predict", "image/png",
                     lambda: zero_png(side, 8, 6), _REFUSED | {200}),
+        HostileCase(f"batch of {full_batch} PNGs 8-bit RGBA {side} x {side}, zeros", "/predict/batch",
+                    MULTIPART, lambda: multipart([("image", "rgba.png", zero_png(side, 8, 6))] * full_batch),
+                    frozenset({200})),
         HostileCase(f"PNG 1-bit grey {side} x {side}, zeros", "/predict", "image/png",
                     lambda: zero_png(side, 1, 0), _REFUSED | {200}),
         HostileCase(f"GIF {side} x {side}, blank", "/predict", "image/gif",
