@@ -30,13 +30,18 @@ from app.preprocessing.exceptions import ImageTooLarge
 # limit: an 8-bit RGBA PNG at the pixel limit fits, a 16-bit RGBA one only at half the pixels.
 DECODING_BUDGET_BYTES_PER_PIXEL = 4
 BYTES_PER_PIXEL = {
-    "JPEG": 3,  # at most (colour); a large one is decoded at reduced scale (decoding.JPEG_DRAFT_SIDE)
+    # At most (colour); a large one is decoded at reduced scale (decoding.JPEG_DRAFT_SIDE), but a
+    # progressive one's coefficients are still read at full size once per pass over a component.
+    "JPEG": 3,
     "GIF": 1,  # palette indices
     # Lossy or lossless, libwebp decodes onto an RGBA canvas, keeps the previous one (for
     # animations) and Pillow copies the result: three times an RGBA PNG's memory a pixel, and
     # a lossy WebP of noise as much time.
     "WEBP": 12,
 }
+# Each of those passes counts a quarter byte a pixel: 32 of them over 4096² cost libjpeg about
+# what a 16-bit RGBA PNG (8 bytes a pixel) costs to inflate.
+JPEG_BYTES_PER_SCAN_PASS = 0.25
 PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type: grey, RGB, palette, grey + alpha, RGBA
 # An Adam7-interlaced PNG is inflated in seven passes, each scattered over the image: counted
 # twice, more than the passes add to any bit depth.
@@ -84,9 +89,8 @@ def check_header(data: bytes) -> float:
     if bytes(data[:3]) == b"\xff\xd8\xff":
         data = bytes(data)
         first_scan = _check_jpeg_segments(data)
-        if first_scan is not None:
-            _check_jpeg_scans(data, first_scan)
-        return BYTES_PER_PIXEL["JPEG"]
+        passes = 0 if first_scan is None else _check_jpeg_scans(data, first_scan)
+        return max(BYTES_PER_PIXEL["JPEG"], passes * JPEG_BYTES_PER_SCAN_PASS)
     if bytes(data[:3]) == b"GIF":
         _check_gif_blocks(data)
         return BYTES_PER_PIXEL["GIF"]
@@ -187,14 +191,15 @@ def _check_jpeg_segments(data: bytes) -> int | None:
             offset += length
 
 
-def _check_jpeg_scans(data: bytes, offset: int) -> None:
+def _check_jpeg_scans(data: bytes, offset: int) -> int:
     """The scans of a JPEG from its first (at ``offset``) to its end of image, and the segments
-    between them: each scan is a pass of libjpeg over every block of a component."""
+    between them: each scan is a pass of libjpeg over every block of a component. Returns the
+    passes."""
     passes = segments = 0
     while found := _JPEG_MARKER.search(data, offset):
         code = data[found.start() + 1]
         if code == 0xD9:  # end of image: what follows (an MPO's next picture) is not decoded
-            return
+            break
         segments += 1
         if segments > MAX_JPEG_SEGMENTS_AFTER_FIRST_SCAN:
             raise ImageTooLarge(
@@ -211,6 +216,7 @@ def _check_jpeg_scans(data: bytes, offset: int) -> None:
         offset = found.start() + 2
         if code != 0x01:  # every marker found here but TEM has a length
             offset += int.from_bytes(data[offset : offset + 2], "big")
+    return passes
 
 
 def _check_gif_blocks(data: bytes) -> None:

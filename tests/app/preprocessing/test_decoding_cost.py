@@ -13,7 +13,7 @@ from PIL import ExifTags, Image
 from app.preprocessing import ImageTooLarge, open_image, to_mnist
 from harness.api_checks import TEST_LIMITS
 from harness.drawings import LIMIT, paint, seven_coverage, similarity
-from harness.hostile import exif_jpeg, exif_png, exif_webp, photoshop_jpeg, zero_png
+from harness.hostile import exif_jpeg, exif_png, exif_webp, photoshop_jpeg, progressive_jpeg_scans, zero_png
 from harness.images import encode
 from harness.preprocessing import load_image, preprocess
 
@@ -44,6 +44,8 @@ REFUSED = [
                  id="png-16-bit-rgba"),
     pytest.param(zero_png(TEST_SIDE, 8, 6, interlaced=True), "image/png", f"the limit is {TEST_BUDGET}",
                  id="png-8-bit-rgba-interlaced"),
+    pytest.param(progressive_jpeg_scans(TEST_SIDE, 32, 1 << 20), "image/jpeg", f"the limit is {TEST_BUDGET}",
+                 id="jpeg-32-scan-passes"),  # libjpeg reads every coefficient once a pass
     pytest.param(encode(Image.new("L", (TEST_SIDE,) * 2, 255), "WEBP", lossless=True), "image/webp",
                  f"the limit is {TEST_BUDGET}", id="webp-lossless"),
     pytest.param(encode(Image.new("L", (TEST_SIDE,) * 2, 255), "WEBP"), "image/webp",
@@ -63,18 +65,18 @@ def test_a_file_costing_more_than_its_limit_is_refused_with_image_too_large_nami
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "content_type"),
     [
-        zero_png(TEST_SIDE, 8, 6),  # 8-bit RGBA: 4 bytes a pixel, at the pixel limit
-        zero_png(TEST_SIDE, 16, 0, interlaced=True),  # 16-bit grey, interlaced: 4 bytes a pixel
-        zero_png(TEST_SIDE, 1, 0, interlaced=True),  # a byte a pixel at least
-        exif_png(5000),  # 60 KiB of EXIF
+        pytest.param(zero_png(TEST_SIDE, 8, 6), "image/png", id="png-8-bit-rgba"),  # 4 bytes a pixel
+        pytest.param(zero_png(TEST_SIDE, 16, 0, interlaced=True), "image/png", id="png-16-bit-grey-adam7"),
+        pytest.param(zero_png(TEST_SIDE, 1, 0, interlaced=True), "image/png", id="png-1-bit-interlaced"),
+        pytest.param(exif_png(5000), "image/png", id="png-exif-under-64-kib"),  # 60 KiB
+        pytest.param(progressive_jpeg_scans(TEST_SIDE, 16, 1 << 20), "image/jpeg", id="jpeg-16-scan-passes"),
     ],
-    ids=["png-8-bit-rgba", "png-16-bit-grey-interlaced", "png-1-bit-interlaced", "png-exif-under-64-kib"],
 )
-def test_a_file_within_every_limit_is_decoded(client, data):
+def test_a_file_within_every_limit_is_decoded(client, data, content_type):
     # Black, transparent or white: decoded, then found blank.
-    response = client.post("/predict", data=data, content_type="image/png")
+    response = client.post("/predict", data=data, content_type=content_type)
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "no_digit_found"
 
