@@ -14,7 +14,7 @@ from app.preprocessing import ImageTooLarge, open_image, to_mnist
 from harness.api_checks import TEST_LIMITS
 from harness.drawings import LIMIT, paint, seven_coverage, similarity
 from harness.hostile import exif_jpeg, exif_png, exif_webp, photoshop_jpeg, progressive_jpeg_scans, zero_png
-from harness.images import encode
+from harness.images import encode, png_chunk
 from harness.preprocessing import load_image, preprocess
 
 TEST_BUDGET = 4 * TEST_LIMITS["MAX_IMAGE_PIXELS"]  # bytes: 4 a pixel at the pixel limit
@@ -125,6 +125,18 @@ def test_the_rotation_never_rewrites_the_exif(monkeypatch, reference):
     monkeypatch.setattr(Image.Exif, "tobytes", lambda self, *args, **kwargs: serialised.append(self) or b"")
     assert similarity(to_mnist(load_image(data, LIMIT)), reference) > 0.95
     assert serialised == []
+
+
+def test_exif_as_hex_text_in_a_png_is_not_parsed():
+    # ImageMagick's old "Raw profile type exif" text: its size inflated is not in the header.
+    upright = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60), dtype=np.uint8))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    hexed = exif.tobytes().hex()
+    text = png_chunk(b"tEXt", b"Raw profile type exif\0" + f"\nexif\n{len(hexed) // 2:8}\n{hexed}\n".encode())
+    data = encode(upright, "PNG")
+    data = data[:33] + text + data[33:]  # after the signature and IHDR
+    assert np.array_equal(np.asarray(load_image(data, LIMIT)), np.asarray(upright))
 
 
 def phone_exif(orientation: int) -> bytes:
