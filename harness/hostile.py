@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from harness.images import encode, png, png_chunk
+from harness.images import PNG_SIGNATURE, encode, png, png_chunk
 
 # Grey + alpha, 8 bits: what the issue's hostile PNGs used.
 _GREY_ALPHA = 4
@@ -67,10 +67,82 @@ def unknown_chunks_png(count: int) -> bytes:
     return png(8, 8, 0, b"\x00" + b"\x00" * 8, before=png_chunk(b"prVt") * count)
 
 
+def noise(side: int) -> Image.Image:
+    """A ``side``² grey image of noise (incompressible: decoding costs what the pixels cost)."""
+    return Image.fromarray(np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8))
+
+
 def noise_png(side: int) -> bytes:
-    """A ``side``² grey PNG of noise (incompressible: decoding costs what the pixels cost)."""
-    values = np.random.default_rng(0).integers(0, 256, (side, side), dtype=np.uint8)
-    return encode(Image.fromarray(values), "PNG", compress_level=1)
+    return encode(noise(side), "PNG", compress_level=1)
+
+
+# IFD pointers and the Orientation tag itself: what a flood of plain tags must not be.
+_SPECIAL_EXIF_TAGS = {0x0112, 0x014A, 0x8769, 0x8825, 0xA005}
+
+
+def exif_flood(tags: int = 0xFFFF) -> bytes:
+    """EXIF (a little-endian TIFF directory) of ``tags`` entries: Orientation 6 ("rotate 90°
+    clockwise") then distinct plain tags, each a SHORT. 65,535 entries (the most a directory
+    counts) take 768 KiB."""
+    plain = [tag for tag in range(1, 0x10000) if tag not in _SPECIAL_EXIF_TAGS][: tags - 1]
+    entries = struct.pack("<HHIHH", 0x0112, 3, 1, 6, 0) + b"".join(
+        struct.pack("<HHIHH", tag, 3, 1, 1, 0) for tag in plain)
+    return b"II*\x00" + struct.pack("<IH", 8, len(plain) + 1) + entries + b"\0\0\0\0"
+
+
+def jpeg_segments(marker: int, prefix: bytes, payload: bytes, data: bytes) -> bytes:
+    """``data`` (a JPEG) with ``payload`` inserted after its start in segments of type ``marker``
+    (0xE1 is APP1), each of them ``prefix`` then as much of the payload as a segment holds."""
+    room = 0xFFFF - 2 - len(prefix)
+    pieces = [prefix + payload[i : i + room] for i in range(0, len(payload), room)]
+    segments = b"".join(bytes([0xFF, marker]) + struct.pack(">H", len(piece) + 2) + piece for piece in pieces)
+    return data[:2] + segments + data[2:]
+
+
+def exif_png(tags: int = 0xFFFF) -> bytes:
+    """A white 64² PNG whose eXIf chunk holds ``exif_flood(tags)``."""
+    return png(64, 64, 0, (b"\0" + b"\xff" * 64) * 64, before=png_chunk(b"eXIf", exif_flood(tags)))
+
+
+def exif_webp(tags: int = 0xFFFF) -> bytes:
+    """A white 64² WebP whose EXIF chunk holds ``exif_flood(tags)``."""
+    return encode(Image.new("L", (64, 64), 255), "WEBP", exif=exif_flood(tags))
+
+
+def exif_jpeg(tags: int = 0xFFFF) -> bytes:
+    """A white 64² JPEG whose APP1 segments hold ``exif_flood(tags)``: Pillow joins every APP1
+    that starts "Exif" into one EXIF block, so the 64 KiB of one segment is no bound."""
+    return jpeg_segments(0xE1, b"Exif\0\0", exif_flood(tags), encode(Image.new("L", (64, 64), 255), "JPEG"))
+
+
+def photoshop_jpeg(size: int) -> bytes:
+    """A white 64² JPEG with about ``size`` bytes of Photoshop (APP13) segments, each full of the
+    smallest image resource blocks (12 bytes): Pillow reads them one by one in Python."""
+    blocks = b"8BIM\x04\x04\0\0\0\0\0\0" * ((0xFFFF - 2 - 14) // 12)  # whole blocks per segment
+    segment = b"\xff\xed" + struct.pack(">H", 2 + 14 + len(blocks)) + b"Photoshop 3.0\0" + blocks
+    data = encode(Image.new("L", (64, 64), 255), "JPEG")
+    return data[:2] + segment * (size // len(segment)) + data[2:]
+
+
+# Adam7's seven passes: first column and row, then column and row steps.
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by PNG colour type
+
+
+def zero_png(side: int, bit_depth: int = 8, colour_type: int = 0, interlaced: bool = False) -> bytes:
+    """A ``side``² PNG of zeros (black, or transparent), of any bit depth, colour type and
+    interlacing: its image data compresses about a thousandfold, built without holding it."""
+    compressor, pieces = zlib.compressobj(9), []
+    for x0, y0, dx, dy in _ADAM7 if interlaced else ((0, 0, 1, 1),):
+        width, height = -(-(side - x0) // dx), -(-(side - y0) // dy)
+        if width > 0 and height > 0:
+            row = bytes(1 + -(-width * _CHANNELS[colour_type] * bit_depth // 8))  # filter 0, zeros
+            for start in range(0, height, 256):
+                pieces.append(compressor.compress(row * min(256, height - start)))
+    pieces.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", side, side, bit_depth, colour_type, 0, 0, int(interlaced))
+    image_data = png_chunk(b"IDAT", b"".join(pieces))
+    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + image_data + png_chunk(b"IEND")
 
 
 def many_frames_gif(frames: int) -> bytes:
@@ -150,6 +222,14 @@ def cases(
     small_png = encode(Image.new("L", (28, 28), 255), "PNG")
     strip_rows = min(300_000, room // 9, max_image_pixels)  # offset, byte count, pixel per row
     batch_side = int((max_request_pixels / max_batch_size) ** 0.5)  # a full batch within the budget
+    exif_tags = min(0xFFFF, room // 12)  # 12 bytes a tag
+    blank_png = encode(Image.new("L", (side, side), 255), "PNG")
+    # The largest WebP (12 bytes a pixel) and 16-bit RGBA PNG (8) the decoding budget (4 bytes a
+    # pixel at the pixel limit) allows, and as many of them as a request may decode.
+    webp_side, deep_side = int((max_image_pixels / 3) ** 0.5), int((max_image_pixels / 2) ** 0.5)
+    webp_batch, deep_batch = max_request_pixels // webp_side**2, max_request_pixels // deep_side**2
+    full_batch = max_request_pixels // max_image_pixels  # images at the pixel limit a request may decode
+    batch_exif_tags = min(0xFFFF, (room // 6 - 512) // 12)  # room for each part's PNG and headers
     return [
         HostileCase("tall Paeth PNG, 300,000 rows", "/predict", "image/png",
                     lambda: tall_paeth_png(300_000), _REFUSED),
@@ -164,17 +244,17 @@ def cases(
         HostileCase("PNG declaring 20000 x 20000 (Pillow's bomb check)", "/predict", "image/png",
                     lambda: png(20_000, 20_000, 0, b""), frozenset({413}), "image_too_large"),
         HostileCase("lossless WebP at the pixel limit, blank", "/predict", "image/webp",
-                    lambda: blank_webp, _REFUSED | {200}),
+                    lambda: blank_webp, frozenset({413}), "image_too_large"),
         HostileCase("JPEG at the pixel limit, noise", "/predict", "image/jpeg",
                     lambda: encode(Image.fromarray(np.random.default_rng(1).integers(
                         0, 256, (side, side), dtype=np.uint8)), "JPEG", quality=5), _REFUSED | {200}),
-        HostileCase("batch of WebPs at the limit, as many as a request may decode", "/predict/batch",
-                    MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
-                                                  for i in range(max_request_pixels // max_image_pixels)]),
-                    frozenset({200})),
-        HostileCase(f"batch of {max_batch_size} blank lossless WebPs at the pixel limit", "/predict/batch",
-                    MULTIPART, lambda: multipart([("image", f"{i}.webp", blank_webp)
-                                                  for i in range(max_batch_size)]),
+        HostileCase(f"batch of {webp_batch} lossless WebPs {webp_side} x {webp_side}, as many as a request "
+                    "may decode", "/predict/batch", MULTIPART,
+                    lambda: multipart([("image", f"{i}.webp", encode(Image.new("L", (webp_side,) * 2, 255),
+                                                                     "WEBP", lossless=True))
+                                       for i in range(webp_batch)]), frozenset({200})),
+        HostileCase(f"batch of {max_batch_size} blank PNGs at the pixel limit", "/predict/batch",
+                    MULTIPART, lambda: multipart([("image", "blank.png", blank_png)] * max_batch_size),
                     frozenset({413}), "too_many_pixels"),
         HostileCase(f"{room // iccp_size:,} iCCP chunks of 1 MiB each", "/predict", "image/png",
                     lambda: iccp_png(room // iccp_size), frozenset({413}), "image_too_large"),
@@ -187,7 +267,9 @@ def cases(
         HostileCase(f"JPEG with {room // 4:,} empty comments", "/predict", "image/jpeg",
                     lambda: jpeg_with_empty_comments(room // 4), frozenset({413}), "image_too_large"),
         HostileCase(f"progressive JPEG {side} x {side}, 32 scans", "/predict", "image/jpeg",
-                    lambda: progressive_jpeg_scans(side, 32, room), _REFUSED | {200}),
+                    lambda: progressive_jpeg_scans(side, 32, room), frozenset({413}), "image_too_large"),
+        HostileCase(f"progressive JPEG {deep_side} x {deep_side}, 32 scans", "/predict", "image/jpeg",
+                    lambda: progressive_jpeg_scans(deep_side, 32, room), _REFUSED | {200}),
         HostileCase(f"progressive JPEG {side} x {side}, scans to the body limit", "/predict",
                     "image/jpeg", lambda: progressive_jpeg_scans(side, room, room),
                     frozenset({413}), "image_too_large"),
@@ -201,6 +283,44 @@ def cases(
         HostileCase(f"GIF with {room // 3:,} empty comments", "/predict", "image/gif",
                     lambda: gif_with_extensions(b"!\xfe\x00", room // 3),
                     frozenset({413}), "image_too_large"),
+        # Metadata that Pillow parses tag by tag, and encodings that cost more per pixel.
+        HostileCase(f"PNG with {exif_tags:,} EXIF tags (eXIf)", "/predict", "image/png",
+                    lambda: exif_png(exif_tags), frozenset({413}), "image_too_large"),
+        HostileCase(f"WebP with {exif_tags:,} EXIF tags", "/predict", "image/webp",
+                    lambda: exif_webp(exif_tags), frozenset({413}), "image_too_large"),
+        HostileCase(f"JPEG with {exif_tags:,} EXIF tags over APP1 segments", "/predict", "image/jpeg",
+                    lambda: exif_jpeg(exif_tags), frozenset({413}), "image_too_large"),
+        HostileCase("JPEG with one full APP1 segment of EXIF tags", "/predict", "image/jpeg",
+                    lambda: exif_jpeg((0xFFFF - 2 - 6 - 14) // 12), _REFUSED | {200}),
+        HostileCase(f"batch of 6 PNGs with {batch_exif_tags:,} EXIF tags each", "/predict/batch", MULTIPART,
+                    lambda: multipart([("image", f"{i}.png", exif_png(batch_exif_tags)) for i in range(6)]),
+                    frozenset({200})),
+        HostileCase(f"JPEG with {room // 1024:,} KiB of Photoshop resource blocks", "/predict", "image/jpeg",
+                    lambda: photoshop_jpeg(room), frozenset({413}), "image_too_large"),
+        HostileCase(f"PNG 16-bit RGBA Adam7 {side} x {side}, zeros", "/predict", "image/png",
+                    lambda: zero_png(side, 16, 6, interlaced=True), frozenset({413}), "image_too_large"),
+        HostileCase(f"PNG 8-bit RGBA {side} x {side}, zeros", "/predict", "image/png",
+                    lambda: zero_png(side, 8, 6), _REFUSED | {200}),
+        HostileCase(f"batch of {full_batch} PNGs 8-bit RGBA {side} x {side}, zeros", "/predict/batch",
+                    MULTIPART, lambda: multipart([("image", "rgba.png", zero_png(side, 8, 6))] * full_batch),
+                    frozenset({200})),
+        HostileCase(f"PNG 1-bit grey {side} x {side}, zeros", "/predict", "image/png",
+                    lambda: zero_png(side, 1, 0), _REFUSED | {200}),
+        HostileCase(f"GIF {side} x {side}, blank", "/predict", "image/gif",
+                    lambda: encode(Image.new("P", (side, side), 0), "GIF"), _REFUSED | {200}),
+        HostileCase(f"lossy WebP {side} x {side}, blank", "/predict", "image/webp",
+                    lambda: encode(Image.new("L", (side, side), 255), "WEBP", quality=50),
+                    frozenset({413}), "image_too_large"),
+        HostileCase(f"lossy WebP {side} x {side}, noise", "/predict", "image/webp",
+                    lambda: encode(noise(side), "WEBP", quality=0), frozenset({413}), "image_too_large"),
+        HostileCase(f"lossy WebP {webp_side} x {webp_side}, noise", "/predict", "image/webp",
+                    lambda: encode(noise(webp_side), "WEBP", quality=10), _REFUSED | {200}),
+        HostileCase(f"PNG 16-bit RGBA {deep_side} x {deep_side}, zeros", "/predict", "image/png",
+                    lambda: zero_png(deep_side, 16, 6), _REFUSED | {200}),
+        HostileCase(f"batch of {deep_batch} PNGs 16-bit RGBA {deep_side} x {deep_side}, zeros",
+                    "/predict/batch", MULTIPART,
+                    lambda: multipart([("image", "deep.png", zero_png(deep_side, 16, 6))] * deep_batch),
+                    frozenset({200})),
         # Formats no longer accepted, as built to cost a decoder once: refused from their signature.
         HostileCase(f"TIFF 1 x {strip_rows:,}, one strip per row", "/predict", MULTIPART,
                     lambda: multipart([("image", "rows.tiff", tiff_strip_per_row(strip_rows))]),

@@ -10,15 +10,26 @@ from __future__ import annotations
 import contextlib
 import io
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-from app.preprocessing.containers import check_header
+from app.preprocessing.containers import DECODING_BUDGET_BYTES_PER_PIXEL, check_header
 from app.preprocessing.exceptions import ImageTooLarge, InvalidImage
 
 # Decoders tried, and no others (JPEG covers MPO, the multi-picture JPEG of some phones): the
 # formats people upload. Each one more is one more file structure to defend (see containers).
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
 JPEG_DRAFT_SIDE = 1024  # large JPEGs are decoded at 1/2, 1/4 or 1/8 scale, but not below this
+# How to turn the stored pixels upright, by EXIF Orientation (2 to 8; 1 is upright).
+ORIENTATION = 0x0112
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 # Register every Pillow decoder now, at import (start-up), rather than inside the first request
 # that names a format Pillow does not preload (WebP).
@@ -27,14 +38,15 @@ Image.init()
 
 def open_image(data: bytes, max_pixels: int) -> Image.Image:
     """The image in ``data`` (PNG, JPEG, WebP, GIF), opened lazily: only its header
-    is read. Raises ImageTooLarge when its declared width × height exceeds ``max_pixels`` or its
-    structure declares more decoding work than our limits, InvalidImage when it is no image."""
+    is read. Raises ImageTooLarge when its declared width × height exceeds ``max_pixels``, its
+    decoding would write more than DECODING_BUDGET_BYTES_PER_PIXEL × ``max_pixels`` bytes, or its
+    structure declares more decoding work than our limits; InvalidImage when it is no image."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidImage(f"image data must be bytes, not {type(data).__name__}")
     if len(data) == 0:
         raise InvalidImage("the image is empty (0 bytes)")
     # Before Image.open: it already parses (and inflates) some of what check_header counts.
-    check_header(data)
+    bytes_per_pixel = check_header(data)
     try:
         # Pillow's own bomb check (a warning above its limit, an error above twice that) may fire
         # here; a warning turned into an error by the warnings filter lands here too.
@@ -51,6 +63,13 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         raise ImageTooLarge(
             f"the image is {width}×{height} = {width * height} pixels; the limit is {max_pixels}"
         )
+    budget = DECODING_BUDGET_BYTES_PER_PIXEL * max_pixels
+    if width * height * bytes_per_pixel > budget:
+        raise ImageTooLarge(
+            f"the {image.format} is {width}×{height} at {bytes_per_pixel:g} bytes per pixel to decode = "
+            f"{int(width * height * bytes_per_pixel)} bytes; the limit is {budget} "
+            f"({DECODING_BUDGET_BYTES_PER_PIXEL} bytes × the {max_pixels}-pixel limit)"
+        )
     return image
 
 
@@ -66,9 +85,14 @@ def decode(image: Image.Image) -> Image.Image:
         image.load()
     except Exception as exc:  # truncated data, bad compressed stream, decoder errors
         raise InvalidImage(f"the image could not be decoded: {exc}") from exc
-    # A corrupt EXIF block should not cost the user the image: keep it unrotated. In place:
-    # otherwise every image without a rotation would be copied whole.
+    # Only the Orientation tag is read, from EXIF whose size check_header bounded; nothing is
+    # written back (Pillow's exif_transpose re-serialises every tag). ImageMagick's old hex text
+    # form of EXIF is dropped unparsed: its inflated size is not in the header. A corrupt EXIF
+    # block should not cost the user the image: it stays as stored.
+    image.info.pop("Raw profile type exif", None)
     with contextlib.suppress(Exception):
-        ImageOps.exif_transpose(image, in_place=True)
+        method = UPRIGHT.get(image.getexif().get(ORIENTATION))
+        if method is not None:
+            return image.transpose(method)
     return image
 
