@@ -64,7 +64,7 @@ CODES: dict[str, ErrorCode] = {
     "no_digit_found": _code(422, "the image holds no digit (blank, uniform or noise)", PREDICT, SLOT),
     # Limits.
     "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH, PROXY),
-    "image_too_large": _code(413, "an image declares more than its limits (pixels, structure)",
+    "image_too_large": _code(413, "an image declares more than its limits (pixels, decoding cost, metadata)",
                              PREDICT, SLOT),
     "batch_too_large": _code(413, "more images than the batch limit", BATCH),
     "too_many_pixels": _code(413, "the images together declare more pixels than one request may",
