@@ -110,22 +110,24 @@ def scenario_load_via_proxy(probes: dict, log_dir: Path, clients: int, seconds: 
     )
 
 
-# 5xx answers by design: the proxy's 503 when no app replica is reachable.
-BY_DESIGN_5XX = {(503, "bad_gateway")}
+# 5xx answers by design, each with Retry-After: the proxy's 503 when no app replica is reachable,
+# and the app's when a worker already holds as many large images as it may (app.DEFAULTS).
+BY_DESIGN_5XX = {(503, "bad_gateway"), (503, "server_busy")}
 _ERROR_CODE = re.compile(r'"code":\s*"(\w+)"')
 
 
 def scenario_heavy(log_dir: Path, seconds: float, counts: tuple[int, ...] = (8, 16)) -> None:
     """N keep-alive clients (each from its own address) send the heaviest requests the shipped
     limits allow (harness.clients.heavy_probes) for ``seconds``, straight at gunicorn and through
-    nginx, each way on a fresh server, while /healthz is probed every 0.2 s the same way."""
+    nginx, each way on a fresh server, while /healthz is probed every 0.2 s the same way. A client
+    told to come back later (429 or 503 with Retry-After) waits as long as it is told."""
     probes = heavy_probes(DEFAULTS["MAX_IMAGE_PIXELS"], DEFAULTS["MAX_REQUEST_PIXELS"])
     print(
         f"\n== heavy: N clients × {seconds:.0f} s of the heaviest requests, 2 workers, each way on a fresh "
         f"server; kinds: {', '.join(f'{p.kind} ({len(p.body) // 1024} KiB)' for p in probes)}"
     )
     print(
-        f"{'N':>3} {'way':<7}{'requests':>9}  {'p50/p99/max s':<17}{'peak MiB':<12}{'healthz s':<17}"
+        f"{'N':>3} {'way':<7}{'requests':>9}  {'p50/p99/max s':<18}{'peak MiB':<12}{'healthz s':<17}"
         f"{'failed':<9}  answers other than 200 ((status, code): count)"
     )
     for count in counts:
@@ -134,7 +136,7 @@ def scenario_heavy(log_dir: Path, seconds: float, counts: tuple[int, ...] = (8, 
             with _server_and_proxy(log_dir, f"heavy-{count}-{way}") as (server, proxy):
                 port = proxy.port if way == "proxy" else server.port
                 run = LoadRun(port, probes, [], clients=count, seconds=seconds, bad_fraction=0.0,
-                              timeout=30, sources=sources)
+                              timeout=30, sources=sources, honour_retry_after=True)
                 with HealthProbes(port, source=loopback_address(count)) as health:
                     run.run()
                 peaks = sorted(peak_rss_kib(pid) / 1024 for pid in server.worker_pids())
@@ -142,7 +144,7 @@ def scenario_heavy(log_dir: Path, seconds: float, counts: tuple[int, ...] = (8, 
             unexpected = sum(n for (status, code), n in answers.items()
                              if status and status >= 500 and (status, code) not in BY_DESIGN_5XX)
             print(
-                f"{count:>3} {way:<7}{len(run.outcomes):>9}  {_spread([o.latency for o in run.outcomes]):<17}"
+                f"{count:>3} {way:<7}{len(run.outcomes):>9}  {_spread([o.latency for o in run.outcomes]):<18}"
                 f"{', '.join(f'{p:.0f}' for p in peaks):<12}{_spread(health.latencies()):<17}"
                 f"{health.failed():>4}/{len(health.answers):<4}  {dict(answers) or ''}; "
                 f"unexpected 5xx: {unexpected}"

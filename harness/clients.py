@@ -85,6 +85,9 @@ class LoadRun:
     # Client i connects from sources[i % len(sources)] (127.x.y.z addresses): a per-client limit
     # in front sees distinct clients. Empty: the system's choice, 127.0.0.1.
     sources: list[str] = field(default_factory=list)
+    # Whether a client told to come back later (a 429 or 503 with Retry-After) waits that long
+    # before its next request, as a well-behaved client does, rather than asking again at once.
+    honour_retry_after: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     started: float = 0.0
 
@@ -113,6 +116,9 @@ class LoadRun:
                 mine.append(
                     Outcome(probe.kind, now - self.started, latency, response.status, result, fresh, detail)
                 )
+                retry_after = response.getheader("Retry-After", "")
+                if self.honour_retry_after and response.status in (429, 503) and retry_after.isdigit():
+                    time.sleep(min(int(retry_after), max(0.0, deadline - time.monotonic())))
             except (OSError, http.client.HTTPException) as exc:
                 latency = time.monotonic() - now
                 mine.append(
