@@ -9,6 +9,7 @@ can be changed without editing this file through GUNICORN_CMD_ARGS, e.g. ``GUNIC
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -36,10 +37,8 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # as it is freed; smaller ones are served as before. Set here, in the master: the workers it
 # forks inherit it. mallopt is glibc's (the Docker image's); elsewhere this does nothing.
 M_MMAP_THRESHOLD = -3
-try:
+with contextlib.suppress(AttributeError):  # a C library without mallopt
     ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024)
-except AttributeError:  # a C library without mallopt
-    pass
 
 
 def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
