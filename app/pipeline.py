@@ -53,27 +53,34 @@ def busy_response(exc: ServerBusy) -> Response:
 
 
 class LargeDecodes:
-    """The turns of one worker process at decoding large images (see app.DEFAULTS): ``decoding``
-    requests decode at once, ``waiting`` more wait for their turn, and any more are refused at
-    once, so that the worker's other threads stay free for small requests and /healthz. Created
-    by create_app before gunicorn forks: each worker has its own."""
+    """The turns of one worker process at decoding large images (see app.DEFAULTS): requests
+    holding one queue, at most ``decoding + waiting`` of them; the first ``decoding`` decode
+    while the others wait, in order. A request that finds the queue full is refused at once, so
+    that the worker's other threads stay free for small requests and /healthz. Created by
+    create_app before gunicorn forks: each worker has its own."""
 
     def __init__(self, decoding: int, waiting: int):
-        self._admitted = threading.BoundedSemaphore(decoding + waiting)
-        self._decoding = threading.BoundedSemaphore(decoding)
+        self._decoding, self._places = decoding, decoding + waiting
+        self._queue: list[object] = []
+        self._changed = threading.Condition()
 
     @contextlib.contextmanager
     def turn(self, large_pixels: int) -> Iterator[None]:
-        """Hold one of the decoding turns, after waiting for it if one of the waiting places is
-        free. Raises ServerBusy when none is."""
-        if not self._admitted.acquire(blocking=False):
-            raise ServerBusy(f"the server is decoding as many images over {large_pixels} pixels as "
-                             "it holds at once; retry in a second, or send a smaller image")
+        """Hold a decoding turn, after waiting for it in the queue. Raises ServerBusy when the
+        queue is full."""
+        ticket = object()
+        with self._changed:
+            if len(self._queue) >= self._places:
+                raise ServerBusy(f"the server is decoding as many images over {large_pixels} pixels "
+                                 "as it holds at once; retry in a second, or send a smaller image")
+            self._queue.append(ticket)
+            self._changed.wait_for(lambda: self._queue.index(ticket) < self._decoding)
         try:
-            with self._decoding:
-                yield
+            yield
         finally:
-            self._admitted.release()
+            with self._changed:
+                self._queue.remove(ticket)
+                self._changed.notify_all()
 
 
 def preprocess(
