@@ -87,7 +87,8 @@ def preprocess(
     images: list[ImageInput | ApiError], config: Mapping, steps: bool = False
 ) -> list[NetworkInput | ApiError]:
     """Each image as the network's input (with its ``steps`` if asked for), or the error that
-    stopped it; order kept.
+    stopped it; order kept. ``images`` is emptied as they are read: a request kept alive after
+    it is answered (in an error's traceback) then holds none of them.
 
     Raises ApiError("too_many_pixels") when the images' headers declare more than
     ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded. When one
@@ -95,6 +96,7 @@ def preprocess(
     app's large-decode turns (ServerBusy when none is free).
     """
     opened = [_open(image, config["MAX_IMAGE_PIXELS"]) for image in images]
+    images.clear()
     declared = sum(item.width * item.height for item in opened if isinstance(item, Image.Image))
     budget = config["MAX_REQUEST_PIXELS"]
     if declared > budget:

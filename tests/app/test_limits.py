@@ -289,3 +289,23 @@ def test_a_boundary_repeated_past_the_part_limit_is_refused_before_any_part_is_p
     error = assert_error(response, 400, "too_many_parts")
     assert str(limit) in error["message"]
     assert parsed_part_headers == []
+
+
+def test_a_refused_request_leaves_none_of_its_input_alive(client):
+    # With the cyclic collector off, a request kept alive by its error's traceback (the view's
+    # frame holds it) would keep its pixel list, megabytes of Python numbers, after the answer.
+    import gc
+
+    def long_lists() -> int:
+        return sum(isinstance(thing, list) and len(thing) > 10_000 for thing in gc.get_objects())
+
+    body = json.dumps({"pixels": [0.5] * 50_000}).encode()
+    gc.collect()
+    gc.disable()
+    try:
+        response = client.post("/predict", data=body, content_type="application/json")
+        alive = long_lists()
+    finally:
+        gc.enable()
+    assert_error(response, 400, "invalid_pixels")
+    assert alive == 0
