@@ -84,6 +84,8 @@ bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 # held by one trickling client until `timeout` kills it, a gthread worker keeps serving.
 workers = _positive_int("WEB_CONCURRENCY", available_cpus())
 worker_class = "gthread"
+# Each thread may hold one request: docs/deploy.md ("Memory") derives a worker's memory bound,
+# and the containers' limits, from this count.
 threads = 4
 # Limit: a client that stops sending mid-request holds its thread until it hangs up, so
 # workers × threads stalled connections leave nothing to serve others. Exposed to the open
