@@ -60,6 +60,9 @@ class LargeDecodes:
     create_app before gunicorn forks: each worker has its own."""
 
     def __init__(self, decoding: int, waiting: int):
+        if decoding < 1 or waiting < 0:
+            raise ValueError(f"LARGE_DECODES must be at least 1 and LARGE_REQUESTS_WAITING at least 0, "
+                             f"not {decoding} and {waiting}")
         self._decoding, self._places = decoding, decoding + waiting
         self._queue: list[object] = []
         self._changed = threading.Condition()
@@ -93,7 +96,7 @@ def preprocess(
     Raises ApiError("too_many_pixels") when the images' headers declare more than
     ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded. When one
     of them declares more than ``config["LARGE_IMAGE_PIXELS"]``, they are decoded in one of the
-    app's large-decode turns (ServerBusy when none is free).
+    worker's large-decode turns (ServerBusy when its queue is full).
     """
     opened = [_open(image, config["MAX_IMAGE_PIXELS"]) for image in images]
     images.clear()
