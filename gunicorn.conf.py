@@ -9,6 +9,8 @@ can be changed without editing this file through GUNICORN_CMD_ARGS, e.g. ``GUNIC
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import json
 import math
@@ -25,6 +27,18 @@ from gunicorn import util
 # an explicit choice alone.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+
+# Memory a decoded image frees must go back to the system, or a worker's memory bound
+# (docs/deploy.md) would not hold: glibc keeps freed blocks in the arena of the thread that
+# freed them, and raises its mmap threshold each time a large block is freed, so each of a
+# worker's threads would come to hold the memory of the last large image it decoded. A fixed
+# threshold maps every allocation of 4 MiB or more (image buffers) on its own, unmapped as soon
+# as it is freed; smaller ones are served as before. Set here, in the master: the workers it
+# forks inherit it. mallopt is glibc's (the Docker image's); elsewhere this does nothing.
+M_MMAP_THRESHOLD = -3
+with contextlib.suppress(AttributeError):  # a C library without mallopt
+    ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024)
 
 
 def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
@@ -70,6 +84,8 @@ bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 # held by one trickling client until `timeout` kills it, a gthread worker keeps serving.
 workers = _positive_int("WEB_CONCURRENCY", available_cpus())
 worker_class = "gthread"
+# Each thread may hold one request: docs/deploy.md ("Memory") derives a worker's memory bound,
+# and the containers' limits, from this count.
 threads = 4
 # Limit: a client that stops sending mid-request holds its thread until it hangs up, so
 # workers × threads stalled connections leave nothing to serve others. Exposed to the open

@@ -21,6 +21,14 @@ DEFAULTS = {
     # request may cost to decode, whatever the batch size.
     "MAX_REQUEST_PIXELS": 2 * 4096 * 4096,
     "MAX_FORM_PARTS": 64,  # parts of one multipart body: the images and a few text fields
+    # An image declaring more pixels than this is large: decoding it costs far more memory than
+    # anything else a request does. Each worker process decodes LARGE_DECODES requests holding
+    # one at a time, lets LARGE_REQUESTS_WAITING more wait for their turn, and refuses any more
+    # at once (503 server_busy, Retry-After), leaving its other threads to small requests. So
+    # its peak memory has a bound whatever its threads do (docs/deploy.md has the formula).
+    "LARGE_IMAGE_PIXELS": 1024 * 1024,
+    "LARGE_DECODES": 1,
+    "LARGE_REQUESTS_WAITING": 1,
 }
 
 
@@ -55,11 +63,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-    from app import api, errors, pages
+    from app import api, errors, pages, pipeline
     from app.inference import Predictor
 
     app.extensions["model"] = Predictor.from_checkpoint(app.config["WEIGHTS_PATH"])
+    # Made before gunicorn forks its workers (preload_app): each worker has its own turns.
+    app.extensions["large_decodes"] = pipeline.LargeDecodes(
+        app.config["LARGE_DECODES"], app.config["LARGE_REQUESTS_WAITING"])
     errors.register(app)
+    app.register_error_handler(pipeline.ServerBusy, pipeline.busy_response)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     return app

@@ -75,6 +75,8 @@ CODES: dict[str, ErrorCode] = {
     "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),
     "method_not_allowed": _code(405, "the path does not take this method", PROXY),
     "internal_error": _code(500, "the server failed to handle the request", PROXY, SERVER),
+    "server_busy": _code(503, "the server is decoding as many large images as it holds at once; "
+                         "retry after Retry-After seconds", PREDICT, BATCH),
     # Answered by the proxy (and some by gunicorn) alone, in the same shape.
     "request_uri_too_long": _code(414, "the request URI is too long", PROXY, SERVER),
     "too_many_requests": _code(429, "too many requests or connections from one client", PROXY),

@@ -11,6 +11,7 @@ import base64
 import binascii
 import io
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -45,6 +46,14 @@ MAX_BODY_READ_CPU_SECONDS = 0.25
 # before json starts.
 MAX_JSON_ARRAYS = 4096
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+# A multipart part's headers (its Content-Disposition with the filename, a Content-Type) end
+# within this many bytes: Werkzeug parses them in Python a character at a time, and a 4 MiB
+# filename would cost it a second. Checked, with the count of parts, before it starts.
+MAX_PART_HEADER_BYTES = 8 * 1024
+# As Werkzeug reads multipart framing: after a boundary, spaces and a line break (CRLF, LF or
+# CR), or "--" for the last one; a part's headers end at a blank line.
+_AFTER_BOUNDARY = re.compile(rb"--|[^\S\r\n]*(?:\r\n|\n|\r)")
+_BLANK_LINE = re.compile(rb"\r\n\r\n|\r\r|\n\n")
 
 
 @dataclass(frozen=True)
@@ -222,14 +231,51 @@ def _multipart() -> tuple[MultiDict, MultiDict]:
     """
     body = read_body()
     max_parts = current_app.config["MAX_FORM_PARTS"]
+    boundary = request.mimetype_params.get("boundary", "")
+    if boundary.isascii():  # else Werkzeug refuses it below
+        _check_part_headers(body, boundary.encode(), max_parts)
     parser = FormDataParser(max_form_memory_size=len(body) + 1, max_form_parts=max_parts, silent=False)
     try:
         _, form, files = parser.parse(io.BytesIO(body), request.mimetype, len(body), request.mimetype_params)
     except RequestEntityTooLarge:  # the only limit that can fire: a field is never larger than the body
-        raise ApiError("too_many_parts", f"the multipart body has more than {max_parts} parts") from None
+        raise _too_many_parts(max_parts) from None
     except ValueError as exc:
         raise ApiError("invalid_multipart", f"the multipart body is malformed or cut short: {exc}") from None
     return form, files
+
+
+def _too_many_parts(max_parts: int) -> ApiError:
+    return ApiError("too_many_parts", f"the multipart body has more than {max_parts} parts")
+
+
+def _check_part_headers(body: bytes, boundary: bytes, max_parts: int) -> None:
+    """Refuse a multipart body with more than ``max_parts`` parts, or a part whose headers run
+    past MAX_PART_HEADER_BYTES, before Werkzeug parses any of them. C-speed searches only, a
+    bounded number: what else is malformed is left to Werkzeug to refuse."""
+    delimiter = b"--" + boundary
+    # Every part's boundary line and the last one: more, and there are more parts than allowed
+    # (or the boundary appears inside a part, which a client's boundary is chosen never to do).
+    if body.count(delimiter) > max_parts + 1:
+        raise _too_many_parts(max_parts)
+    position, first = 0, True
+    while (found := body.find(delimiter, position)) != -1:
+        position = found + len(delimiter)
+        after = _AFTER_BOUNDARY.match(body, position)
+        # A boundary line starts after a line break, the first one anywhere (after a preamble).
+        if after is None or not (first or body[found - 1 : found] in (b"\r", b"\n")):
+            continue
+        if after.group() == b"--":
+            return  # the last boundary: what follows is never parsed
+        first, headers = False, after.end()
+        blank = _BLANK_LINE.search(body, headers, headers + MAX_PART_HEADER_BYTES + 4)
+        if blank is None and len(body) - headers <= MAX_PART_HEADER_BYTES:
+            return  # cut short within the limit: Werkzeug says so
+        if blank is None or blank.start() - headers > MAX_PART_HEADER_BYTES:
+            raise ApiError("invalid_multipart", f"a part's headers are longer than "
+                           f"{MAX_PART_HEADER_BYTES} bytes, the limit (a long filename?)")
+        # The part's data starts after the blank line's first line break, which Werkzeug lets
+        # the next boundary's line break share when the data is empty.
+        position = (blank.start() + blank.end()) // 2
 
 
 def _multipart_images(form: MultiDict, files: MultiDict) -> list[ImageInput | ApiError]:

@@ -5,6 +5,7 @@
     python -m bench.load --scenario kill | slow | memory | blas
     python -m bench.load --via-proxy           # also through nginx (deploy/nginx.conf), side by side
     python -m bench.load --scenario overhead | slowclients   # the proxy's own scenarios
+    python -m bench.load --scenario heavy --seconds 20      # the heaviest requests, both ways
 
 Scenarios:
   load    mixed /predict requests (PNG, JPEG, multipart, data URL, JSON pixels, 10% bad inputs)
@@ -22,6 +23,11 @@ would be (the proxy limits each address):
   overhead     one keep-alive client, requests one at a time: the latency the proxy adds.
   slowclients  N clients trickling headers or bodies (half each) while /healthz is probed 10
                times (1 s each): direct, through the proxy, and through it from one address.
+  heavy        8, then 16 clients sending the heaviest requests the limits allow (batches of
+               drawings at the pixel limit: lossless WebP, PNG, JPEG) for --seconds, straight at
+               gunicorn and through the proxy, each on a fresh server: each worker's peak RSS,
+               /healthz latency meanwhile, and every answer that is not a 200 (5xx other than
+               the proxy's 503 by design counted as unexpected).
 
 Requests and their expected answers come from harness.probes (MNIST test digits with MNIST_DIR,
 drawn digits without). Every valid request under load must get exactly its digit; every bad one
@@ -38,7 +44,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.load_proxy import scenario_load_via_proxy, scenario_overhead, scenario_slowclients
+from bench.load_proxy import scenario_heavy, scenario_load_via_proxy, scenario_overhead, scenario_slowclients
 from harness.clients import LoadRun, Outcome, kill_worker_under_load, percentile_ms, summary, trickle_upload
 from harness.probes import build_probes
 from harness.proxy import NGINX
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scenario",
-        choices=["all", "load", "kill", "slow", "memory", "blas", "overhead", "slowclients"],
+        choices=["all", "load", "kill", "slow", "memory", "blas", "overhead", "slowclients", "heavy"],
         default="all",
     )
     parser.add_argument(
@@ -202,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (1 <= args.clients <= 200 and 0 < args.seconds <= 120):
         parser.error("keep it bounded: 1-200 clients, at most 120 s")
-    needs_proxy = args.via_proxy or args.scenario in ("overhead", "slowclients")
+    needs_proxy = args.via_proxy or args.scenario in ("overhead", "slowclients", "heavy")
     if needs_proxy and not NGINX.is_file():
         parser.error(f"{NGINX} not found (apt-get install nginx)")
     os.environ["DIGIT_LENS_WEIGHTS_PATH"] = args.weights  # what the served app loads
@@ -228,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             scenario_overhead(probes, log_dir)
         if args.scenario == "slowclients" or (args.scenario == "all" and args.via_proxy):
             scenario_slowclients(probes, log_dir)
+        if args.scenario == "heavy" or (args.scenario == "all" and args.via_proxy):
+            scenario_heavy(log_dir, args.seconds)
     return 0
 
 

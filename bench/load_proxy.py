@@ -1,6 +1,6 @@
 """bench.load's scenarios with Debian's nginx running deploy/nginx.conf in front of the same
-gunicorn (see bench/load.py's overview): the load both ways, the latency the proxy adds, and slow
-clients against the proxy.
+gunicorn (see bench/load.py's overview): the load both ways, the heaviest requests both ways, the
+latency the proxy adds, and slow clients against the proxy.
 """
 
 from __future__ import annotations
@@ -8,16 +8,18 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from harness.clients import LoadRun, percentile_ms, summary
+from app import DEFAULTS
+from harness.clients import HealthProbes, LoadRun, heavy_probes, percentile_ms, summary
 from harness.probes import padded_pixels_body
 from harness.proxy import NginxProxy
-from harness.serving import GunicornServer, children, cpu_seconds
+from harness.serving import GunicornServer, children, cpu_seconds, peak_rss_kib
 from harness.slow_clients import BODY, HEADERS, SlowClientRun, loopback_address
 
 
@@ -106,6 +108,60 @@ def scenario_load_via_proxy(probes: dict, log_dir: Path, clients: int, seconds: 
         f"proxy/direct: throughput ×{proxied['rps'] / direct['rps']:.2f}, "
         f"p50 ×{proxied['p50'] / direct['p50']:.2f}, p99 ×{proxied['p99'] / direct['p99']:.2f}"
     )
+
+
+# 5xx answers by design, each with Retry-After: the proxy's 503 when no app replica is reachable,
+# and the app's when a worker already holds as many large images as it may (app.DEFAULTS).
+BY_DESIGN_5XX = {(503, "bad_gateway"), (503, "server_busy")}
+_ERROR_CODE = re.compile(r'"code":\s*"(\w+)"')
+
+
+def scenario_heavy(log_dir: Path, seconds: float, counts: tuple[int, ...] = (8, 16)) -> None:
+    """N keep-alive clients (each from its own address) send the heaviest requests the shipped
+    limits allow (harness.clients.heavy_probes) for ``seconds``, straight at gunicorn and through
+    nginx, each way on a fresh server, while /healthz is probed every 0.2 s the same way. A client
+    told to come back later (429 or 503 with Retry-After) waits as long as it is told."""
+    probes = heavy_probes(DEFAULTS["MAX_IMAGE_PIXELS"], DEFAULTS["MAX_REQUEST_PIXELS"])
+    print(
+        f"\n== heavy: N clients × {seconds:.0f} s of the heaviest requests, 2 workers, each way on a fresh "
+        f"server; kinds: {', '.join(f'{p.kind} ({len(p.body) // 1024} KiB)' for p in probes)}"
+    )
+    print(
+        f"{'N':>3} {'way':<7}{'requests':>9}  {'p50/p99/max s':<18}{'peak MiB':<12}{'healthz s':<17}"
+        f"{'failed':<9}  answers other than 200 ((status, code): count)"
+    )
+    for count in counts:
+        sources = [loopback_address(i) for i in range(count)]
+        for way in ("direct", "proxy"):
+            with _server_and_proxy(log_dir, f"heavy-{count}-{way}") as (server, proxy):
+                port = proxy.port if way == "proxy" else server.port
+                run = LoadRun(port, probes, [], clients=count, seconds=seconds, bad_fraction=0.0,
+                              timeout=30, sources=sources, honour_retry_after=True)
+                with HealthProbes(port, source=loopback_address(count)) as health:
+                    run.run()
+                peaks = sorted(peak_rss_kib(pid) / 1024 for pid in server.worker_pids())
+            answers = Counter(_status_and_code(o) for o in run.outcomes if o.status != 200)
+            unexpected = sum(n for (status, code), n in answers.items()
+                             if status and status >= 500 and (status, code) not in BY_DESIGN_5XX)
+            print(
+                f"{count:>3} {way:<7}{len(run.outcomes):>9}  {_spread([o.latency for o in run.outcomes]):<18}"
+                f"{', '.join(f'{p:.0f}' for p in peaks):<12}{_spread(health.latencies()):<17}"
+                f"{health.failed():>4}/{len(health.answers):<4}  {dict(answers) or ''}; "
+                f"unexpected 5xx: {unexpected}"
+            )
+
+
+def _spread(latencies: list[float]) -> str:
+    """p50/p99/max of ``latencies``, in seconds."""
+    if not latencies:
+        return "-"
+    p50, p99 = (percentile_ms(latencies, q) / 1e3 for q in (50, 99))
+    return f"{p50:.2f}/{p99:.2f}/{max(latencies):.2f}"
+
+
+def _status_and_code(outcome) -> tuple[int | None, str | None]:
+    found = _ERROR_CODE.search(outcome.detail)
+    return outcome.status, found.group(1) if found else None
 
 
 def _one_at_a_time(

@@ -1,9 +1,11 @@
 """HTTP clients for a server on 127.0.0.1: a bounded mixed load judged against the probes' expected
-answers, a slow (trickling) upload, an abandoned upload, and a worker killed under load.
+answers, the heaviest requests the limits allow with /healthz probed meanwhile, a slow (trickling)
+upload, an abandoned upload, and a worker killed under load.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.images import encode
+from harness.pictures import draw_digit_seven
 from harness.probes import VALID_KINDS, Probe
 from harness.serving import GunicornServer
 
@@ -54,8 +58,12 @@ def judge(probe: Probe, status: int, body: bytes, content_type: str) -> tuple[st
     except ValueError:
         return "not_json", body[:200].decode(errors="replace")
     if status == 200:
-        digit = document.get("digit")
-        return (OK, "") if digit == probe.digit else ("wrong_answer", f"{digit} (expected {probe.digit})")
+        # A batch answers one result per image: each must be the probe's digit.
+        results = document.get("results", [document])
+        digits = [result.get("digit") for result in results]
+        if all(digit == probe.digit for digit in digits):
+            return OK, ""
+        return "wrong_answer", f"{digits} (expected {probe.digit})"
     code = (document.get("error") or {}).get("code")
     return (OK, "") if code == probe.code else ("wrong_error_code", f"{code} (expected {probe.code})")
 
@@ -77,6 +85,9 @@ class LoadRun:
     # Client i connects from sources[i % len(sources)] (127.x.y.z addresses): a per-client limit
     # in front sees distinct clients. Empty: the system's choice, 127.0.0.1.
     sources: list[str] = field(default_factory=list)
+    # Whether a client told to come back later (a 429 or 503 with Retry-After) waits that long
+    # before its next request, as a well-behaved client does, rather than asking again at once.
+    honour_retry_after: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     started: float = 0.0
 
@@ -105,6 +116,9 @@ class LoadRun:
                 mine.append(
                     Outcome(probe.kind, now - self.started, latency, response.status, result, fresh, detail)
                 )
+                retry_after = response.getheader("Retry-After", "")
+                if self.honour_retry_after and response.status in (429, 503) and retry_after.isdigit():
+                    time.sleep(min(int(retry_after), max(0.0, deadline - time.monotonic())))
             except (OSError, http.client.HTTPException) as exc:
                 latency = time.monotonic() - now
                 mine.append(
@@ -170,6 +184,84 @@ def summary(run: LoadRun) -> str:
         f"connection errors: {failed['connection_error']}"
     )
     return "\n".join(lines)
+
+
+# --- the heaviest requests, and /healthz meanwhile -------------------------------------------
+
+# Each heavy kind: a drawing of a 7 at the pixel limit in one file format (Pillow's format and
+# options), sent as a batch of as many as one request's pixel budget allows. Lossless WebP with
+# alpha costs the most memory to decode, then palette and alpha PNGs; JPEG is decoded at a
+# reduced scale.
+HEAVY_FORMATS = {
+    "webp": ("WEBP", {"lossless": True}),
+    "png_rgba": ("PNG", {}),
+    "png_palette": ("PNG", {"transparency": 0}),
+    "jpeg": ("JPEG", {"quality": 90}),
+}
+
+
+def heavy_probes(max_image_pixels: int, max_request_pixels: int) -> list[Probe]:
+    """The costliest requests the limits let through, one per HEAVY_FORMATS kind: a JSON batch of
+    ``max_request_pixels // max_image_pixels`` drawings of a 7 at the pixel limit, each answered 7."""
+    side = int(max_image_pixels**0.5)
+    count = max(1, max_request_pixels // (side * side))
+    drawing = draw_digit_seven(side)
+    probes = []
+    for kind, (fmt, options) in HEAVY_FORMATS.items():
+        image = drawing
+        if kind == "png_palette":  # two colours, index 0 the transparent background
+            image = drawing.getchannel("A").point(lambda v: 1 if v >= 128 else 0).convert("P")
+            image.putpalette([255, 255, 255, 0, 0, 0])
+        encoded = base64.b64encode(encode(image, fmt, **options)).decode()
+        body = json.dumps({"images": [encoded] * count}).encode()
+        probes.append(Probe(f"heavy:{kind}", body, "application/json", 200, 7, path="/predict/batch"))
+    return probes
+
+
+@dataclass
+class HealthProbes:
+    """GET /healthz on 127.0.0.1:``port`` every ``interval`` s from ``source``, each on a new
+    connection as an orchestrator's probe is, until stopped: (latency s, status or None) each."""
+
+    port: int
+    interval: float = 0.2
+    timeout: float = 10.0
+    source: str = "127.0.0.1"
+    answers: list[tuple[float, int | None]] = field(default_factory=list)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            started = time.monotonic()
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout, source_address=(self.source, 0)
+            )
+            try:
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = None
+            finally:
+                connection.close()
+            self.answers.append((time.monotonic() - started, status))
+
+    def __enter__(self) -> HealthProbes:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(self.timeout + 5)
+
+    def latencies(self) -> list[float]:
+        return [latency for latency, _ in self.answers]
+
+    def failed(self) -> int:
+        """Probes not answered 200 (a timeout counts as failed)."""
+        return sum(status != 200 for _, status in self.answers)
 
 
 # --- faults --------------------------------------------------------------------------------

@@ -360,6 +360,17 @@ def cases(
                     raw_chunked=True),
         HostileCase("chunked: 1 MiB in 1-byte chunks", "/predict", "image/png",
                     lambda: chunked(b"\x00" * (1 << 20), 1), frozenset({400}), raw_chunked=True),
+        # Multipart framing: part headers Werkzeug would parse a character at a time.
+        HostileCase(f"multipart part with a {room // 1024:,} KiB filename", "/predict", MULTIPART,
+                    lambda: multipart([("image", "a" * room, small_png)]),
+                    frozenset({400}), "invalid_multipart"),
+        HostileCase(f"multipart part with {room // 8300:,} headers of 8 KB", "/predict", MULTIPART,
+                    lambda: b"--hostile\r\n" + (b"X-Note: " + b"v" * 8190 + b"\r\n") * (room // 8300)
+                    + b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
+                    + small_png + b"\r\n--hostile--\r\n", frozenset({400}), "invalid_multipart"),
+        HostileCase(f"multipart boundary {room // 12:,} times inside a part", "/predict/batch", MULTIPART,
+                    lambda: multipart([("image", "a.png", small_png + b"x--hostile\r\n" * (room // 12))]),
+                    frozenset({400}), "too_many_parts"),
     ]
 
 

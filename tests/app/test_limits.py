@@ -9,6 +9,7 @@ import logging
 
 import pytest
 
+from app.request_parsing import MAX_PART_HEADER_BYTES
 from harness.api_checks import assert_error, b64
 from harness.images import encode, png
 from harness.pictures import draw_digit_seven, plain_png
@@ -149,6 +150,7 @@ def test_a_body_cut_short_is_a_clean_400(app, path, content_type, head, reset, c
     assert_error(response, 400, "incomplete_body")
     assert "unhandled" not in caplog.text
 
+
 def test_a_multipart_body_over_the_part_limit_is_a_400_naming_the_limit(app, client):
     limit = app.config["MAX_FORM_PARTS"]
     fields = {"include": ["feature_maps"] * limit, "image": (io.BytesIO(PNG), "digit.png")}
@@ -220,3 +222,90 @@ def test_a_body_that_costs_too_much_to_read_is_refused_partway(app):
     )
     assert_error(response, 400, "too_fragmented")
     assert stream.left > 0  # refused before all of it was read
+
+
+@pytest.fixture
+def parsed_part_headers(monkeypatch) -> list[bytes]:
+    """The header blocks of multipart parts Werkzeug parses during the test."""
+    from werkzeug.sansio.multipart import MultipartDecoder
+
+    parsed = []
+    original = MultipartDecoder._parse_headers
+
+    def spying_parse_headers(self, data):
+        parsed.append(bytes(data))
+        return original(self, data)
+
+    monkeypatch.setattr(MultipartDecoder, "_parse_headers", spying_parse_headers)
+    return parsed
+
+
+def _part(headers: bytes, data: bytes, line_break: bytes = b"\r\n") -> bytes:
+    return b"--b" + line_break + headers + line_break + line_break + data + line_break
+
+
+def _disposition(filename: bytes) -> bytes:
+    return b'Content-Disposition: form-data; name="image"; filename="' + filename + b'"'
+
+
+def _header_block(size: int) -> bytes:
+    """A part's headers of exactly ``size`` bytes: its disposition, the filename padding it out."""
+    return _disposition(b"a" * (size - len(_disposition(b""))))
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        _disposition(b"a" * 100_000),
+        b"\r\n".join([b"X-Note: " + b"v" * 1000] * 20 + [_disposition(b"digit.png")]),
+        _header_block(MAX_PART_HEADER_BYTES + 1),
+    ],
+    ids=["a 100 KB filename", "20 long headers", "one byte over the limit"],
+)
+def test_a_part_whose_headers_run_past_the_limit_is_refused_before_they_are_parsed(
+    client, parsed_part_headers, headers
+):
+    body = _part(headers, PNG) + b"--b--\r\n"
+    response = client.post("/predict", data=body, content_type="multipart/form-data; boundary=b")
+    error = assert_error(response, 400, "invalid_multipart")
+    assert str(MAX_PART_HEADER_BYTES) in error["message"]
+    assert parsed_part_headers == []
+
+
+@pytest.mark.parametrize("line_break", [b"\r\n", b"\n", b"\r"], ids=["CRLF", "LF", "CR"])
+def test_part_headers_at_the_limit_are_read_with_any_line_break(client, parsed_part_headers, line_break):
+    body = b"a preamble" + _part(_header_block(MAX_PART_HEADER_BYTES), PNG, line_break) + b"--b--"
+    response = client.post("/predict", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 200, response.get_json()
+    assert [len(block) for block in parsed_part_headers] == [MAX_PART_HEADER_BYTES]
+
+
+def test_a_boundary_repeated_past_the_part_limit_is_refused_before_any_part_is_parsed(
+    app, client, parsed_part_headers
+):
+    limit = app.config["MAX_FORM_PARTS"]
+    body = _part(_disposition(b"digit.png"), PNG) + b"x--b\r\n" * (limit + 1)
+    response = client.post("/predict/batch", data=body, content_type="multipart/form-data; boundary=b")
+    error = assert_error(response, 400, "too_many_parts")
+    assert str(limit) in error["message"]
+    assert parsed_part_headers == []
+
+
+def test_a_refused_request_leaves_none_of_its_input_alive(client):
+    # With the cyclic collector off, a request kept alive by its error's traceback (the view's
+    # frame holds it) would keep its pixel list, megabytes of Python numbers, after the answer.
+    import gc
+
+    def long_lists() -> int:
+        return sum(isinstance(thing, list) and len(thing) > 10_000 for thing in gc.get_objects())
+
+    body = json.dumps({"pixels": [0.5] * 50_000}).encode()
+    gc.collect()
+    gc.disable()
+    try:
+        response = client.post("/predict", data=body, content_type="application/json")
+        alive = long_lists()
+    finally:
+        gc.enable()
+    assert_error(response, 400, "invalid_pixels")
+    assert alive == 0

@@ -15,12 +15,23 @@ import numpy as np
 import pytest
 
 from app import DEFAULTS
-from harness.clients import LoadRun, abandoned_upload, kill_worker_under_load, summary, trickle_upload
+from harness.clients import (
+    HealthProbes,
+    LoadRun,
+    abandoned_upload,
+    heavy_probes,
+    kill_worker_under_load,
+    summary,
+    trickle_upload,
+)
 from harness.probes import padded_pixels_body
-from harness.serving import GunicornServer
+from harness.serving import GunicornServer, peak_rss_kib
 
 pytestmark = pytest.mark.slow
 TWO_WORKERS = {"WEB_CONCURRENCY": "2"}
+# The bound on one worker's memory that docs/deploy.md derives ("Memory: one worker's bound"),
+# and from which the containers' limits in compose.yaml and deploy/k8s are set.
+WORKER_PEAK_BOUND_MIB = 500
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +158,24 @@ def test_oversized_declared_body_is_refused_before_it_is_sent(server, probes):
     status, answer = _send_and_read_answer(server.port, None, DEFAULTS["MAX_CONTENT_LENGTH"] + 1)
     assert (status, answer["error"]["code"]) == (413, "payload_too_large")
     _assert_still_serving(server, before, probes)
+
+
+def test_heavy_requests_at_once_keep_each_worker_under_its_memory_bound_and_healthz_answering(
+    start_gunicorn,
+):
+    """8 clients send the heaviest requests the limits allow (batches of images at the pixel
+    limit) to 2 workers × 4 threads: each worker decodes one at a time, refuses what it cannot
+    hold with a 503 server_busy, and keeps threads free for /healthz."""
+    server = start_gunicorn(TWO_WORKERS, name="heavy")
+    probes = heavy_probes(DEFAULTS["MAX_IMAGE_PIXELS"], DEFAULTS["MAX_REQUEST_PIXELS"])
+    run = LoadRun(server.port, probes, [], clients=8, seconds=6, bad_fraction=0.0, timeout=30,
+                  honour_retry_after=True)
+    with HealthProbes(server.port) as health:
+        run.run()
+    peaks = [peak_rss_kib(pid) / 1024 for pid in server.worker_pids()]
+    answered = Counter(o.status for o in run.outcomes)
+    print(f"\nworker peaks {[round(p) for p in peaks]} MiB; answers {dict(answered)}")
+    assert all(peak <= WORKER_PEAK_BOUND_MIB for peak in peaks), peaks
+    assert set(answered) <= {200, 503} and answered[200] > 0, answered
+    assert all("server_busy" in o.detail for o in run.outcomes if o.status == 503)
+    assert health.answers and health.failed() == 0
