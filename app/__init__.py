@@ -63,15 +63,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.compact = True
     app.json.sort_keys = False
 
-    from app import api, errors, pages, pipeline
+    from app import api, errors, pages
+    from app.decode_turns import LargeDecodes
     from app.inference import Predictor
 
     app.extensions["model"] = Predictor.from_checkpoint(app.config["WEIGHTS_PATH"])
     # Made before gunicorn forks its workers (preload_app): each worker has its own turns.
-    app.extensions["large_decodes"] = pipeline.LargeDecodes(
+    app.extensions["large_decodes"] = LargeDecodes(
         app.config["LARGE_DECODES"], app.config["LARGE_REQUESTS_WAITING"])
     errors.register(app)
-    app.register_error_handler(pipeline.ServerBusy, pipeline.busy_response)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     return app

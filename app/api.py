@@ -24,7 +24,8 @@ def _predictor() -> Predictor:
 
 
 def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiError]:
-    return pipeline.preprocess(request.images, current_app.config, steps="steps" in request.include)
+    return pipeline.preprocess(request.images, current_app.config, current_app.extensions["large_decodes"],
+                               steps="steps" in request.include)
 
 
 def _answer(inputs: list[pipeline.NetworkInput | ApiError], request: PredictRequest) -> list[dict]:
@@ -46,7 +47,13 @@ def predict():
     request = request_parsing.parse_predict()
     [item] = _preprocess(request)
     if isinstance(item, ApiError):
-        raise item
+        # The error's traceback will hold this frame; dropping the frame's references to the
+        # error and the request leaves no cycle, so the request's input (megabytes of pixels)
+        # is freed with the answer rather than at the next garbage collection.
+        try:
+            raise item
+        finally:
+            del item, request
     [result] = _answer([item], request)
     return result
 

@@ -103,7 +103,9 @@ def codes_for(where: str, status: int | None = None) -> list[str]:
 
 class ApiError(Exception):
     """A request the API refuses: raised anywhere in a view (or in preprocessing, whose errors
-    subclass it with their ``code``), answered by ``error_response``."""
+    subclass it with their ``code``), answered by ``error_response`` with its ``headers``."""
+
+    headers: dict[str, str] = {}  # e.g. Retry-After on a 503
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -130,7 +132,9 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 
 def _api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.code, exc.message)
+    response = error_response(exc.status, exc.code, exc.message)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -21,8 +21,8 @@ from app.schemas import (
 )
 
 # Documented from what the API raises and reads, never listed twice.
-ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422)}
-BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415)}
+ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422, 503)}
+BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415, 503)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -32,6 +32,7 @@ def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
         413: "Too large",
         415: "Unsupported Content-Type",
         422: "No digit found in the image",
+        503: "Busy with large images: retry after the Retry-After seconds",
     }
     return {
         str(status): {

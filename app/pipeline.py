@@ -3,7 +3,7 @@ postprocess (``app.responses``).
 
 ``preprocess`` bounds the cost of a whole request before any pixel is decoded: every image's
 header is read first, and images that together declare more than MAX_REQUEST_PIXELS are refused.
-A request holding a large image then waits its turn (``LargeDecodes``): what a worker process
+A request holding a large image then waits its turn (``app.decode_turns``): what a worker process
 holds in memory is bounded by how many large images it decodes at once, not by its threads.
 A failed image leaves its ApiError behind, without the traceback whose frames would hold the
 decoded image alive.
@@ -12,17 +12,16 @@ decoded image alive.
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
-from flask import Response, current_app
 from PIL import Image
 
 from app import preprocessing
-from app.errors import ApiError, error_response
+from app.decode_turns import LargeDecodes
+from app.errors import ApiError
 from app.inference import Prediction, Predictor
 from app.preprocessing.steps import light_step
 from app.request_parsing import EncodedImage, ImageInput, PixelArray, PredictRequest
@@ -38,68 +37,18 @@ class NetworkInput:
     steps: list[preprocessing.Step] | None = None
 
 
-class ServerBusy(ApiError):
-    """A large request refused because its worker already has as many as it holds: answered 503
-    with Retry-After (``busy_response``)."""
-
-    def __init__(self, message: str):
-        super().__init__("server_busy", message)
-
-
-def busy_response(exc: ServerBusy) -> Response:
-    response = error_response(exc.status, exc.code, exc.message)
-    response.headers["Retry-After"] = "1"
-    return response
-
-
-class LargeDecodes:
-    """The turns of one worker process at decoding large images (see app.DEFAULTS): requests
-    holding one queue, at most ``decoding + waiting`` of them; the first ``decoding`` decode
-    while the others wait, in order. A request that finds the queue full is refused at once, so
-    that the worker's other threads stay free for small requests and /healthz. Created by
-    create_app before gunicorn forks: each worker has its own."""
-
-    def __init__(self, decoding: int, waiting: int):
-        if decoding < 1 or waiting < 0:
-            raise ValueError(f"LARGE_DECODES must be at least 1 and LARGE_REQUESTS_WAITING at least 0, "
-                             f"not {decoding} and {waiting}")
-        self._decoding, self._places = decoding, decoding + waiting
-        self._queue: list[object] = []
-        self._changed = threading.Condition()
-
-    @contextlib.contextmanager
-    def turn(self, large_pixels: int) -> Iterator[None]:
-        """Hold a decoding turn, after waiting for it in the queue. Raises ServerBusy when the
-        queue is full."""
-        ticket = object()
-        with self._changed:
-            if len(self._queue) >= self._places:
-                raise ServerBusy(f"the server is decoding as many images over {large_pixels} pixels "
-                                 "as it holds at once; retry in a second, or send a smaller image")
-            self._queue.append(ticket)
-            self._changed.wait_for(lambda: self._queue.index(ticket) < self._decoding)
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._queue.remove(ticket)
-                self._changed.notify_all()
-
-
 def preprocess(
-    images: list[ImageInput | ApiError], config: Mapping, steps: bool = False
+    images: list[ImageInput | ApiError], config: Mapping, turns: LargeDecodes, steps: bool = False
 ) -> list[NetworkInput | ApiError]:
     """Each image as the network's input (with its ``steps`` if asked for), or the error that
-    stopped it; order kept. ``images`` is emptied as they are read: a request kept alive after
-    it is answered (in an error's traceback) then holds none of them.
+    stopped it; order kept.
 
     Raises ApiError("too_many_pixels") when the images' headers declare more than
     ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded. When one
     of them declares more than ``config["LARGE_IMAGE_PIXELS"]``, they are decoded in one of the
-    worker's large-decode turns (ServerBusy when its queue is full).
+    worker's large-decode ``turns`` (ServerBusy when its queue is full).
     """
     opened = [_open(image, config["MAX_IMAGE_PIXELS"]) for image in images]
-    images.clear()
     declared = sum(item.width * item.height for item in opened if isinstance(item, Image.Image))
     budget = config["MAX_REQUEST_PIXELS"]
     if declared > budget:
@@ -107,7 +56,7 @@ def preprocess(
                        f"one request may decode at most {budget}")
     large = config["LARGE_IMAGE_PIXELS"]
     if any(isinstance(item, Image.Image) and item.width * item.height > large for item in opened):
-        turn = current_app.extensions["large_decodes"].turn(large)
+        turn = turns.turn(large)
     else:
         turn = contextlib.nullcontext()
     results: list[NetworkInput | ApiError] = []

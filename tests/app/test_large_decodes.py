@@ -1,4 +1,4 @@
-"""A worker's large-decode turns (app.pipeline.LargeDecodes): a request holding an image over
+"""A worker's large-decode turns (app.decode_turns.LargeDecodes): a request holding an image over
 LARGE_IMAGE_PIXELS decodes in a turn, waits for one while a waiting place is free, and is refused
 at once (503 server_busy, Retry-After) when none is; small images never wait."""
 
