@@ -11,8 +11,9 @@ on them.
 
 Prints a progress line every ``--log-every`` batches (loss, images/s) and one line per
 epoch (train and test accuracy, seconds); ends by writing ``--out`` (.npz) and the model
-card beside it (.json), with the verdict rule inside the weights file and the misread test
-digits beside it (``model.evaluate``). The same arguments and seed give the same weights.
+card beside it (.json), with the verdict rule inside the weights file, the misread test
+digits beside it (``model.evaluate``) and the training replay: snapshots of every parameter at a
+dozen moments of the run (``model.replay``). The same arguments and seed give the same weights.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model import checkpoint, evaluate, mnist
+from model import checkpoint, evaluate, mnist, replay
 from model.augment import NONE, Augmentation, augment
 from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
@@ -83,27 +84,30 @@ def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rn
 
 
 def train_epoch(network: Network, optimizer, batches, rates, outliers: OutlierBatches | None = None,
-                progress=None) -> float:
+                after_step=None) -> tuple[float, float]:
     """One gradient step per batch of (images (B, 1, 28, 28), labels (B,)), at the next learning rate
     of ``rates``; with ``outliers``, a batch of non-digits joins each batch (outlier exposure).
-    Calls ``progress(batch, losses)`` after each step; returns the epoch's mean loss."""
-    losses = []
+    Calls ``after_step(batch, digit_losses)`` after each step; returns the epoch's mean digit loss
+    and mean outlier loss (0 without outliers), apart (``outlier_exposure.loss_and_gradient``)."""
+    digit_losses, outlier_losses = [], []
     for batch, (images, labels) in enumerate(batches, 1):
         optimizer.lr = next(rates)
         if outliers is None:
-            loss, grads = network.gradient(images, labels)
+            (digit_loss, grads), outlier_loss = network.gradient(images, labels), 0.0
         else:
-            weight = outliers.settings.weight
-            loss, grads = loss_and_gradient(network, images, labels, outliers.next(), weight)
+            digit_loss, outlier_loss, grads = loss_and_gradient(
+                network, images, labels, outliers.next(), outliers.settings.weight)
         optimizer.update(network.params, grads)
-        losses.append(loss)
-        if progress:
-            progress(batch, losses)
-    return float(np.mean(losses))
+        digit_losses.append(digit_loss)
+        outlier_losses.append(outlier_loss)
+        if after_step:
+            after_step(batch, digit_losses)
+    return float(np.mean(digit_losses)), float(np.mean(outlier_losses))
 
 
 def progress_log(log, every: int, batch_size: int, epoch: int, steps: int):
-    """A train_epoch ``progress`` that logs, every ``every`` batches, their mean loss and images/s."""
+    """A train_epoch ``after_step`` that logs, every ``every`` batches, their mean digit loss and
+    images/s."""
     window_start = time.perf_counter()
 
     def progress(batch: int, losses: list[float]) -> None:
@@ -111,7 +115,7 @@ def progress_log(log, every: int, batch_size: int, epoch: int, steps: int):
         if batch % every == 0:
             rate = every * batch_size / (time.perf_counter() - window_start)
             loss = np.mean(losses[-every:])
-            log(f"  epoch {epoch} batch {batch}/{steps}  loss {loss:.4f}  {rate:,.0f} images/s")
+            log(f"  epoch {epoch} batch {batch}/{steps}  digit loss {loss:.4f}  {rate:,.0f} images/s")
             window_start = time.perf_counter()
 
     return progress
@@ -151,24 +155,42 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         + f", {len(validation_images):,} held out for the verdict rule"
     )
     eval_images, eval_labels = train_images[:TRAIN_EVAL_SIZE], train_labels[:TRAIN_EVAL_SIZE]
+    recorder = replay.Recorder(replay.replay_steps(steps_per_epoch, args.epochs))
+
+    def take_snapshot(step: int) -> None:
+        snapshot = recorder.take(network, step, step / steps_per_epoch, test_images, data.test_labels)
+        log(f"  snapshot at step {step}: test acc {snapshot.test_accuracy:.4f}")
+
+    take_snapshot(0)
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
         batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug)
         progress = None
         if args.log_every:
             progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)
-        loss = train_epoch(network, optimizer, batches, rates, outliers, progress)
+
+        def after_step(batch: int, losses: list[float], epoch=epoch, progress=progress) -> None:
+            if progress:
+                progress(batch, losses)
+            step = (epoch - 1) * steps_per_epoch + batch
+            if recorder.wants(step):
+                take_snapshot(step)
+
+        digit_loss, outlier_loss = train_epoch(network, optimizer, batches, rates, outliers, after_step)
+        loss = digit_loss + (exposure.weight * outlier_loss if exposure else 0.0)
         seconds = time.perf_counter() - epoch_start
         train_accuracy = float((network.predict(eval_images)[0].argmax(axis=1) == eval_labels).mean())
         test_predictions = network.predict(test_images)[0].argmax(axis=1)
         evaluate.measure(card, network, data.test_labels, test_predictions)
         card["history"].append({
-            "epoch": epoch, "loss": round(loss, 5), "train_accuracy": round(train_accuracy, 5),
+            "epoch": epoch, "loss": round(loss, 5), "digit_loss": round(digit_loss, 5),
+            "outlier_loss": round(outlier_loss, 5) if exposure else None,
+            "train_accuracy": round(train_accuracy, 5),
             "test_accuracy": round(card["test_accuracy"], 5), "seconds": round(seconds, 2),
             "learning_rate": round(optimizer.lr, 7),
         })
         card["training"]["seconds"] = round(time.perf_counter() - started, 1)
-        log(f"epoch {epoch}/{args.epochs}  loss {loss:.4f}  train acc {train_accuracy:.4f}  "
+        log(f"epoch {epoch}/{args.epochs}  digit loss {digit_loss:.4f}  train acc {train_accuracy:.4f}  "
             f"test acc {card['test_accuracy']:.4f}  {seconds:.1f} s")
         if args.out and epoch < args.epochs:
             # After every epoch, so a long run that is stopped still leaves usable weights
@@ -180,7 +202,11 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         outlier_images=evaluate.calibration_outliers(args.seed),
     )
     card["training"]["seconds"] = round(time.perf_counter() - started, 1)
+    card["replay"] = recorder.describe()
     if args.out:
+        replay_file = recorder.save(args.out)
+        size = replay_file.stat().st_size
+        log(f"replay: {len(recorder.snapshots)} snapshots, {size:,} bytes in {replay_file}")
         checkpoint.save(args.out, network, card, verdict_rule=rule)
         misread = evaluate.misread_digits(data.test_images, data.test_labels, test_predictions)
         evaluate.write_misread(evaluate.misread_path(args.out), misread)
@@ -253,7 +279,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--outlier-exposure", action=argparse.BooleanOptionalAction, default=True,
         help="train non-digit images toward a uniform answer (default on)",
     )
-    parser.add_argument("--oe-weight", type=float, default=0.5, help="λ of outlier exposure (default 0.5)")
+    parser.add_argument("--oe-weight", type=float, default=OutlierExposure.weight,
+                        help=f"λ of outlier exposure (default {OutlierExposure.weight})")
     parser.add_argument("--oe-batch", type=int, default=50, help="outliers per batch (default 50)")
     parser.add_argument("--oe-pool", type=int, default=20_000, help="distinct outliers drawn (default 20000)")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N batches")

@@ -15,11 +15,16 @@ from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
 
 
-def _loss(network, x, labels, outliers, weight):
-    """The loss written out plainly: digits' cross-entropy + weight · outliers' cross-entropy to uniform."""
+def _losses(network, x, labels, outliers):
+    """The two losses written out plainly: digits' cross-entropy, outliers' cross-entropy to uniform."""
     p = softmax(network.forward(np.concatenate([x, outliers])))
     n = len(x)
-    return -np.log(p[np.arange(n), labels] + 1e-7).mean() - weight * np.log(p[n:] + 1e-7).mean()
+    return -np.log(p[np.arange(n), labels] + 1e-7).mean(), -np.log(p[n:] + 1e-7).mean()
+
+
+def _loss(network, x, labels, outliers, weight):
+    digit_loss, outlier_loss = _losses(network, x, labels, outliers)
+    return digit_loss + weight * outlier_loss
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
@@ -28,8 +33,8 @@ def test_the_combined_loss_gradients_match_numerical_ones(fast):
     network = Network(SMALL_SPEC, rng=rng, dtype=np.float64, fast=fast)
     x, outliers = rng.standard_normal((3, 2, 9, 9)), rng.standard_normal((2, 2, 9, 9))
     labels = np.array([0, 3, 1])
-    loss, grads = loss_and_gradient(network, x, labels, outliers, weight=0.7)
-    assert loss == pytest.approx(_loss(network, x, labels, outliers, 0.7))
+    digit_loss, outlier_loss, grads = loss_and_gradient(network, x, labels, outliers, weight=0.7)
+    assert (digit_loss, outlier_loss) == pytest.approx(_losses(network, x, labels, outliers))
     for name, value in network.params.items():
         numeric = numerical_gradient(lambda: _loss(network, x, labels, outliers, 0.7), value)
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-4, atol=1e-7, err_msg=name)
@@ -39,9 +44,9 @@ def test_with_no_outliers_it_is_the_plain_cross_entropy():
     rng = np.random.default_rng(5)
     network = Network(SMALL_SPEC, rng=rng, dtype=np.float64)
     x, labels = rng.standard_normal((4, 2, 9, 9)), np.array([0, 1, 2, 3])
-    loss, grads = loss_and_gradient(network, x, labels, x[:0], weight=0.5)
+    digit_loss, outlier_loss, grads = loss_and_gradient(network, x, labels, x[:0], weight=0.5)
     plain_loss, plain_grads = network.gradient(x, labels)
-    assert loss == pytest.approx(plain_loss)
+    assert (digit_loss, outlier_loss) == pytest.approx((plain_loss, 0.0))
     for name in grads:
         np.testing.assert_allclose(grads[name], plain_grads[name], rtol=1e-10, atol=1e-12)
 
@@ -65,7 +70,7 @@ def test_training_on_outliers_spreads_their_answer_and_keeps_the_digits():
 
     before = entropy(outliers)
     for _ in range(60):
-        _, grads = loss_and_gradient(network, x, labels, outliers, weight=1.0)
+        _, _, grads = loss_and_gradient(network, x, labels, outliers, weight=1.0)
         optimizer.update(network.params, grads)
     assert entropy(outliers) > before + 0.5
     assert (network.predict(x)[0].argmax(axis=1) == labels).all()
@@ -79,4 +84,4 @@ def test_outlier_batches_are_jittered_draws_from_one_pool():
     # Without jitter every image of a batch is one of the pool's.
     flat = batches.pool.reshape(24, -1)
     assert all((np.abs(flat - image.ravel()).max(axis=1) == 0).any() for image in batch)
-    assert outlier_exposure.OutlierExposure().as_dict()["weight"] == 0.5
+    assert outlier_exposure.OutlierExposure().as_dict()["weight"] == 0.25
