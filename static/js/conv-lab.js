@@ -45,22 +45,30 @@ const SIMPLE = {
 
 /**
  * One size worked out in words: out = 1 + (length + 2·pad − window) / stride, rounded down, and
- * what the floor drops. `names` says what the letters are ("H", "filter"), `what` what is slid over.
+ * what the floor drops. `names` says what the letters are ("H", "filter"), `what` what is slid
+ * over, `hatched` whether the picture shows what is dropped.
  */
-function worked({ label, names, length, pad, window, stride, what }) {
+function worked({ label, names, length, pad, window, stride, what, hatched }) {
   const padding = names.pad ? ` + 2·${names.pad}` : "";
   const numbers = names.pad ? ` + 2·${pad}` : "";
-  const start = `${label}: out = 1 + (${names.length}${padding} − ${names.window}) / stride = ` +
+  const start =
+    `${label}: out = 1 + (${names.length}${padding} − ${names.window}) / stride = ` +
     `1 + (${length}${numbers} − ${window}) / ${stride}`;
   const span = length + 2 * pad - window;
-  if (span < 0) return `${start}: the ${names.window} is larger than the ${what}, so there is no ${label.toLowerCase()}.`;
+  if (span < 0) {
+    return `${start}: the ${names.window} is larger than the ${what}, so there is no ${label.toLowerCase()}.`;
+  }
   const out = 1 + Math.floor(span / stride);
   const remainder = span % stride;
   const result = `${start} = 1 + ${span} / ${stride} = ${out}, so ${out}×${out}.`;
-  if (remainder === 0) return `${result} ${span} / ${stride} divides evenly: the last stop ends at the ${what}’s edge.`;
+  if (remainder === 0) {
+    return `${result} ${span} / ${stride} divides evenly: the last stop ends at the ${what}’s edge.`;
+  }
   const lines = remainder === 1 ? "row and column" : `${remainder} rows and columns`;
-  return `${result} ${span} / ${stride} leaves ${remainder}, and the size is rounded down: the last ${lines} ` +
-    `of the ${what} are never reached${what === "feature map" ? "" : " (hatched)"}.`;
+  return (
+    `${result} ${span} / ${stride} leaves ${remainder}, and the size is rounded down: the last ${lines} ` +
+    `of the ${what} are never reached${hatched ? " (hatched)" : ""}.`
+  );
 }
 
 export class ConvLab {
@@ -154,7 +162,8 @@ export class ConvLab {
       element("option", { text: `learned filter ${index + 1}`, attrs: { value: `learned-${index}` } }),
     );
     this.learned.replaceChildren(...options);
-    this.learned.label = kernels ? `The network’s ${kernels.length} learned filters, ${kernels[0].length}×${kernels[0].length}` : "";
+    const side = kernels?.[0].length;
+    this.learned.label = kernels ? `The network’s ${kernels.length} learned filters, ${side}×${side}` : "";
     this.learned.hidden = !kernels;
     this.refresh();
   }
@@ -171,11 +180,15 @@ export class ConvLab {
       pixels,
       kernel,
       source: useDrawing ? "drawing" : "example",
-      filterName: learned ? `learned filter ${Number(choice.slice(8)) + 1}` : this.controls.filter.selectedOptions[0]?.text,
+      filterName: this.controls.filter.selectedOptions[0]?.text ?? "vertical bar",
       learned: Boolean(learned),
       stride: value(this.controls.stride),
       pad: value(this.controls.pad),
-      pool: { kind: this.controls.pool.value, size: value(this.controls.poolSize), stride: value(this.controls.poolStride) },
+      pool: {
+        kind: this.controls.pool.value,
+        size: value(this.controls.poolSize),
+        stride: value(this.controls.poolStride),
+      },
     };
   }
 
@@ -188,8 +201,10 @@ export class ConvLab {
     this.controls.size.disabled = settings.learned;
     if (settings.learned) this.controls.size.value = String(settings.kernel.length); // the size it has
     this.parts.sizeNote.hidden = !settings.learned;
-    this._drawInputs(settings);
+    // Closed or scrolled away, the lab draws and asks for nothing (a drawing sends a new input
+    // many times a second); coming into sight refreshes it.
     if (!this.details.open || !this.inSight) return;
+    this._drawInputs(settings);
     const { pixels, kernel, stride, pad, pool } = settings;
     const body = JSON.stringify({ pixels, kernel, stride, pad, pool });
     if (body === this.sent) return;
@@ -210,7 +225,8 @@ export class ConvLab {
     );
     drawInput(this.parts.input, levels);
     const share = (count) => `${(100 * count) / padded}%`;
-    Object.assign(this.parts.image.style, { left: share(pad), top: share(pad), width: share(side), height: share(side) });
+    const frame = { left: share(pad), top: share(pad), width: share(side), height: share(side) };
+    Object.assign(this.parts.image.style, frame);
     this.parts.image.hidden = pad === 0;
     const size = kernel.length;
     Object.assign(this.parts.window.style, { width: share(size), height: share(size) });
@@ -219,6 +235,7 @@ export class ConvLab {
     this.parts.inputCaption.textContent = pad
       ? `${picture}, ${side}×${side}, padded by ${pad} on each side: ${padded}×${padded}`
       : `${picture}, ${side}×${side}, no padding`;
+    this.parts.input.setAttribute("aria-label", this.parts.inputCaption.textContent);
     drawFilter(this.parts.kernel, kernel, largestAbsolute(kernel));
     this.parts.kernelCaption.textContent = `Filter: ${filterName}, ${size}×${size}`;
   }
@@ -226,16 +243,27 @@ export class ConvLab {
   /** The two sizes worked out for `settings`: the feature map's, then the pooled map's. */
   _formulas(settings) {
     const side = settings.pixels.length;
-    const map = { length: side, pad: settings.pad, window: settings.kernel.length, stride: settings.stride };
+    const { pad, stride } = settings;
+    const filter = settings.kernel.length;
     this.parts.mapFormula.textContent = worked({
-      label: "Feature map", names: { length: "H", pad: "pad", window: "filter" }, what: "padded picture", ...map,
+      label: "Feature map",
+      names: { length: "H", pad: "pad", window: "filter" },
+      ...{ length: side, pad, window: filter, stride },
+      what: "padded picture",
+      hatched: true,
     });
-    const span = side + 2 * settings.pad - settings.kernel.length;
-    const { kind, size, stride } = settings.pool;
-    this.parts.poolFormula.textContent = span < 0 ? "" : worked({
-      label: `Pooled (${kind}, ${size}×${size})`, names: { length: "map", window: "window" }, what: "feature map",
-      length: 1 + Math.floor(span / settings.stride), pad: 0, window: size, stride,
-    });
+    const span = side + 2 * pad - filter;
+    const pool = settings.pool;
+    this.parts.poolFormula.textContent =
+      span < 0
+        ? ""
+        : worked({
+            label: `Pooled (${pool.kind}, ${pool.size}×${pool.size})`,
+            names: { length: "map", window: "window" },
+            ...{ length: 1 + Math.floor(span / stride), pad: 0, window: pool.size, stride: pool.stride },
+            what: "feature map",
+            hatched: false,
+          });
   }
 
   _show(result, settings) {
@@ -245,9 +273,12 @@ export class ConvLab {
     const absMax = largestAbsolute(result.map);
     drawFilter(this.parts.map, result.map, absMax); // any square grid, on the filters' diverging scale
     drawFilter(this.parts.pooled, result.pooled, absMax);
-    this.parts.mapCaption.textContent = `Feature map, ${rows}×${cols} (largest |value| ${formatNumber(absMax, 2)})`;
+    const largest = formatNumber(absMax, 2);
+    this.parts.mapCaption.textContent = `Feature map, ${rows}×${cols} (largest |value| ${largest})`;
     this.parts.pooledCaption.textContent =
       `${settings.pool.kind === "max" ? "Max" : "Average"} pooled, ${pooledRows}×${pooledCols}`;
+    this.parts.map.setAttribute("aria-label", `The feature map, ${rows} by ${cols}`);
+    this.parts.pooled.setAttribute("aria-label", `The pooled map, ${pooledRows} by ${pooledCols}`);
     this._formulas(settings);
     this._showDropped(result.map_remainder, settings.pixels.length + 2 * settings.pad);
     this.parts.output.dataset.shape = `${rows}×${cols}`;
@@ -268,6 +299,7 @@ export class ConvLab {
   _showError(error, settings) {
     this._formulas(settings);
     this.parts.error.textContent = error.message;
+    if (error.status === 0) this.sent = null; // not answered: the same request may go again
     this.parts.error.hidden = false;
     this.parts.output.dataset.shape = "";
     this.parts.output.dataset.pooledShape = "";

@@ -120,6 +120,12 @@ def test_left_out_fields_are_the_layers_defaults(client):
     assert average["pooled_shape"] == [2, 2]
 
 
+def test_a_whole_number_written_with_a_point_is_that_number(client):
+    # JSON Schema's integer includes 2.0; the lab reads it as 2.
+    answer = convolve(client, **LAB, stride=3.0, pad=0.0, pool={"kind": "max", "size": 1.0})
+    assert (answer["map_shape"], answer["pooled_shape"]) == ([2, 2], [2, 2])
+
+
 def test_a_learned_filter_gives_the_networks_own_map_before_bias_and_relu(app, client, digit_pixels):
     image = np.asarray(digit_pixels, dtype=np.float64) / 255
     _, kept = run_network(app, image.astype(np.float32), keep=("conv1",))
