@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app import errors
+from app import convolution_schemas, errors
 from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
     INCLUDE_DESCRIPTION,
@@ -23,6 +23,7 @@ from app.schemas import (
 # Documented from what the API raises and reads, never listed twice.
 ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422, 503)}
 BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415, 503)}
+CONVOLVE_ERROR_CODES = {status: errors.codes_for(errors.CONVOLVE, status) for status in (400, 413, 415)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -137,6 +138,15 @@ def document(config: Mapping) -> dict:
                 "Each with its true and predicted digit and its pixels", ref("MisreadDigits"),
                 _error_responses({404: ["misread_unavailable"]}),
             ),
+            "/api/convolve": {"post": {
+                "summary": "The convolution lab: one filter over a small picture, then pooling",
+                "operationId": "convolve",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("ConvolveRequest")}}},
+                "responses": {"200": _json_response("The map and the pooled map, with their sizes",
+                                                    ref("Convolution")),
+                              **_error_responses(CONVOLVE_ERROR_CODES)},
+            }},
             "/healthz": _get("The process is alive", "healthz", "Alive",
                              closed(["status"], {"status": {"const": "ok"}})),
             "/readyz": _get("The model is loaded", "readyz", "Ready to predict", closed(
@@ -145,5 +155,5 @@ def document(config: Mapping) -> dict:
             )),
             "/openapi.json": _get("This document", "openapi", "OpenAPI 3.1", {"type": "object"}),
         },
-        "components": {"schemas": components(max_batch_size)},
+        "components": {"schemas": {**components(max_batch_size), **convolution_schemas.COMPONENTS}},
     }

@@ -2,7 +2,8 @@
 
 import { AnswerCard } from "./answer.js";
 import { PredictionClient } from "./client.js";
-import { $, element } from "./helpers.js";
+import { ConvLab } from "./conv-lab.js";
+import { $, element, kernelsOf } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
@@ -34,6 +35,7 @@ const uploadPreview = $("#upload-preview");
 const undoButton = $('[data-testid="undo"]');
 const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
+const lab = new ConvLab($('[data-testid="conv-lab"]'));
 
 let uploadCount = 0;
 let previewUrl = null;
@@ -60,6 +62,7 @@ function showResult(result, tag) {
   inputFrame.classList.remove("empty");
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
+  lab.setDrawing(result.input);
   answer.dataset.renderedVersion = String(tag.version);
 }
 
@@ -77,6 +80,7 @@ function resetViews() {
   inputFrame.classList.add("empty");
   inputSource.textContent = "Your drawing";
   resetInside();
+  lab.setDrawing(null);
 }
 
 const ADVICE = {
@@ -285,6 +289,7 @@ async function loadModelCard() {
     if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
+    lab.setFilters(kernelsOf(modelCard?.filters?.after));
     card.setVerdictRule(modelCard.verdict_rule);
   } catch (error) {
     modelParts.summary.replaceChildren(

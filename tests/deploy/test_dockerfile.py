@@ -114,6 +114,7 @@ def test_build_context_leaves_out(path):
         "model/network.py",
         "model/fast.py",
         "model/checkpoint.py",
+        "model/convolution_lab.py",  # app/convolution_lab.py serves /api/convolve with it
         "model/weights/digit_lens.npz",
         "model/weights/digit_lens.json",
         "templates/index.html",
