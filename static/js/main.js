@@ -1,8 +1,9 @@
 // Wires the page together: the drawing pad, the prediction client and the views.
 
 import { AnswerCard } from "./answer.js";
+import { BackwardPass } from "./backward-pass.js";
 import { PredictionClient } from "./client.js";
-import { $, element } from "./helpers.js";
+import { $, element, kernelsOf } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
@@ -60,6 +61,7 @@ function showResult(result, tag) {
   inputFrame.classList.remove("empty");
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
+  if (final) backward.showAnswer(result);
   answer.dataset.renderedVersion = String(tag.version);
 }
 
@@ -77,6 +79,7 @@ function resetViews() {
   inputFrame.classList.add("empty");
   inputSource.textContent = "Your drawing";
   resetInside();
+  backward.clear();
 }
 
 const ADVICE = {
@@ -100,6 +103,19 @@ function showError(error, tag) {
 // --- requests ----------------------------------------------------------------------------
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
+
+/** The image on screen as a /predict body, for the backward pass's own requests; null for none. */
+function currentImage() {
+  if (uploadedFile) {
+    const form = new FormData();
+    form.append("image", uploadedFile, uploadedFile.name);
+    return { body: form };
+  }
+  if (pad.isEmpty()) return null;
+  return { body: JSON.stringify({ image: pad.toDataURL() }), headers: { "Content-Type": "application/json" } };
+}
+
+const backward = new BackwardPass($('[data-testid="backward"]'), { source: currentImage });
 
 /** The URL of a prediction with what the views on screen need. */
 function predictUrl() {
@@ -285,6 +301,7 @@ async function loadModelCard() {
     if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
+    backward.setFilters(kernelsOf(modelCard?.filters?.after));
     card.setVerdictRule(modelCard.verdict_rule);
   } catch (error) {
     modelParts.summary.replaceChildren(
