@@ -9,11 +9,12 @@ import threading
 import numpy as np
 import pytest
 
+from harness.ci import skip_or_fail
 from harness.gradients import numerical_gradient
 from harness.networks import SMALL_SPEC
+from model import checkpoint, sample
 from model.lesson import backward_pass, private_copy, teach
 from model.network import DEFAULT_SPEC, Network
-from model.sample import Sample
 
 # Each spec with the layer whose output gradient is shown as "hidden" and the filters' layer.
 NETWORKS = {
@@ -156,16 +157,16 @@ def test_the_sample_accuracy_is_counted_before_and_after_the_steps():
     network = Network(DEFAULT_SPEC, rng=np.random.default_rng(8))
     rng = np.random.default_rng(4)
     images = rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)
-    sample = Sample(images, (np.arange(30) % 10).astype(np.uint8))
-    lesson = teach(network, images[0] / 255.0, 7, 0.5, 3, sample)
+    digits = sample.Sample(images, (np.arange(30) % 10).astype(np.uint8))
+    lesson = teach(network, images[0] / 255.0, 7, 0.5, 3, digits)
     before, after = lesson.sample_accuracy
-    assert before == sample.accuracy(network)
+    assert before == digits.accuracy(network)
     student = private_copy(network)
     for _ in range(3):
         grads = backward_pass(student, images[0] / 255.0, 7).params
         for name in student.params:
             student.params[name] -= 0.5 * grads[name]
-    assert after == sample.accuracy(student)
+    assert after == digits.accuracy(student)
 
 
 @pytest.mark.parametrize(
@@ -178,3 +179,18 @@ def test_bad_lessons_are_refused(change, message):
     arguments = {"image": np.zeros((28, 28)), "label": 3, "learning_rate": 0.1, "steps": 1, **change}
     with pytest.raises(ValueError, match=message):
         teach(network, **arguments)
+
+
+def test_teaching_the_committed_weights_that_a_four_is_a_nine_costs_other_digits():
+    """The page's lesson, on the served weights: twenty steps towards a wrong label at a high rate
+    teach this digit and visibly cost the others; towards its true label they cost nothing."""
+    if not checkpoint.DEFAULT_WEIGHTS.is_file():
+        skip_or_fail(f"no committed weights at {checkpoint.DEFAULT_WEIGHTS}")
+    network, digits = checkpoint.load(checkpoint.DEFAULT_WEIGHTS), sample.load()
+    four = digits.images[np.flatnonzero(digits.labels == 4)[0], 0]
+    wrong = teach(network, four, 9, 0.003, 20, digits)
+    before, after = wrong.sample_accuracy
+    assert wrong.probabilities_after[9] > 0.5 > wrong.gradients.probabilities[9]
+    assert after < before - 0.05
+    right = teach(network, four, 4, 0.003, 20, digits)
+    assert right.sample_accuracy[1] >= before - 0.005
