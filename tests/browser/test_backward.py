@@ -86,6 +86,7 @@ def test_teaching_a_wrong_label_for_many_steps_costs_other_digits(digit_page, tr
     assert float(accuracy) < before - 0.02
     # The drawing itself now leans to 1.
     assert result["after"]["probabilities"][1] > result["scores"][1]
+    page.locator('[data-part="backward"]').screenshot(path=str(digit_page.screenshot_path("backward-lesson-1280")))
 
 
 def test_the_keyboard_chooses_a_label_and_runs_the_steps(digit_page, trained_server):
