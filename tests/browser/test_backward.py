@@ -114,7 +114,7 @@ def test_the_keyboard_chooses_a_label_and_runs_the_steps(digit_page, trained_ser
     shown_loss = float(page.get_attribute('[data-testid="backward-loss"]', "data-loss"))
     assert shown_loss == pytest.approx(-math.log(answer["probabilities"][8] + 1e-7), rel=1e-3)
 
-    # A new drawing: the chosen label stays, the lesson follows the drawing.
+    # Clearing the pad forgets the chosen label: the next drawing's lesson takes its answer.
     page.keyboard.press("Escape")
     assert state(page)["state"] == "empty"
     digit_page.read(SEVEN)
