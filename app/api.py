@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from app import convolution_lab, openapi, pipeline, request_parsing, responses
+from app import convolution_lab, gradients_result, openapi, pipeline, request_parsing, responses
 from app.errors import ApiError, error_body
 from app.inference import Predictor
 from app.request_parsing import PredictRequest
@@ -55,6 +55,10 @@ def predict():
         finally:
             del item, request
     [result] = _answer([item], request)
+    if request.gradients is not None:
+        result["gradients"] = gradients_result.gradients(
+            _predictor().network, item.image, request.gradients, result["digit"],
+            current_app.extensions["mnist_sample"])
     return result
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app import convolution_schemas, errors
+from app.gradients_schema import QUERY_PARAMETERS as GRADIENTS_PARAMETERS
 from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
+    BATCH_INCLUDE_LIST_PATTERN,
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
     VERSUS_DESCRIPTION,
@@ -55,11 +57,13 @@ def _get(summary: str, operation_id: str, description: str, schema: dict, errors
 
 
 def _predict_operation(batch: bool, max_batch_size: int) -> dict:
+    pattern = BATCH_INCLUDE_LIST_PATTERN if batch else INCLUDE_LIST_PATTERN
     parameters = [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
-         "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
+         "schema": {"type": "string", "pattern": pattern, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
+        *([] if batch else GRADIENTS_PARAMETERS),
     ]
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -87,7 +91,7 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                         "description": (
                             "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
                             "filename); a text part named image is refused, and so is one named "
-                            "include or versus (they go in the query string)."
+                            "include, versus, label, learning_rate or steps (they go in the query string)."
                         ),
                     },
                 },
@@ -121,7 +125,8 @@ def document(config: Mapping) -> dict:
                 "whether the image looks like a digit at all (verdict: digit, unsure, not_a_digit; "
                 "the rule is in the model card) and, with include=, shows how the network decided: "
                 "its feature maps, a saliency map, its hidden layer and scores, the preprocessing "
-                "steps. Limits: a request body of "
+                "steps, and how one backward pass and a few SGD steps on the image would change it. "
+                "Limits: a request body of "
                 f"at most {config['MAX_CONTENT_LENGTH']} bytes, images of at most "
                 f"{config['MAX_IMAGE_PIXELS']} pixels each and {config['MAX_REQUEST_PIXELS']} pixels in "
                 f"one request (declared sizes, checked before decoding), batches of at most "

@@ -1,6 +1,7 @@
 // Wires the page together: the drawing pad, the prediction client and the views.
 
 import { AnswerCard } from "./answer.js";
+import { BackwardPass } from "./backward-pass.js";
 import { PredictionClient } from "./client.js";
 import { ConvLab } from "./conv-lab.js";
 import { $, element, kernelsOf } from "./helpers.js";
@@ -63,6 +64,7 @@ function showResult(result, tag) {
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
   lab.setDrawing(result.input);
+  if (final) backward.showAnswer(result);
   answer.dataset.renderedVersion = String(tag.version);
 }
 
@@ -81,6 +83,7 @@ function resetViews() {
   inputSource.textContent = "Your drawing";
   resetInside();
   lab.setDrawing(null);
+  backward.clear();
 }
 
 const ADVICE = {
@@ -104,6 +107,19 @@ function showError(error, tag) {
 // --- requests ----------------------------------------------------------------------------
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
+
+/** The image on screen as a /predict body, for the backward pass's own requests; null for none. */
+function currentImage() {
+  if (uploadedFile) {
+    const form = new FormData();
+    form.append("image", uploadedFile, uploadedFile.name);
+    return { body: form };
+  }
+  if (pad.isEmpty()) return null;
+  return { body: JSON.stringify({ image: pad.toDataURL() }), headers: { "Content-Type": "application/json" } };
+}
+
+const backward = new BackwardPass($('[data-testid="backward"]'), { source: currentImage });
 
 /** The URL of a prediction with what the views on screen need. */
 function predictUrl() {
@@ -290,6 +306,7 @@ async function loadModelCard() {
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
     lab.setFilters(kernelsOf(modelCard?.filters?.after));
+    backward.setFilters(kernelsOf(modelCard?.filters?.after));
     card.setVerdictRule(modelCard.verdict_rule);
   } catch (error) {
     modelParts.summary.replaceChildren(
