@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from app import openapi, pipeline, request_parsing, responses
+from app import numbers, openapi, pipeline, request_parsing, responses
 from app.errors import ApiError, error_body
 from app.inference import Predictor
 from app.request_parsing import PredictRequest
@@ -56,6 +56,13 @@ def predict():
             del item, request
     [result] = _answer([item], request)
     return result
+
+
+@bp.post("/predict/number")
+def predict_number():
+    """A whole number: each digit found, boxed and read (app.numbers)."""
+    return numbers.read(request_parsing.parse_predict(), current_app.config,
+                        current_app.extensions["large_decodes"], _predictor())
 
 
 @bp.post("/predict/batch")

@@ -30,6 +30,8 @@ SECURITY_HEADERS = {
 # request, one image's slot in a batch's results, by the proxy in front (deploy/nginx.conf), or
 # by gunicorn itself before the app sees the request (gunicorn.conf.py writes those in JSON too).
 PREDICT, BATCH, SLOT, PROXY, SERVER = "predict", "batch", "slot", "proxy", "server"
+# /predict/number answers what /predict does (a pixel array aside: invalid_parameter), and these.
+NUMBER = "number"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ CODES: dict[str, ErrorCode] = {
     "invalid_image": _code(400, "not a readable image of an accepted format", PREDICT, SLOT),
     "invalid_pixels": _code(400, "pixels are not 28 rows of 28 numbers in 0-1 or 0-255", PREDICT, SLOT),
     "no_digit_found": _code(422, "the image holds no digit (blank, uniform or noise)", PREDICT, SLOT),
+    "too_many_digits": _code(422, "the image holds more digit-sized marks than a number may have", NUMBER),
+    "too_many_marks": _code(422, "the ink is broken into more pieces than a line of digits has", NUMBER),
     # Limits.
     "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH, PROXY),
     "image_too_large": _code(413, "an image declares more than its limits (pixels, decoding cost, metadata)",
@@ -99,6 +103,14 @@ def codes_for(where: str, status: int | None = None) -> list[str]:
     """The codes the API can answer with ``where`` (PREDICT, BATCH or SLOT), optionally of one status."""
     return [code for code, error in CODES.items()
             if where in error.where and (status is None or error.status == status)]
+
+
+def number_codes(status: int | None = None) -> list[str]:
+    """The codes /predict/number can answer with, optionally of one status: /predict's (a pixel
+    array is refused before it is read, so never invalid_pixels) and its own (NUMBER)."""
+    return [code for code, error in CODES.items()
+            if (PREDICT in error.where and code != "invalid_pixels" or NUMBER in error.where)
+            and (status is None or error.status == status)]
 
 
 class ApiError(Exception):

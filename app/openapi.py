@@ -13,6 +13,7 @@ from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
+    NUMBER_DESCRIPTION,
     VERSUS_DESCRIPTION,
     closed,
     components,
@@ -23,6 +24,7 @@ from app.schemas import (
 # Documented from what the API raises and reads, never listed twice.
 ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422, 503)}
 BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415, 503)}
+NUMBER_ERROR_CODES = {status: errors.number_codes(status) for status in (400, 413, 415, 422, 503)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -31,7 +33,7 @@ def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
         404: "Not there",
         413: "Too large",
         415: "Unsupported Content-Type",
-        422: "No digit found in the image",
+        422: "No digit found in the image (or, for a number, more than it may hold)",
         503: "Busy with large images: retry after the Retry-After seconds",
     }
     return {
@@ -51,6 +53,36 @@ def _get(summary: str, operation_id: str, description: str, schema: dict, errors
     """A GET operation that answers 200 with ``schema`` (or one of the ``errors`` responses)."""
     return {"get": {"summary": summary, "operationId": operation_id,
                     "responses": {"200": _json_response(description, schema), **(errors or {})}}}
+
+
+def _image_content(multipart_image: dict, json_body: dict, raw: bool) -> dict:
+    """The request body's media types: multipart with ``multipart_image``, JSON with
+    ``json_body``, and (``raw``) an image file as the body itself."""
+    binary = {"type": "string", "format": "binary"}
+    content = {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["image"],
+                "properties": {
+                    "image": {
+                        **multipart_image,
+                        "description": (
+                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
+                            "filename); a text part named image is refused, and so is one named "
+                            "include or versus (they go in the query string)."
+                        ),
+                    },
+                },
+            },
+        },
+        "application/json": {"schema": json_body},
+    }
+    if raw:
+        for media_type in RAW_IMAGE_TYPES:
+            # The bytes decide the format; the Content-Type only has to name one of these.
+            content[media_type] = {"schema": {**binary, "description": "The image file itself."}}
+    return content
 
 
 def _predict_operation(batch: bool, max_batch_size: int) -> dict:
@@ -75,35 +107,28 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
         json_body = ref("PredictJson")
         ok = _json_response("What the network read", ref("Prediction"))
         errors = ERROR_CODES
-    content = {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["image"],
-                "properties": {
-                    "image": {
-                        **multipart_image,
-                        "description": (
-                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
-                            "filename); a text part named image is refused, and so is one named "
-                            "include or versus (they go in the query string)."
-                        ),
-                    },
-                },
-            },
-        },
-        "application/json": {"schema": json_body},
-    }
-    if not batch:
-        for media_type in RAW_IMAGE_TYPES:
-            # The bytes decide the format; the Content-Type only has to name one of these.
-            content[media_type] = {"schema": {**binary, "description": "The image file itself."}}
+    content = _image_content(multipart_image, json_body, raw=not batch)
     return {
         "summary": "Read several handwritten digits" if batch else "Read one handwritten digit",
         "operationId": "predictBatch" if batch else "predict",
         "parameters": parameters,
         "requestBody": {"required": True, "content": content},
         "responses": {"200": ok, **_error_responses(errors)},
+    }
+
+
+def _number_operation() -> dict:
+    """POST /predict/number: one image, as /predict takes it, read as a number."""
+    binary = {"type": "string", "format": "binary"}
+    operation = _predict_operation(batch=False, max_batch_size=1)
+    return {
+        **operation,
+        "summary": "Read a whole number: each digit found, boxed and read",
+        "operationId": "predictNumber",
+        "description": NUMBER_DESCRIPTION,
+        "requestBody": {"required": True, "content": _image_content(binary, ref("NumberJson"), raw=True)},
+        "responses": {"200": _json_response("The number read, digit by digit", ref("Number")),
+                      **_error_responses(NUMBER_ERROR_CODES)},
     }
 
 
@@ -131,6 +156,7 @@ def document(config: Mapping) -> dict:
         "paths": {
             "/predict": {"post": _predict_operation(batch=False, max_batch_size=max_batch_size)},
             "/predict/batch": {"post": _predict_operation(batch=True, max_batch_size=max_batch_size)},
+            "/predict/number": {"post": _number_operation()},
             "/api/model": _get("The model card", "modelCard", "The model card", ref("ModelCard")),
             "/api/model/misread": _get(
                 "The MNIST test digits the model reads wrong", "misreadDigits",
