@@ -28,13 +28,14 @@ import numpy as np
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.ink import InkReading
-from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
+from app.preprocessing.pieces import MAX_DIGITS, Cut, Piece, piece_input
 
 SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts
 MIN_PART = 0.12  # of the piece's height: the narrowest digit (a 1)
 MAX_PART = 1.6  # of the piece's height: the widest stretch read as one digit (the whole aside)
 DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece may hold
 MAX_CUTS = 10  # candidate cuts in one piece
+SLANTS = (-0.3, 0.0, 0.3)  # columns a cut leans right per row up: upright, and along italics
 CUT_SPACING = 0.1  # of the height: candidates at least this far apart
 NOT_SURE = 0.1  # a stretch the verdict does not call a "digit" counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
@@ -72,13 +73,16 @@ def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[Rea
     found: list[ReadPiece] = []
     for index, piece in enumerate(pieces):
         room = MAX_DIGITS - len(found) - (len(pieces) - index - 1)
-        stretches = _stretches(piece, room, budget)
+        bounds, spans = _stretches(piece, room, budget)
         inputs = []
-        for start, stop in stretches:
-            part = piece if (start, stop) == (0, piece.mask.shape[1]) else piece.columns(start, stop)
+        for first, last in spans:
+            whole = (first, last) == (0, len(bounds) - 1)
+            part = piece if whole else piece.between(bounds[first], bounds[last])
+            if part is None:
+                continue
             try:
-                inputs.append(((start, stop), part, piece_input(line, part)))
-            except (NoDigitFound, AttributeError):  # a blot, or no strokes (None) in the stretch
+                inputs.append(((first, last), part, piece_input(line, part)))
+            except NoDigitFound:  # a blot
                 continue
         if not inputs:
             continue
@@ -86,75 +90,98 @@ def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[Rea
         readings = read(np.stack([image for _, _, image in inputs]))
         read_stretches = {span: ReadPiece(part, image, reading)
                           for (span, part, image), reading in zip(inputs, readings, strict=True)}
-        found += _likeliest(read_stretches, piece.mask.shape, room)
+        widths = {span: _width(bounds, span, piece.mask.shape[1]) for span in read_stretches}
+        found += _likeliest(read_stretches, widths, len(bounds) - 1, piece.mask.shape[0], room)
     if not found:
         raise NoDigitFound("no digit found: the ink is blots, not strokes")
     return found
 
 
-def _stretches(piece: Piece, room: int, budget: int) -> list[tuple[int, int]]:
-    """The [start, stop) column spans of ``piece`` to read: the whole, and, for a wide piece,
-    every span between two candidate cuts that is as wide as a digit can be (within ``budget``)."""
+def _width(bounds: list[Cut | None], span: tuple[int, int], width: int) -> float:
+    """How wide the stretch between bounds ``span`` is, in the piece's middle row."""
+    first, last = bounds[span[0]], bounds[span[1]]
+    return (width if last is None else last.column) - (0 if first is None else first.column)
+
+
+def _stretches(piece: Piece, room: int, budget: int) -> tuple[list[Cut | None], list[tuple[int, int]]]:
+    """The bounds of ``piece`` (its left edge None, its candidate cuts left to right, its right
+    edge None) and the spans (first, last) between two of them to read: the whole, and, for a
+    wide piece, every stretch between two cuts that do not cross inside it and that is as wide
+    as a digit can be (within ``budget``)."""
     height, width = piece.mask.shape
-    spans = [(0, width)]
     if room < 2 or width < SPLIT_ASPECT * height:
-        return spans
+        return [None, None], [(0, 1)]
     most = min(MAX_CUTS, 2 * math.ceil(width / (DIGIT_WIDTH * height)))
-    bounds = [0, *sorted(candidate_cuts(piece.mask, most)), width]
-    for i, start in enumerate(bounds):
-        for stop in bounds[i + 1 :]:
-            if MIN_PART * height <= stop - start <= MAX_PART * height and (start, stop) != (0, width):
-                spans.append((start, stop))
-    return spans[:max(budget, 1)]
+    bounds: list[Cut | None] = [None, *sorted(candidate_cuts(piece.mask, most), key=lambda c: c.column), None]
+    spans = [(0, len(bounds) - 1)]
+    for first in range(len(bounds) - 1):
+        for last in range(first + 1, len(bounds)):
+            start, stop = bounds[first], bounds[last]
+            if (first, last) == (0, len(bounds) - 1):
+                continue
+            if start is not None and stop is not None and (
+                    stop.column - start.column <= abs(stop.slant - start.slant) * height / 2):
+                continue  # the cuts cross inside the piece
+            if MIN_PART * height <= _width(bounds, (first, last), width) <= MAX_PART * height:
+                spans.append((first, last))
+    return bounds, spans[: max(budget, 1)]
 
 
-def _likeliest(
-    stretches: dict[tuple[int, int], ReadPiece], shape: tuple[int, int], room: int
-) -> list[ReadPiece]:
-    """The row of read ``stretches`` from column 0 to the piece's width, at most ``room`` of them,
-    with the highest score (see the module's docstring): dynamic programming over the cuts."""
-    height, width = shape
-    # best[column][count]: (log score, row of stretches) of the best row ending there.
+def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[int, int], float], end: int,
+               height: int, room: int) -> list[ReadPiece]:
+    """The row of read ``stretches`` from bound 0 to bound ``end``, at most ``room`` of them, with
+    the highest score (see the module's docstring): dynamic programming over the cuts."""
+    # best[bound][count]: (log score, row of stretches) of the best row ending there.
     best: dict[int, dict[int, tuple[float, list[ReadPiece]]]] = {0: {0: (0.0, [])}}
-    for (start, stop), found in sorted(stretches.items(), key=lambda item: item[0][1]):
-        if start not in best:
+    for (first, last), found in sorted(stretches.items(), key=lambda item: item[0][1]):
+        if first not in best:
             continue
         reading = found.reading
         score = math.log(max(reading.confidence, 1e-9))
         score += 0.0 if reading.verdict == "digit" else math.log(NOT_SURE)
-        score += math.log(TOO_WIDE_PRIOR) if stop - start > TOO_WIDE * height else 0.0
-        for count, (total, row) in list(best[start].items()):
+        score += math.log(TOO_WIDE_PRIOR) if widths[(first, last)] > TOO_WIDE * height else 0.0
+        for count, (total, row) in list(best[first].items()):
             if count + 1 > room:
                 continue
             candidate = total + score + (math.log(CUT_PRIOR) if row else 0.0)
-            ending = best.setdefault(stop, {})
+            ending = best.setdefault(last, {})
             if count + 1 not in ending or candidate > ending[count + 1][0]:
                 ending[count + 1] = (candidate, [*row, found])
-    if width not in best:
-        return [stretches[(0, width)]] if (0, width) in stretches else []
-    return max(best[width].values(), key=lambda entry: entry[0])[1]
+    if end not in best:
+        return [stretches[(0, end)]] if (0, end) in stretches else []
+    return max(best[end].values(), key=lambda entry: entry[0])[1]
 
 
-def candidate_cuts(mask: np.ndarray, most: int = MAX_CUTS) -> list[int]:
-    """Columns (at most ``most``) at which to cut the strokes ``mask`` (h, w bool), the thinnest
-    first: the valleys of the column profile, each leaving at least MIN_PART of the height on
-    either side, CUT_SPACING of the height apart."""
+def candidate_cuts(mask: np.ndarray, most: int = MAX_CUTS) -> list[Cut]:
+    """At most ``most`` straight cuts through the strokes ``mask`` (h, w bool), the thinnest
+    first: upright or leaning by each of SLANTS, at the valleys of the strokes' profile along
+    that slant, each leaving at least MIN_PART of the height on either side in the middle row,
+    CUT_SPACING of the height apart there."""
     height, width = mask.shape
     margin = max(2, round(MIN_PART * height))
     if width - 2 * margin < 1:
         return []
-    profile = mask.sum(axis=0).astype(np.float64)
-    smooth = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-    inner = np.arange(margin, width - margin)
-    values = smooth[inner]
-    valleys = (values <= smooth[inner - 1]) & (values <= smooth[inner + 1])
-    if not valleys.any():
-        valleys = values == values.min()
-    order = inner[valleys][np.argsort(values[valleys], kind="stable")]
-    chosen: list[int] = []
-    for column in order.tolist():
-        if all(abs(column - other) >= CUT_SPACING * height for other in chosen):
-            chosen.append(column)
+    middle = (height - 1) / 2
+    rows, columns = np.nonzero(mask)
+    found = []  # (stroke pixels crossed, column, slant)
+    for slant in SLANTS:
+        # Each stroke pixel's column where its cut line crosses the middle row.
+        along = np.rint(columns - slant * (middle - rows)).astype(np.intp)
+        low = int(along.min()) - 1
+        profile = np.bincount(along - low, minlength=int(along.max()) - low + 2).astype(np.float64)
+        smooth = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        inner = np.arange(max(margin - low, 1), min(width - margin - low, len(smooth) - 1))
+        if inner.size == 0:
+            continue
+        values = smooth[inner]
+        valleys = (values <= smooth[inner - 1]) & (values <= smooth[inner + 1])
+        found += [(float(value), int(i) + low, slant)
+                  for value, i in zip(values[valleys], inner[valleys], strict=True)]
+    found.sort(key=lambda entry: entry[0])
+    chosen: list[Cut] = []
+    for _, column, slant in found:
+        if all(abs(column - other.column) >= CUT_SPACING * height for other in chosen):
+            chosen.append(Cut(float(column), slant, middle))
         if len(chosen) == most:
             break
     return chosen

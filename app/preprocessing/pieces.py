@@ -52,9 +52,32 @@ class Piece:
         height, width = self.mask.shape
         return self.left, self.top, self.left + width, self.top + height
 
-    def columns(self, start: int, stop: int) -> Piece | None:
-        """The strokes in the piece's columns [start, stop), cropped to them; None when empty."""
-        return _cropped(self.mask[:, start:stop], self.top, self.left + start)
+    def between(self, start: Cut | None, stop: Cut | None) -> Piece | None:
+        """The strokes right of the cut ``start`` and left of ``stop`` (None: the piece's edge),
+        cropped to them; None when there are none."""
+        height, width = self.mask.shape
+        rows = np.arange(height)[:, None]
+        columns = np.arange(width)[None, :]
+        inside = np.ones((height, width), dtype=bool)
+        if start is not None:
+            inside &= columns >= start.at(rows)
+        if stop is not None:
+            inside &= columns < stop.at(rows)
+        return _cropped(self.mask & inside, self.top, self.left)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A straight cut through a piece: at ``column`` in its middle row, leaning ``slant`` columns
+    to the right per row up (a cut along the slant of italic digits)."""
+
+    column: float
+    slant: float
+    middle: float  # the piece's middle row
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """The cut's column in each of ``rows``."""
+        return self.column + self.slant * (self.middle - rows)
 
 
 def _cropped(mask: np.ndarray, top: int, left: int) -> Piece | None:
