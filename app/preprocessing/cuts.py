@@ -1,16 +1,18 @@
 """Touching digits cut apart, the cuts judged by the network itself.
 
 A piece at least SPLIT_ASPECT as wide as it is high may be several digits that touch. Its
-candidate cuts are the thinnest columns of its strokes: valleys of the column profile (stroke
-pixels per column), each leaving at least MIN_PART of the height on either side, CUT_SPACING of
-the height apart, at most two per digit the piece could hold (MAX_CUTS in all). Every stretch
-between two cuts (or the piece's ends) that is as wide as a digit can be goes through the same
-finish and the same network as any digit (``read``), in one batch, and the piece is read as the
-row of stretches whose readings are together the likeliest:
+candidate cuts are the thinnest lines through its strokes: valleys of the strokes' profile
+(stroke pixels per column, upright or along a slant of SLANTS), each leaving at least MIN_PART
+of the height on either side, CUT_SPACING of the height apart, at most two per digit the piece
+could hold (MAX_CUTS in all). Every stretch between two cuts (or the piece's ends) that is as
+wide as a digit can be goes through the same finish and the same network as any digit
+(``read``), in one batch, and the piece is read as the row of stretches whose readings are
+together the likeliest:
 
-    the product of each stretch's confidence, × NOT_SURE for each one whose verdict is not
-    "digit", × TOO_WIDE_PRIOR for each one wider than TOO_WIDE times the height, × CUT_PRIOR for
-    each cut made.
+    the product of each stretch's confidence, × TOO_WIDE_PRIOR for each one wider than TOO_WIDE
+    times the height, × CUT_PRIOR for each cut made; the whole uncut, × NOT_SURE when its
+    verdict is not "digit", is one such row. A row with cuts holds confident digits only
+    (verdict "digit", CUT_CONFIDENCE).
 
 So a cut is made when its halves read as confident digits and the whole does not: a wide single
 digit (a 0, a long-tailed 7) reads as a confident digit whole, and cutting it would have to
@@ -37,7 +39,8 @@ DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece ma
 MAX_CUTS = 10  # candidate cuts in one piece
 SLANTS = (-0.3, 0.0, 0.3)  # columns a cut leans right per row up: upright, and along italics
 CUT_SPACING = 0.1  # of the height: candidates at least this far apart
-NOT_SURE = 0.1  # a stretch the verdict does not call a "digit" counts its confidence × this
+CUT_CONFIDENCE = 0.8  # a cut leaves only digits read at least this sure, with the verdict "digit"
+NOT_SURE = 0.1  # a whole the verdict does not call a "digit" counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this: it is hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
@@ -137,6 +140,9 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[i
         if first not in best:
             continue
         reading = found.reading
+        whole = (first, last) == (0, end)
+        if not whole and (reading.verdict != "digit" or reading.confidence < CUT_CONFIDENCE):
+            continue  # a cut leaves confident digits only
         score = math.log(max(reading.confidence, 1e-9))
         score += 0.0 if reading.verdict == "digit" else math.log(NOT_SURE)
         score += math.log(TOO_WIDE_PRIOR) if widths[(first, last)] > TOO_WIDE * height else 0.0

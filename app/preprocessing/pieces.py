@@ -29,6 +29,7 @@ MAX_DIGITS = 12  # digits one image may hold
 MAX_RUNS = 10_000  # runs of stroke pixels in the line (12 digits 80 px high cross under 4,000)
 MAX_PARTS = 200  # separate parts, dust dropped (a broken pencil digit is a handful)
 HEAVY = 0.2  # parts with this share of the heaviest part's ink set the line's height
+LINE_SHARE = 0.5  # ... which is at least this share of the reading's height
 DUST_SIDE = 0.15  # of the line's height: dust, dropped before joining
 SPECK_SIDE = 0.3  # of the line's height: a speck, dropped after joining
 UNDERLINE_WIDTH = 1.2  # wider than this many line heights,
@@ -108,7 +109,9 @@ def find_pieces(reading: InkReading) -> list[Piece]:
     np.minimum.at(lefts, runs.parts, runs.starts)
     np.maximum.at(rights, runs.parts, runs.stops)
     heights, widths = bottoms - tops, rights - lefts
-    line_height = float(heights[mass >= HEAVY * mass.max()].max())
+    # The line was read so that its ink is about as high as the reading: its digits are at
+    # least half that, whatever specks alone would say.
+    line_height = max(float(heights[mass >= HEAVY * mass.max()].max()), LINE_SHARE * strokes.shape[0])
     underline = (widths > UNDERLINE_WIDTH * line_height) & (heights < UNDERLINE_FLATNESS * widths)
     kept = ~underline & (np.maximum(heights, widths) >= DUST_SIDE * line_height)
     if np.count_nonzero(kept) > MAX_PARTS:
