@@ -45,9 +45,9 @@ def number_cases(max_image_pixels: int = 4096 * 4096) -> list[HostileCase]:
         HostileCase(f"number: speckle field {side} x {side}", "/predict/number", "image/png",
                     lambda: speckle_field(side), _REFUSED | {200}),
         HostileCase(f"number: 1,000 blobs on {side // 2} x {side // 2}", "/predict/number", "image/png",
-                    lambda: blobs(side // 2, 1000, max(2, side // 1000)), _REFUSED),
+                    lambda: blobs(side // 2, 1000, max(2, side // 1000)), _REFUSED | {200}),
         HostileCase(f"number: 10,000 blobs on {side} x {side}", "/predict/number", "image/png",
-                    lambda: blobs(side, 10_000, max(2, side // 2000)), _REFUSED),
+                    lambda: blobs(side, 10_000, max(2, side // 2000)), _REFUSED | {200}),
         HostileCase("number: 40 digit-sized bars", "/predict/number", "image/png",
                     lambda: bars(40), frozenset({422}), "too_many_digits"),
     ]
