@@ -9,10 +9,10 @@ wide as a digit can be goes through the same finish and the same network as any 
 (``read``), in one batch, and the piece is read as the row of stretches whose readings are
 together the likeliest:
 
-    the product of each stretch's confidence, × TOO_WIDE_PRIOR for each one wider than TOO_WIDE
-    times the height, × CUT_PRIOR for each cut made; the whole uncut, × NOT_SURE when its
-    verdict is not "digit", is one such row. A row with cuts holds confident digits only
-    (verdict "digit", CUT_CONFIDENCE).
+    the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
+    digit (verdict "digit", and, when cut out, CUT_CONFIDENCE), × TOO_WIDE_PRIOR for each one
+    wider than TOO_WIDE times the height, × CUT_PRIOR for each cut made (the whole uncut is one
+    such row).
 
 So a cut is made when its halves read as confident digits and the whole does not: a wide single
 digit (a 0, a long-tailed 7) reads as a confident digit whole, and cutting it would have to
@@ -32,15 +32,15 @@ from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import MAX_DIGITS, Cut, Piece, piece_input
 
-SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts
+SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts
 MIN_PART = 0.12  # of the piece's height: the narrowest digit (a 1)
 MAX_PART = 1.6  # of the piece's height: the widest stretch read as one digit (the whole aside)
 DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece may hold
 MAX_CUTS = 10  # candidate cuts in one piece
-SLANTS = (-0.3, 0.0, 0.3)  # columns a cut leans right per row up: upright, and along italics
+SLANTS = (0.0,)  # columns a cut leans right per row up (leaning cuts, ±0.3, measured worse)
 CUT_SPACING = 0.1  # of the height: candidates at least this far apart
-CUT_CONFIDENCE = 0.8  # a cut leaves only digits read at least this sure, with the verdict "digit"
-NOT_SURE = 0.1  # a whole the verdict does not call a "digit" counts its confidence × this
+CUT_CONFIDENCE = 0.8  # a stretch cut out is a confident digit when read at least this sure
+NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this: it is hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
@@ -140,11 +140,10 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[i
         if first not in best:
             continue
         reading = found.reading
-        whole = (first, last) == (0, end)
-        if not whole and (reading.verdict != "digit" or reading.confidence < CUT_CONFIDENCE):
-            continue  # a cut leaves confident digits only
-        score = math.log(max(reading.confidence, 1e-9))
-        score += 0.0 if reading.verdict == "digit" else math.log(NOT_SURE)
+        # A stretch cut out must read as a confident digit; the whole, as a digit.
+        cut_out = (first, last) != (0, end)
+        sure = reading.verdict == "digit" and (not cut_out or reading.confidence >= CUT_CONFIDENCE)
+        score = math.log(max(reading.confidence, 1e-9)) + (0.0 if sure else math.log(NOT_SURE))
         score += math.log(TOO_WIDE_PRIOR) if widths[(first, last)] > TOO_WIDE * height else 0.0
         for count, (total, row) in list(best[first].items()):
             if count + 1 > room:

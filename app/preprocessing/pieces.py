@@ -37,6 +37,7 @@ UNDERLINE_FLATNESS = 0.25  # and lower than this share of its width: an underlin
 JOIN_OVERLAP = 0.5  # of the narrower part's width: the parts of one digit
 JOIN_OVERLAP_TALL = 0.8  # the same when both parts are TALL
 TALL = 0.6  # of the line's height: a part as tall as a digit
+FRAGMENT = 0.08  # of a cut stretch's stroke pixels: a part this small is the neighbour's stroke end
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Piece:
             inside &= columns >= start.at(rows)
         if stop is not None:
             inside &= columns < stop.at(rows)
-        return _cropped(self.mask & inside, self.top, self.left)
+        return _cropped(_without_fragments(self.mask & inside), self.top, self.left)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,23 @@ class Cut:
     def at(self, rows: np.ndarray) -> np.ndarray:
         """The cut's column in each of ``rows``."""
         return self.column + self.slant * (self.middle - rows)
+
+
+def _without_fragments(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (h, w bool) without its connected parts of under FRAGMENT of its pixels: the ends
+    of a neighbour's strokes that a cut left on this side."""
+    runs = connected_runs(mask)
+    if len(runs.rows) == 0:
+        return mask
+    sizes = np.bincount(runs.parts, weights=runs.stops - runs.starts)
+    small = sizes[runs.parts] < FRAGMENT * sizes.sum()
+    if not small.any():
+        return mask
+    mask = mask.copy()
+    for row, start, stop in zip(runs.rows[small].tolist(), runs.starts[small].tolist(),
+                                runs.stops[small].tolist(), strict=True):
+        mask[row, start:stop] = False
+    return mask
 
 
 def _cropped(mask: np.ndarray, top: int, left: int) -> Piece | None:

@@ -60,7 +60,7 @@ def test_touching_digits_are_cut_where_both_halves_read_as_confident_digits():
         upright(mask, 40, 10, 80)
 
     def zero(mask):
-        ring(mask, 49, 10, 55, 80)
+        ring(mask, 49, 10, 70, 80)
 
     mask = np.zeros((100, 300), dtype=bool)
     one(mask)
