@@ -38,6 +38,18 @@ def bars(count: int, height: int = 80) -> bytes:
     return encode(image, "PNG")
 
 
+def wide_pieces(count: int = 3, height: int = 120) -> bytes:
+    """A PNG of ``count`` wide pieces of ink in a row, each a chain of rings as wide as three
+    digits: every one is tried for cuts, the most work a number can ask of the cutting."""
+    image = Image.new("L", (count * 4 * height, 2 * height), 255)
+    draw = ImageDraw.Draw(image)
+    for k in range(count):
+        for ring in range(4):
+            x = k * 4 * height + ring * height * 3 // 4
+            draw.ellipse((x, height // 2, x + height, height // 2 + height), outline=0, width=height // 10)
+    return encode(image, "PNG")
+
+
 def number_cases(max_image_pixels: int = 4096 * 4096) -> list[HostileCase]:
     """The cases, for a server whose images hold at most ``max_image_pixels``."""
     side = int(max_image_pixels**0.5)
@@ -48,6 +60,8 @@ def number_cases(max_image_pixels: int = 4096 * 4096) -> list[HostileCase]:
                     lambda: blobs(side // 2, 1000, max(2, side // 1000)), _REFUSED | {200}),
         HostileCase(f"number: 10,000 blobs on {side} x {side}", "/predict/number", "image/png",
                     lambda: blobs(side, 10_000, max(2, side // 2000)), _REFUSED | {200}),
+        HostileCase("number: 3 pieces each 3 digits wide (the most cutting)", "/predict/number", "image/png",
+                    lambda: wide_pieces(), _REFUSED | {200}),
         HostileCase("number: 40 digit-sized bars", "/predict/number", "image/png",
                     lambda: bars(40), frozenset({422}), "too_many_digits"),
     ]
