@@ -1,18 +1,19 @@
 """Touching digits cut apart, the cuts judged by the network itself.
 
-A piece at least SPLIT_ASPECT as wide as it is high may be several digits that touch. Its
-candidate cuts are the thinnest lines through its strokes: valleys of the strokes' profile
-(stroke pixels per column, upright or along a slant of SLANTS), each leaving at least MIN_PART
-of the height on either side, CUT_SPACING of the height apart, at most two per digit the piece
-could hold (MAX_CUTS in all). Every stretch between two cuts (or the piece's ends) that is as
-wide as a digit can be goes through the same finish and the same network as any digit
-(``read``), in one batch, and the piece is read as the row of stretches whose readings are
-together the likeliest:
+A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height,
+or than MIN_SPLIT_ASPECT and its whole does not read as a sure digit (WHOLE_CONFIDENCE). Its
+candidate cuts are columns: the thinnest ones first (valleys of the column profile, stroke pixels
+per column), then evenly spaced ones, CUTS_PER_DIGIT for each digit the piece could hold (at
+most MAX_CUTS). Cuts leaning along italic strokes were tried and read worse. Every stretch
+between two cuts (or the piece's ends) as wide as a digit can be goes through the same finish
+and the same network as any digit (``read``), in one batch, and the piece is read as the row of
+stretches whose readings are together the likeliest:
 
     the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
-    digit (verdict "digit", and, when cut out, CUT_CONFIDENCE), × TOO_WIDE_PRIOR for each one
-    wider than TOO_WIDE times the height, × CUT_PRIOR for each cut made (the whole uncut is one
-    such row).
+    digit (verdict "digit", and, when cut out, CUT_CONFIDENCE and CUT_HEIGHT of the piece's
+    height, not a sliver of a bowl read as a 1), × TOO_WIDE_PRIOR for each TOO_WIDE heights of
+    width of one wider than that, × CUT_PRIOR for each cut made (the whole uncut is one such
+    row).
 
 So a cut is made when its halves read as confident digits and the whole does not: a wide single
 digit (a 0, a long-tailed 7) reads as a confident digit whole, and cutting it would have to
@@ -30,21 +31,25 @@ import numpy as np
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.ink import InkReading
-from app.preprocessing.pieces import MAX_DIGITS, Cut, Piece, piece_input
+from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
-SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts
+SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts,
+MIN_SPLIT_ASPECT = 0.6  # and those this wide whose whole is not read as a sure digit
+WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
 MIN_PART = 0.12  # of the piece's height: the narrowest digit (a 1)
 MAX_PART = 1.6  # of the piece's height: the widest stretch read as one digit (the whole aside)
 DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece may hold
-MAX_CUTS = 10  # candidate cuts in one piece
-SLANTS = (0.0,)  # columns a cut leans right per row up (leaning cuts, ±0.3, measured worse)
+CUTS_PER_DIGIT = 3  # candidate cuts tried per digit it may hold
+MAX_CUTS = 16  # candidate cuts in one piece
 CUT_SPACING = 0.1  # of the height: candidates at least this far apart
-CUT_CONFIDENCE = 0.8  # a stretch cut out is a confident digit when read at least this sure
+GRID_STEP = 0.1  # of the height: the step of the evenly spaced cuts that follow the valleys
+CUT_CONFIDENCE = 0.9  # a stretch cut out is a confident digit when read at least this sure,
+CUT_HEIGHT = 0.75  # and at least this share of the piece's height (not a sliver of a bowl)
 NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
-TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this: it is hardly one digit
+TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this per TOO_WIDE heights: hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
-MAX_READS = 160  # images the network reads to cut one number
+MAX_READS = 250  # images the network reads to cut one number
 
 
 @dataclass(frozen=True)
@@ -72,62 +77,70 @@ class ReadPiece:
 def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[ReadPiece]:
     """Each of ``pieces`` of the ``line`` read by the network, touching digits cut apart (see the
     module's docstring), left to right. Pieces that finish refuses (a blot) are left out."""
-    budget = MAX_READS
+    wholes: list[ReadPiece | None] = []
+    for piece in pieces:
+        try:
+            wholes.append(ReadPiece(piece, piece_input(line, piece), Reading(0, 0.0, "")))
+        except NoDigitFound:  # a blot, unless cut
+            wholes.append(None)
+    readable = [whole for whole in wholes if whole is not None]
+    if readable:
+        readings = iter(read(np.stack([whole.image for whole in readable])))
+        wholes = [None if whole is None else ReadPiece(whole.piece, whole.image, next(readings))
+                  for whole in wholes]
+    budget = MAX_READS - len(readable)
     found: list[ReadPiece] = []
-    for index, piece in enumerate(pieces):
+    for index, (piece, whole) in enumerate(zip(pieces, wholes, strict=True)):
         room = MAX_DIGITS - len(found) - (len(pieces) - index - 1)
-        bounds, spans = _stretches(piece, room, budget)
+        if not _worth_cutting(piece, whole, room) or budget < 2:
+            found += [] if whole is None else [whole]
+            continue
+        bounds, spans = _stretches(piece, budget)
         inputs = []
         for first, last in spans:
-            whole = (first, last) == (0, len(bounds) - 1)
-            part = piece if whole else piece.between(bounds[first], bounds[last])
+            part = piece.columns(bounds[first], bounds[last])
             if part is None:
                 continue
             try:
                 inputs.append(((first, last), part, piece_input(line, part)))
             except NoDigitFound:  # a blot
                 continue
-        if not inputs:
-            continue
         budget -= len(inputs)
-        readings = read(np.stack([image for _, _, image in inputs]))
+        readings = read(np.stack([image for _, _, image in inputs])) if inputs else []
         read_stretches = {span: ReadPiece(part, image, reading)
                           for (span, part, image), reading in zip(inputs, readings, strict=True)}
-        widths = {span: _width(bounds, span, piece.mask.shape[1]) for span in read_stretches}
-        found += _likeliest(read_stretches, widths, len(bounds) - 1, piece.mask.shape[0], room)
+        end = len(bounds) - 1
+        if whole is not None:
+            read_stretches[(0, end)] = whole
+        widths = {(first, last): bounds[last] - bounds[first] for first, last in read_stretches}
+        found += _likeliest(read_stretches, widths, end, piece.mask.shape[0], room)
     if not found:
         raise NoDigitFound("no digit found: the ink is blots, not strokes")
     return found
 
 
-def _width(bounds: list[Cut | None], span: tuple[int, int], width: int) -> float:
-    """How wide the stretch between bounds ``span`` is, in the piece's middle row."""
-    first, last = bounds[span[0]], bounds[span[1]]
-    return (width if last is None else last.column) - (0 if first is None else first.column)
-
-
-def _stretches(piece: Piece, room: int, budget: int) -> tuple[list[Cut | None], list[tuple[int, int]]]:
-    """The bounds of ``piece`` (its left edge None, its candidate cuts left to right, its right
-    edge None) and the spans (first, last) between two of them to read: the whole, and, for a
-    wide piece, every stretch between two cuts that do not cross inside it and that is as wide
-    as a digit can be (within ``budget``)."""
+def _worth_cutting(piece: Piece, whole: ReadPiece | None, room: int) -> bool:
+    """Whether to look for cuts in ``piece`` (read ``whole``, None for a blot), when there is
+    ``room`` for more digits: it is wider than SPLIT_ASPECT times its height, or than
+    MIN_SPLIT_ASPECT and not read as a sure digit (verdict "digit", WHOLE_CONFIDENCE)."""
     height, width = piece.mask.shape
-    if room < 2 or width < SPLIT_ASPECT * height:
-        return [None, None], [(0, 1)]
-    most = min(MAX_CUTS, 2 * math.ceil(width / (DIGIT_WIDTH * height)))
-    bounds: list[Cut | None] = [None, *sorted(candidate_cuts(piece.mask, most), key=lambda c: c.column), None]
-    spans = [(0, len(bounds) - 1)]
-    for first in range(len(bounds) - 1):
-        for last in range(first + 1, len(bounds)):
-            start, stop = bounds[first], bounds[last]
-            if (first, last) == (0, len(bounds) - 1):
-                continue
-            if start is not None and stop is not None and (
-                    stop.column - start.column <= abs(stop.slant - start.slant) * height / 2):
-                continue  # the cuts cross inside the piece
-            if MIN_PART * height <= _width(bounds, (first, last), width) <= MAX_PART * height:
-                spans.append((first, last))
-    return bounds, spans[: max(budget, 1)]
+    if room < 2 or width < MIN_SPLIT_ASPECT * height:
+        return False
+    sure = whole is not None and whole.reading.verdict == "digit"
+    return width >= SPLIT_ASPECT * height or not (sure and whole.reading.confidence >= WHOLE_CONFIDENCE)
+
+
+def _stretches(piece: Piece, budget: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """The bounds of ``piece`` (column 0, its candidate cuts left to right, its width) and the
+    spans (first, last) between two of them to read, the whole aside: every stretch as wide as a
+    digit can be (at most ``budget``)."""
+    height, width = piece.mask.shape
+    most = min(MAX_CUTS, math.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * height)))
+    bounds = [0, *sorted(candidate_cuts(piece.mask, most)), width]
+    spans = [(first, last) for first in range(len(bounds) - 1) for last in range(first + 1, len(bounds))
+             if (first, last) != (0, len(bounds) - 1)
+             and MIN_PART * height <= bounds[last] - bounds[first] <= MAX_PART * height]
+    return bounds, spans[:budget]
 
 
 def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[int, int], float], end: int,
@@ -142,9 +155,12 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[i
         reading = found.reading
         # A stretch cut out must read as a confident digit; the whole, as a digit.
         cut_out = (first, last) != (0, end)
-        sure = reading.verdict == "digit" and (not cut_out or reading.confidence >= CUT_CONFIDENCE)
+        sure = reading.verdict == "digit" and (not cut_out or (
+            reading.confidence >= CUT_CONFIDENCE and found.piece.mask.shape[0] >= CUT_HEIGHT * height))
         score = math.log(max(reading.confidence, 1e-9)) + (0.0 if sure else math.log(NOT_SURE))
-        score += math.log(TOO_WIDE_PRIOR) if widths[(first, last)] > TOO_WIDE * height else 0.0
+        # The wider than a digit, the less likely one digit: TOO_WIDE_PRIOR per TOO_WIDE heights.
+        too_wide = widths[(first, last)] / (TOO_WIDE * height)
+        score += math.log(TOO_WIDE_PRIOR) * too_wide if too_wide > 1 else 0.0
         for count, (total, row) in list(best[first].items()):
             if count + 1 > room:
                 continue
@@ -157,36 +173,27 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[i
     return max(best[end].values(), key=lambda entry: entry[0])[1]
 
 
-def candidate_cuts(mask: np.ndarray, most: int = MAX_CUTS) -> list[Cut]:
-    """At most ``most`` straight cuts through the strokes ``mask`` (h, w bool), the thinnest
-    first: upright or leaning by each of SLANTS, at the valleys of the strokes' profile along
-    that slant, each leaving at least MIN_PART of the height on either side in the middle row,
-    CUT_SPACING of the height apart there."""
+def candidate_cuts(mask: np.ndarray, most: int = MAX_CUTS) -> list[int]:
+    """At most ``most`` columns at which to cut the strokes ``mask`` (h, w bool): the valleys of
+    the column profile (stroke pixels per column), the thinnest first, then evenly spaced
+    columns GRID_STEP of the height apart (touching strokes may leave no valley where they
+    meet); each leaves at least MIN_PART of the height on either side, and they lie CUT_SPACING
+    of the height apart."""
     height, width = mask.shape
     margin = max(2, round(MIN_PART * height))
     if width - 2 * margin < 1:
         return []
-    middle = (height - 1) / 2
-    rows, columns = np.nonzero(mask)
-    found = []  # (stroke pixels crossed, column, slant)
-    for slant in SLANTS:
-        # Each stroke pixel's column where its cut line crosses the middle row.
-        along = np.rint(columns - slant * (middle - rows)).astype(np.intp)
-        low = int(along.min()) - 1
-        profile = np.bincount(along - low, minlength=int(along.max()) - low + 2).astype(np.float64)
-        smooth = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3, mode="valid")
-        inner = np.arange(max(margin - low, 1), min(width - margin - low, len(smooth) - 1))
-        if inner.size == 0:
-            continue
-        values = smooth[inner]
-        valleys = (values <= smooth[inner - 1]) & (values <= smooth[inner + 1])
-        found += [(float(value), int(i) + low, slant)
-                  for value, i in zip(values[valleys], inner[valleys], strict=True)]
-    found.sort(key=lambda entry: entry[0])
-    chosen: list[Cut] = []
-    for _, column, slant in found:
-        if all(abs(column - other.column) >= CUT_SPACING * height for other in chosen):
-            chosen.append(Cut(float(column), slant, middle))
+    profile = mask.sum(axis=0).astype(np.float64)
+    smooth = np.convolve(np.pad(profile, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    inner = np.arange(margin, width - margin)
+    values = smooth[inner]
+    valleys = (values <= smooth[inner - 1]) & (values <= smooth[inner + 1])
+    order = inner[valleys][np.argsort(values[valleys], kind="stable")]
+    grid = np.arange(margin, width - margin, max(1, round(GRID_STEP * height)))
+    chosen: list[int] = []
+    for column in [*order.tolist(), *grid.tolist()]:
+        if all(abs(column - other) >= CUT_SPACING * height for other in chosen):
+            chosen.append(column)
         if len(chosen) == most:
             break
     return chosen

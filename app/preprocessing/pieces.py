@@ -4,6 +4,8 @@ of one broken digit joined, dust, specks and underlines dropped, in order left t
 * Parts that overlap a lot in x belong together: a 5's separate top bar, a 4 drawn in two
   strokes, a 7's crossbar (half the narrower one's width; four fifths when both are as tall as
   digits, so a 1 under the overhang of a 7's bar stays apart).
+* A flat mark (under FLAT of the line's height) beside a digit belongs to it, though it overlaps
+  it little (a 5's bar sticking out to the right); one beside no digit (a dash) is none.
 * Dust (under DUST_SIDE of the line's height on its longer side) is dropped before joining, a
   separate speck (under SPECK_SIDE) after it, and so is an underline: a part much wider than the
   line is high, and flat.
@@ -37,6 +39,8 @@ UNDERLINE_FLATNESS = 0.25  # and lower than this share of its width: an underlin
 JOIN_OVERLAP = 0.5  # of the narrower part's width: the parts of one digit
 JOIN_OVERLAP_TALL = 0.8  # the same when both parts are TALL
 TALL = 0.6  # of the line's height: a part as tall as a digit
+FLAT = 0.4  # of the line's height: a mark lower than this is part of a digit beside it, or no digit
+FLAT_GAP = 0.1  # of the line's height: how far from a digit such a mark may lie and belong to it
 FRAGMENT = 0.08  # of a cut stretch's stroke pixels: a part this small is the neighbour's stroke end
 
 
@@ -54,32 +58,10 @@ class Piece:
         height, width = self.mask.shape
         return self.left, self.top, self.left + width, self.top + height
 
-    def between(self, start: Cut | None, stop: Cut | None) -> Piece | None:
-        """The strokes right of the cut ``start`` and left of ``stop`` (None: the piece's edge),
-        cropped to them; None when there are none."""
-        height, width = self.mask.shape
-        rows = np.arange(height)[:, None]
-        columns = np.arange(width)[None, :]
-        inside = np.ones((height, width), dtype=bool)
-        if start is not None:
-            inside &= columns >= start.at(rows)
-        if stop is not None:
-            inside &= columns < stop.at(rows)
-        return _cropped(_without_fragments(self.mask & inside), self.top, self.left)
-
-
-@dataclass(frozen=True)
-class Cut:
-    """A straight cut through a piece: at ``column`` in its middle row, leaning ``slant`` columns
-    to the right per row up (a cut along the slant of italic digits)."""
-
-    column: float
-    slant: float
-    middle: float  # the piece's middle row
-
-    def at(self, rows: np.ndarray) -> np.ndarray:
-        """The cut's column in each of ``rows``."""
-        return self.column + self.slant * (self.middle - rows)
+    def columns(self, start: int, stop: int) -> Piece | None:
+        """The strokes in the piece's columns [start, stop), cropped to them, without the ends of
+        a neighbour's strokes that the cut left there; None when there are none."""
+        return _cropped(_without_fragments(self.mask[:, start:stop]), self.top, self.left + start)
 
 
 def _without_fragments(mask: np.ndarray) -> np.ndarray:
@@ -137,6 +119,7 @@ def find_pieces(reading: InkReading) -> list[Piece]:
                            f"{MAX_DIGITS} digits has far fewer (the limit is {MAX_PARTS})")
     parts = np.flatnonzero(kept)
     groups = _join(parts, lefts, rights, heights >= TALL * line_height)
+    groups = _attach_flat(groups, (tops, bottoms, lefts, rights), line_height)
     pieces = []
     labels = np.full(count, -1, dtype=np.intp)
     for number, members in enumerate(groups):
@@ -181,6 +164,29 @@ def _join(parts: np.ndarray, lefts: np.ndarray, rights: np.ndarray, tall: np.nda
         groups[first] = np.concatenate([groups[first], groups[second]])
         del groups[second]
     return groups
+
+
+def _attach_flat(groups: list[np.ndarray], extents: tuple[np.ndarray, ...], line_height: float
+                 ) -> list[np.ndarray]:
+    """``groups`` with each flat one (under FLAT of the line's height: a 5's bar, a 7's) joined to
+    the digit it overlaps in x most, or lies nearest to within FLAT_GAP of the line's height;
+    a flat mark near no digit (a dash) is dropped."""
+    tops, bottoms, lefts, rights = extents
+    boxes = [(int(tops[g].min()), int(bottoms[g].max()), int(lefts[g].min()), int(rights[g].max()))
+             for g in groups]
+    flat = [bottom - top < FLAT * line_height for top, bottom, _, _ in boxes]
+    joined = [list(g) for g in groups]
+    for k, (_, _, left, right) in enumerate(boxes):
+        if not flat[k]:
+            continue
+        # Overlap in x (negative: the gap) with each digit that is not flat.
+        near = [(min(right, boxes[j][3]) - max(left, boxes[j][2]), j)
+                for j in range(len(groups)) if not flat[j]]
+        near = [(overlap, j) for overlap, j in near if overlap >= -FLAT_GAP * line_height]
+        if near:
+            joined[max(near)[1]] += joined[k]
+        joined[k] = []
+    return [np.array(g) for g in joined if g]
 
 
 def piece_ink(reading: InkReading, piece: Piece) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:

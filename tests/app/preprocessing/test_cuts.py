@@ -108,5 +108,6 @@ def test_candidate_cuts_are_at_the_thin_bridge_between_two_blobs():
     mask[:, 10:50] = True
     mask[:, 70:110] = True
     mask[38:42, 50:70] = True
-    cuts = candidate_cuts(mask, most=1)
-    assert len(cuts) == 1 and 50 <= cuts[0].column < 70
+    cuts = candidate_cuts(mask, most=3)
+    assert len(cuts) == 3 and 50 <= cuts[0] < 70  # the thinnest first, then evenly spaced ones
+    assert all(abs(a - b) >= 8 for a in cuts for b in cuts if a != b)
