@@ -1,7 +1,9 @@
 """Touching digits cut apart, the cuts judged by the network itself.
 
 A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height,
-or than MIN_SPLIT_ASPECT and its whole does not read as a sure digit (WHOLE_CONFIDENCE). Its
+or than MIN_SPLIT_ASPECT and its whole does not read as a sure digit (WHOLE_CONFIDENCE) — and,
+when TYPICAL_COUNT pieces of the line read as sure digits, wider than TYPICAL_SPLIT times their
+median width (a typed number's digits are all about as wide: a bold 4 is not a 4 and a 1). Its
 candidate cuts are columns: the thinnest ones first (valleys of the column profile, stroke pixels
 per column), then evenly spaced ones, CUTS_PER_DIGIT for each digit the piece could hold (at
 most MAX_CUTS). Cuts leaning along italic strokes were tried and read worse. Every stretch
@@ -36,6 +38,8 @@ from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts,
 MIN_SPLIT_ASPECT = 0.6  # and those this wide whose whole is not read as a sure digit
 WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
+TYPICAL_COUNT = 2  # pieces read as sure digits that set the line's typical digit width,
+TYPICAL_SPLIT = 1.4  # and a piece narrower than this many typical widths is one digit
 MIN_PART = 0.12  # of the piece's height: the narrowest digit (a 1)
 MAX_PART = 1.6  # of the piece's height: the widest stretch read as one digit (the whole aside)
 DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece may hold
@@ -89,10 +93,11 @@ def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[Rea
         wholes = [None if whole is None else ReadPiece(whole.piece, whole.image, next(readings))
                   for whole in wholes]
     budget = MAX_READS - len(readable)
+    typical = _typical_width([whole for whole in readable if _sure(whole)])
     found: list[ReadPiece] = []
     for index, (piece, whole) in enumerate(zip(pieces, wholes, strict=True)):
         room = MAX_DIGITS - len(found) - (len(pieces) - index - 1)
-        if not _worth_cutting(piece, whole, room) or budget < 2:
+        if not _worth_cutting(piece, whole, room, typical) or budget < 2:
             found += [] if whole is None else [whole]
             continue
         bounds, spans = _stretches(piece, budget)
@@ -119,15 +124,31 @@ def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[Rea
     return found
 
 
-def _worth_cutting(piece: Piece, whole: ReadPiece | None, room: int) -> bool:
+def _sure(whole: ReadPiece | None) -> bool:
+    """Whether ``whole`` was read as a sure digit (verdict "digit", WHOLE_CONFIDENCE)."""
+    return (whole is not None and whole.reading.verdict == "digit"
+            and whole.reading.confidence >= WHOLE_CONFIDENCE)
+
+
+def _typical_width(sure: list[ReadPiece]) -> float | None:
+    """The median width of the pieces read as ``sure`` digits, when there are TYPICAL_COUNT of
+    them: in a typed number, or a drawn one with gaps, every digit is about as wide."""
+    if len(sure) < TYPICAL_COUNT:
+        return None
+    return float(np.median([whole.piece.mask.shape[1] for whole in sure]))
+
+
+def _worth_cutting(piece: Piece, whole: ReadPiece | None, room: int, typical: float | None) -> bool:
     """Whether to look for cuts in ``piece`` (read ``whole``, None for a blot), when there is
     ``room`` for more digits: it is wider than SPLIT_ASPECT times its height, or than
-    MIN_SPLIT_ASPECT and not read as a sure digit (verdict "digit", WHOLE_CONFIDENCE)."""
+    MIN_SPLIT_ASPECT and not read as a sure digit; and, when the line's ``typical`` digit width
+    is known, wider than TYPICAL_SPLIT times it."""
     height, width = piece.mask.shape
     if room < 2 or width < MIN_SPLIT_ASPECT * height:
         return False
-    sure = whole is not None and whole.reading.verdict == "digit"
-    return width >= SPLIT_ASPECT * height or not (sure and whole.reading.confidence >= WHOLE_CONFIDENCE)
+    if typical is not None and width < TYPICAL_SPLIT * typical:
+        return False
+    return width >= SPLIT_ASPECT * height or not _sure(whole)
 
 
 def _stretches(piece: Piece, budget: int) -> tuple[list[int], list[tuple[int, int]]]:
