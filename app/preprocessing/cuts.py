@@ -93,7 +93,7 @@ def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[Rea
         wholes = [None if whole is None else ReadPiece(whole.piece, whole.image, next(readings))
                   for whole in wholes]
     budget = MAX_READS - len(readable)
-    typical = _typical_width([whole for whole in readable if _sure(whole)])
+    typical = _typical_width([whole for whole in wholes if _sure(whole)])
     found: list[ReadPiece] = []
     for index, (piece, whole) in enumerate(zip(pieces, wholes, strict=True)):
         room = MAX_DIGITS - len(found) - (len(pieces) - index - 1)
