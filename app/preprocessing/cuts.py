@@ -41,7 +41,7 @@ WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
 TYPICAL_COUNT = 2  # pieces read as sure digits that set the line's typical digit width,
 TYPICAL_SPLIT = 1.4  # and a piece narrower than this many typical widths is one digit
 MIN_PART = 0.12  # of the piece's height: the narrowest digit (a 1)
-MAX_PART = 1.6  # of the piece's height: the widest stretch read as one digit (the whole aside)
+MAX_PART = 1.3  # of the piece's height: the widest stretch read as one digit (the whole aside)
 DIGIT_WIDTH = 0.5  # of the height: a narrow digit, to count how many a piece may hold
 CUTS_PER_DIGIT = 3  # candidate cuts tried per digit it may hold
 MAX_CUTS = 16  # candidate cuts in one piece
@@ -53,7 +53,7 @@ NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence 
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this per TOO_WIDE heights: hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
-MAX_READS = 250  # images the network reads to cut one number
+MAX_READS = 160  # images the network reads to cut one number
 
 
 @dataclass(frozen=True)
