@@ -1,6 +1,7 @@
 """Time per number through POST /predict/number, in process (the Flask app's test client, the
 committed weights): median, p90 and worst per kind of the measurement set (harness.numbers),
-and over all of them.
+and over all of them, in wall-clock and CPU milliseconds (on a shared host the CPU time is the
+request's own cost; the wall-clock time adds the wait for a core).
 
     python -m bench.numbers [--per-kind N]
 
@@ -18,10 +19,16 @@ import sys
 from harness import numbers
 
 
-def _row(name: str, milliseconds: list[float]) -> str:
+def _figures(milliseconds: list[float]) -> str:
     ordered = sorted(milliseconds)
     p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return f"{name:<24} {len(ordered):>7} {statistics.median(ordered):>8.1f} {p90:>8.1f} {ordered[-1]:>8.1f}"
+    return f"{statistics.median(ordered):>8.1f} {p90:>8.1f} {ordered[-1]:>8.1f}"
+
+
+def _row(name: str, outcomes: list) -> str:
+    wall = _figures([o.seconds * 1e3 for o in outcomes])
+    cpu = _figures([o.cpu_seconds * 1e3 for o in outcomes])
+    return f"{name:<24} {len(outcomes):>7} {wall}   {cpu}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = [read(sample) for sample in samples]
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
           f"{len(outcomes)} numbers through POST /predict/number in process")
-    print(f"{'kind':<24} {'numbers':>7} {'median':>8} {'p90':>8} {'worst':>8}   (ms per number)")
+    print(f"{'':<32} {'wall-clock ms per number':^26}   {'CPU ms per number':^26}")
+    print(f"{'kind':<24} {'numbers':>7} " + f"{'median':>8} {'p90':>8} {'worst':>8}   " * 2)
     for kind in numbers.KINDS:
-        mine = [o.seconds * 1e3 for o in outcomes if o.sample.kind == kind]
+        mine = [o for o in outcomes if o.sample.kind == kind]
         if mine:
             print(_row(kind, mine))
-    print(_row("all", [o.seconds * 1e3 for o in outcomes]))
+    print(_row("all", outcomes))
     return 0
 
 

@@ -250,7 +250,8 @@ class NumberOutcome:
     sample: NumberSample
     number: str | None  # None when refused
     error: str | None
-    seconds: float
+    seconds: float  # wall-clock time of the request
+    cpu_seconds: float  # the process's CPU time during it (the request's own, in process)
 
     @property
     def correct(self) -> bool:
@@ -270,14 +271,14 @@ def api_reader(app) -> Callable[[NumberSample], NumberOutcome]:
     client = app.test_client()
 
     def read(sample: NumberSample) -> NumberOutcome:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.post("/predict/number", data=sample.data, content_type=sample.content_type)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         body = response.get_json(silent=True) or {}
         if response.status_code != 200:
             code = (body.get("error") or {}).get("code", str(response.status_code))
-            return NumberOutcome(sample, None, code, seconds)
-        return NumberOutcome(sample, body["number"], None, seconds)
+            return NumberOutcome(sample, None, code, seconds, cpu)
+        return NumberOutcome(sample, body["number"], None, seconds, cpu)
 
     return read
 
