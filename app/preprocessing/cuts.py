@@ -81,47 +81,53 @@ class ReadPiece:
 def read_pieces(line: InkReading, pieces: list[Piece], read: Reader) -> list[ReadPiece]:
     """Each of ``pieces`` of the ``line`` read by the network, touching digits cut apart (see the
     module's docstring), left to right. Pieces that finish refuses (a blot) are left out."""
-    wholes: list[ReadPiece | None] = []
-    for piece in pieces:
+    images = {}
+    for index, piece in enumerate(pieces):
         try:
-            wholes.append(ReadPiece(piece, piece_input(line, piece), Reading(0, 0.0, "")))
+            images[index] = piece_input(line, piece)
         except NoDigitFound:  # a blot, unless cut
-            wholes.append(None)
-    readable = [whole for whole in wholes if whole is not None]
-    if readable:
-        readings = iter(read(np.stack([whole.image for whole in readable])))
-        wholes = [None if whole is None else ReadPiece(whole.piece, whole.image, next(readings))
-                  for whole in wholes]
-    budget = MAX_READS - len(readable)
+            continue
+    readings = dict(zip(images, read(np.stack(list(images.values()))), strict=True)) if images else {}
+    wholes = [ReadPiece(piece, images[index], readings[index]) if index in images else None
+              for index, piece in enumerate(pieces)]
     typical = _typical_width([whole for whole in wholes if _sure(whole)])
+    budget = MAX_READS - len(images)
     found: list[ReadPiece] = []
     for index, (piece, whole) in enumerate(zip(pieces, wholes, strict=True)):
         room = MAX_DIGITS - len(found) - (len(pieces) - index - 1)
-        if not _worth_cutting(piece, whole, room, typical) or budget < 2:
-            found += [] if whole is None else [whole]
-            continue
-        bounds, spans = _stretches(piece, budget)
-        inputs = []
-        for first, last in spans:
-            part = piece.columns(bounds[first], bounds[last])
-            if part is None:
-                continue
-            try:
-                inputs.append(((first, last), part, piece_input(line, part)))
-            except NoDigitFound:  # a blot
-                continue
-        budget -= len(inputs)
-        readings = read(np.stack([image for _, _, image in inputs])) if inputs else []
-        read_stretches = {span: ReadPiece(part, image, reading)
-                          for (span, part, image), reading in zip(inputs, readings, strict=True)}
-        end = len(bounds) - 1
-        if whole is not None:
-            read_stretches[(0, end)] = whole
-        widths = {(first, last): bounds[last] - bounds[first] for first, last in read_stretches}
-        found += _likeliest(read_stretches, widths, end, piece.mask.shape[0], room)
+        if budget >= 2 and _worth_cutting(piece, whole, room, typical):
+            row, used = _cut(line, piece, whole, read, budget, room)
+            found += row
+            budget -= used
+        elif whole is not None:
+            found.append(whole)
     if not found:
         raise NoDigitFound("no digit found: the ink is blots, not strokes")
     return found
+
+
+def _cut(line: InkReading, piece: Piece, whole: ReadPiece | None, read: Reader, budget: int,
+         room: int) -> tuple[list[ReadPiece], int]:
+    """The likeliest row of at most ``room`` digits that ``piece`` (read ``whole``) holds, and how
+    many images the network read for it (at most ``budget``)."""
+    bounds, spans = _stretches(piece, budget)
+    inputs = []
+    for first, last in spans:
+        part = piece.columns(bounds[first], bounds[last])
+        if part is None:
+            continue
+        try:
+            inputs.append(((first, last), part, piece_input(line, part)))
+        except NoDigitFound:  # a blot
+            continue
+    readings = read(np.stack([image for _, _, image in inputs])) if inputs else []
+    stretches = {span: ReadPiece(part, image, reading)
+                 for (span, part, image), reading in zip(inputs, readings, strict=True)}
+    end = len(bounds) - 1
+    if whole is not None:
+        stretches[(0, end)] = whole
+    widths = {(first, last): bounds[last] - bounds[first] for first, last in stretches}
+    return _likeliest(stretches, widths, end, piece.mask.shape[0], room), len(inputs)
 
 
 def _sure(whole: ReadPiece | None) -> bool:
@@ -159,12 +165,12 @@ def _stretches(piece: Piece, budget: int) -> tuple[list[int], list[tuple[int, in
     most = min(MAX_CUTS, math.ceil(CUTS_PER_DIGIT * width / (DIGIT_WIDTH * height)))
     bounds = [0, *sorted(candidate_cuts(piece.mask, most)), width]
     spans = [(first, last) for first in range(len(bounds) - 1) for last in range(first + 1, len(bounds))
-             if (first, last) != (0, len(bounds) - 1)
+             if (first, last) != (0, len(bounds) - 1)  # the whole is read already
              and MIN_PART * height <= bounds[last] - bounds[first] <= MAX_PART * height]
     return bounds, spans[:budget]
 
 
-def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[int, int], float], end: int,
+def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[int, int], int], end: int,
                height: int, room: int) -> list[ReadPiece]:
     """The row of read ``stretches`` from bound 0 to bound ``end``, at most ``room`` of them, with
     the highest score (see the module's docstring): dynamic programming over the cuts."""
