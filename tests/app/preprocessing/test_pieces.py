@@ -129,3 +129,21 @@ def test_connected_runs_label_each_8_connected_part():
     assert parts[(0, 4)] == parts[(1, 4)]
     assert len({parts[(0, 0)], parts[(0, 4)], parts[(2, 0)]}) == 3
     assert run_count(mask) == len(runs.rows) == 5
+
+
+def test_a_flat_bar_sticking_out_beside_a_digit_belongs_to_it():
+    # A 5 whose bar starts over its body's right edge and runs on to the right.
+    mask = line()
+    ring(mask, 40, 30, 50, 70)
+    bar(mask, 80, 12, 45, 8)
+    [piece] = find_pieces(reading(mask))
+    assert piece.box == (40, 12, 125, 100)
+
+
+def test_a_dash_beside_no_digit_is_not_a_digit():
+    mask = line()
+    bar(mask, 40, 20, 10, HEIGHT)
+    bar(mask, 100, 55, 40, 8)  # a dash, well clear of the 1
+    ring(mask, 180, 20, 50, HEIGHT)
+    pieces = find_pieces(reading(mask))
+    assert [piece.box for piece in pieces] == [(40, 20, 50, 100), (180, 20, 230, 100)]
