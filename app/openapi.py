@@ -85,13 +85,18 @@ def _image_content(multipart_image: dict, json_body: dict, raw: bool) -> dict:
     return content
 
 
-def _predict_operation(batch: bool, max_batch_size: int) -> dict:
-    parameters = [
+def _query_parameters() -> list[dict]:
+    """include and versus, in the query string of every prediction."""
+    return [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
          "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
     ]
+
+
+def _predict_operation(batch: bool, max_batch_size: int) -> dict:
+    parameters = _query_parameters()
     binary = {"type": "string", "format": "binary"}
     if batch:
         multipart_image = {"type": "array", "items": binary, "minItems": 1, "maxItems": max_batch_size}
@@ -120,12 +125,11 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
 def _number_operation() -> dict:
     """POST /predict/number: one image, as /predict takes it, read as a number."""
     binary = {"type": "string", "format": "binary"}
-    operation = _predict_operation(batch=False, max_batch_size=1)
     return {
-        **operation,
         "summary": "Read a whole number: each digit found, boxed and read",
         "operationId": "predictNumber",
         "description": NUMBER_DESCRIPTION,
+        "parameters": _query_parameters(),
         "requestBody": {"required": True, "content": _image_content(binary, ref("NumberJson"), raw=True)},
         "responses": {"200": _json_response("The number read, digit by digit", ref("Number")),
                       **_error_responses(NUMBER_ERROR_CODES)},
