@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from app import convolution_lab, gradients_result, openapi, pipeline, request_parsing, responses
+from app import convolution_lab, gradients_result, numbers, openapi, pipeline, request_parsing, responses
 from app.errors import ApiError, error_body
 from app.inference import Predictor
 from app.request_parsing import PredictRequest
@@ -60,6 +60,13 @@ def predict():
             _predictor().network, item.image, request.gradients, result["digit"],
             current_app.extensions["mnist_sample"])
     return result
+
+
+@bp.post("/predict/number")
+def predict_number():
+    """A whole number: each digit found, boxed and read (app.numbers)."""
+    return numbers.read(request_parsing.parse_predict(), current_app.config,
+                        current_app.extensions["large_decodes"], _predictor())
 
 
 @bp.post("/predict/batch")
