@@ -77,7 +77,8 @@ def test_bad_input_gets_its_documented_error(client, body, content_type, status,
         assert str(MAX_DIGITS) in error["message"]
 
 
-@pytest.mark.parametrize("query", ["?include=bogus", "?versus=12"])
+@pytest.mark.parametrize("query", ["?include=bogus", "?versus=12", "?include=gradients&label=4"],
+                         ids=["unknown include", "versus out of range", "gradients (one digit at a time)"])
 def test_a_bad_query_is_refused_as_for_predict(client, query):
     response = client.post(f"/predict/number{query}", data=encode(drawn([4, 2], 0), "PNG"),
                            content_type="image/png")
