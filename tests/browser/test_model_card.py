@@ -56,7 +56,7 @@ def test_the_panel_shows_the_trained_models_facts_architecture_and_curves(digit_
         assert "Outlier term" in outlier_chart.get_attribute("aria-label")
         # Its floor, ln 10, is drawn and named: the term cannot go below it.
         assert outlier_chart.locator("line.floor").count() == 1
-        assert "ln 10" in outlier_chart.inner_text()
+        assert "ln 10" in outlier_chart.text_content()
 
 
 def test_the_training_time_shown_is_the_cards_real_training_seconds(digit_page, trained_server, card):
