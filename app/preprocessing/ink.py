@@ -161,7 +161,14 @@ def fine_crop(coarse_box: tuple[int, int, int, int], factor: int, size: tuple[in
     ink_side = max(bottom - top, right - left) * factor  # in source pixels
     if ink_side < 5:
         raise NoDigitFound("no digit found: only a speck of ink")
-    scale = FINE_BOX / ink_side
+    return crop_at_scale(coarse_box, factor, size, FINE_BOX / ink_side)
+
+
+def crop_at_scale(coarse_box: tuple[int, int, int, int], factor: int, size: tuple[int, int],
+                  scale: float) -> FineCrop:
+    """The FineCrop around ``coarse_box`` (top, bottom, left, right) of a coarse map reduced
+    ``factor``× from an image of ``size``, with a coarse pixel of margin, read at ``scale``."""
+    top, bottom, left, right = coarse_box
     margin = factor + 1
     width, height = size
     x0, y0 = max(left * factor - margin, 0), max(top * factor - margin, 0)

@@ -19,7 +19,15 @@ from PIL import Image
 from app.preprocessing.drawing import coarse_opacity, read_drawn_crop
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.flattening import Drawing, flatten
-from app.preprocessing.ink import FineCrop, InkReading, check_ink, main_run, strong_ink, with_faint_ink
+from app.preprocessing.ink import (
+    FineCrop,
+    InkReading,
+    check_ink,
+    crop_at_scale,
+    main_run,
+    strong_ink,
+    with_faint_ink,
+)
 from app.preprocessing.mnist_form import FINE_BOX
 from app.preprocessing.photo import model_paper, read_crop
 from app.preprocessing.quantiles import high_quantile
@@ -74,10 +82,4 @@ def _line_crop(coarse_box: tuple[int, int, int, int], factor: int, size: tuple[i
     ink_height, ink_width = (bottom - top) * factor, (right - left) * factor
     if max(ink_height, ink_width) < 5:
         raise NoDigitFound("no digit found: only a speck of ink")
-    scale = min(LINE_HEIGHT / ink_height, MAX_LINE_WIDTH / ink_width)
-    margin = factor + 1
-    width, height = size
-    x0, y0 = max(left * factor - margin, 0), max(top * factor - margin, 0)
-    x1, y1 = min(right * factor + margin, width), min(bottom * factor + margin, height)
-    crop_size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-    return FineCrop((x0, y0, x1, y1), crop_size, scale)
+    return crop_at_scale(coarse_box, factor, size, min(LINE_HEIGHT / ink_height, MAX_LINE_WIDTH / ink_width))
