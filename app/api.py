@@ -30,14 +30,17 @@ def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiErro
 
 def _answer(inputs: list[pipeline.NetworkInput | ApiError], request: PredictRequest) -> list[dict]:
     """One JSON-ready result per preprocessed image: its prediction, or its slot's error."""
-    predictor = _predictor()
+    # The served network, or the training snapshot asked for (?snapshot=K): everything below reads it.
+    snapshots = current_app.extensions["replay"]
+    predictor = snapshots.predictor(request.snapshot)
+    said = {} if request.snapshot is None else {"snapshot": snapshots.describe(request.snapshot)}
     good = [item for item in inputs if not isinstance(item, ApiError)]
     predictions, inference_ms = pipeline.inference(predictor, good, request)
     next_prediction = iter(predictions)
     return [
         error_body(item.code, item.message) if isinstance(item, ApiError)
         else responses.prediction_result(next(next_prediction), item, predictor, inference_ms,
-                                         request.include)
+                                         request.include) | said
         for item in inputs
     ]
 

@@ -13,6 +13,7 @@ from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
+    SNAPSHOT_DESCRIPTION,
     VERSUS_DESCRIPTION,
     closed,
     components,
@@ -21,8 +22,8 @@ from app.schemas import (
 )
 
 # Documented from what the API raises and reads, never listed twice.
-ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422, 503)}
-BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415, 503)}
+ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 404, 413, 415, 422, 503)}
+BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 404, 413, 415, 503)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -59,6 +60,8 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
          "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
+        {"name": "snapshot", "in": "query", "required": False, "description": SNAPSHOT_DESCRIPTION,
+         "schema": {"type": "integer", "minimum": 0}},
     ]
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -86,7 +89,7 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                         "description": (
                             "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
                             "filename); a text part named image is refused, and so is one named "
-                            "include or versus (they go in the query string)."
+                            "include, versus or snapshot (they go in the query string)."
                         ),
                     },
                 },

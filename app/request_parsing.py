@@ -30,8 +30,8 @@ except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
 RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 # The extras a request may ask for with include, in the query string only (a comma list, repeated or
 # not; duplicates are harmless): the convolution maps, the saliency, the hidden layer and scores, the
-# preprocessing steps.
-INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps")
+# preprocessing steps, the first convolution's filters (the weights of the snapshot answering).
+INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps", "filters")
 # Names one include list may hold, duplicates counted: bounds the parsing of a list that repeats
 # them a million times (the query's length bounds how many lists there are).
 MAX_INCLUDE_VALUES = 16
@@ -81,17 +81,19 @@ class PredictRequest:
     images: list[ImageInput | ApiError]
     include: frozenset[str]
     versus: int | None = None
+    snapshot: int | None = None  # the training snapshot that answers (app.replay); None: the served weights
 
 
 def _extras(images: list[ImageInput | ApiError], body: MultiDict | dict) -> PredictRequest:
-    """The request for ``images`` with the include and versus of the query string; a ``body`` (the
-    multipart form or the JSON document) that carries them is refused."""
-    for name in ("include", "versus"):
+    """The request for ``images`` with the include, versus and snapshot of the query string; a ``body``
+    (the multipart form or the JSON document) that carries them is refused."""
+    for name in ("include", "versus", "snapshot"):
         if name in body:
             raise ApiError("invalid_parameter", f"{name} goes in the query string "
                            f"(e.g. ?include=saliency&versus=3), not in the body")
     return PredictRequest(images, _include(request.args.getlist("include")),
-                          _versus(request.args.getlist("versus")))
+                          _versus(request.args.getlist("versus")),
+                          current_app.extensions["replay"].parse(request.args.getlist("snapshot")))
 
 
 def parse_predict() -> PredictRequest:
