@@ -7,6 +7,7 @@ import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js"
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
 import { SketchPad } from "./sketchpad.js";
+import { TrainingReplay } from "./training-replay.js";
 
 const canvas = $('[data-testid="draw-canvas"]');
 const pad = new SketchPad(canvas, { lineWidth: Number($("#brush").value) });
@@ -34,6 +35,7 @@ const uploadPreview = $("#upload-preview");
 const undoButton = $('[data-testid="undo"]');
 const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
+const replay = new TrainingReplay($('[data-testid="replay"]'));
 
 let uploadCount = 0;
 let previewUrl = null;
@@ -60,6 +62,7 @@ function showResult(result, tag) {
   inputFrame.classList.remove("empty");
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
+  replay.showResult(result);
   answer.dataset.renderedVersion = String(tag.version);
 }
 
@@ -77,6 +80,7 @@ function resetViews() {
   inputFrame.classList.add("empty");
   inputSource.textContent = "Your drawing";
   resetInside();
+  replay.clearResult();
 }
 
 const ADVICE = {
@@ -101,9 +105,10 @@ function showError(error, tag) {
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
 
-/** The URL of a prediction with what the views on screen need. */
+/** The URL of a prediction with what the views on screen need, by the moment of training chosen. */
 function predictUrl() {
-  const query = insideQuery(); // only what the open parts inside the network show
+  // Only what the open parts inside the network show; the replay's snapshot (none: the served network).
+  const query = [insideQuery(), replay.query()].filter(Boolean).join("&");
   return query ? `/predict?${query}` : "/predict";
 }
 
@@ -173,6 +178,21 @@ function rereadCurrent() {
   if (uploadedFile) predictFile(uploadedFile);
   else if (!pad.isEmpty() && !strokeActive) predictDrawing({ final: true });
 }
+
+/** Another moment of training was chosen: read what is on screen with it. While the slider is
+ * dragged the client keeps one request in flight and only the newest waiting one, so the newest wins. */
+function rereadForReplay() {
+  if (uploadedFile) {
+    replay.expectAnswer();
+    predictFile(uploadedFile);
+  } else if (!pad.isEmpty() && !strokeActive && !tooSmallToRead()) {
+    replay.expectAnswer();
+    answer.dataset.requestedVersion = String(pad.version);
+    client.submit(drawingJob(true), { urgent: false });
+  }
+}
+
+replay.addEventListener("snapshot-change", rereadForReplay);
 
 // --- controls ----------------------------------------------------------------------------
 
@@ -286,6 +306,7 @@ async function loadModelCard() {
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
     card.setVerdictRule(modelCard.verdict_rule);
+    replay.setReplay(modelCard.replay);
   } catch (error) {
     modelParts.summary.replaceChildren(
       element("p", { className: "error", text: `Could not load the model description: ${error.message}` }),
