@@ -6,8 +6,8 @@ one is rebuilt from the float16 replay file beside the weights, loaded on the fi
 asks for one, and judged by the margin test alone (``model.verdict.MarginRule``): the verdict
 rule's class means and limits describe the served network's hidden units, not an earlier one's.
 
-What a worker holds for it: the float16 snapshots (about 0.87 MB each) once asked for, and the
-last snapshot asked for as a float32 network (about 1.7 MB). docs/deploy.md has the bound.
+What a worker holds for it, once asked for one: every snapshot's parameters as float32 (about
+1.74 MB a snapshot; the networks built on them share their memory). docs/deploy.md has the bound.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class Snapshots:
         self.listed: list[dict] = list(served.card.get("replay") or [])
         self._replay = Replay(path, served.network.spec, self.listed) if self.listed else None
         self._rule = MarginRule(served.verdict_rule.margin_limit)
-        self._last: tuple[int, Predictor] | None = None  # the last one asked for: dragging asks again
+        # Built on first use and kept, one per snapshot at most: dragging the slider asks again.
+        self._predictors: dict[int, Predictor] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -75,15 +76,14 @@ class Snapshots:
         if index is None or index == len(self.listed) - 1:
             return self.served
         with self._lock:
-            if self._last is not None and self._last[0] == index:
-                return self._last[1]
-            try:
-                network = self._replay.network(index)
-            except ReplayError as exc:
-                raise ApiError("replay_unavailable", f"the training replay cannot be read: {exc}") from None
-            predictor = Predictor(network, self._rule)
-            self._last = (index, predictor)
-            return predictor
+            if index not in self._predictors:
+                try:
+                    network = self._replay.network(index)
+                except ReplayError as exc:
+                    message = f"the training replay cannot be read: {exc}"
+                    raise ApiError("replay_unavailable", message) from None
+                self._predictors[index] = Predictor(network, self._rule)
+            return self._predictors[index]
 
     def describe(self, index: int) -> dict:
         """The answer's ``snapshot``: which moment of training answered, and what its verdict is."""
