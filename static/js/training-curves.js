@@ -1,4 +1,6 @@
-// The model panel's training curves: loss and accuracy per epoch as small inline SVG charts.
+// The model panel's training curves: the digits' loss, the outlier term and accuracy per epoch,
+// as small inline SVG charts. The two losses are drawn apart: the outlier term cannot go below
+// ln 10, so their sum would look stuck while the digits are being learned.
 
 import { asFraction, element, missing, percent, svgElement } from "./helpers.js";
 
@@ -10,23 +12,29 @@ export function historyOf(card) {
     if (Array.isArray(history)) return history.map((entry) => Number(entry?.[key]));
     return Array.isArray(history[key]) ? history[key].map(Number) : [];
   };
-  const loss = pick("loss");
+  const digitLoss = pick("digit_loss");
+  const outlierLoss = pick("outlier_loss");
   const train = pick("train_accuracy");
   const test = pick("test_accuracy");
   const seconds = pick("seconds");
-  const epochs = Math.max(loss.length, train.length, test.length);
+  const epochs = Math.max(digitLoss.length, train.length, test.length);
   if (epochs === 0) return null;
   return {
     epochs: Array.from({ length: epochs }, (_, i) => i + 1),
-    loss: loss.every(Number.isFinite) ? loss : [],
+    digitLoss: digitLoss.every(Number.isFinite) ? digitLoss : [],
+    // Null in every epoch of a run without outlier exposure: no chart then.
+    outlierLoss: outlierLoss.every(Number.isFinite) ? outlierLoss : [],
     train: train.every(Number.isFinite) ? train.map(asFraction) : [],
     test: test.every(Number.isFinite) ? test.map(asFraction) : [],
     seconds: seconds.every(Number.isFinite) ? seconds : [],
   };
 }
 
-/** A small line chart in inline SVG. series: [{label, values, className}]. */
-function lineChart({ title, series, yMin, yMax, format, width }) {
+/**
+ * A small line chart in inline SVG. series: [{label, values, className}]; floor: an optional
+ * {value, label} drawn as a dashed line (a bound the series cannot cross).
+ */
+function lineChart({ title, series, yMin, yMax, format, width, floor = null }) {
   const height = Math.round(Math.min(220, Math.max(150, width * 0.45)));
   const margin = { top: 14, right: 12, bottom: 34, left: 44 };
   const plotWidth = width - margin.left - margin.right;
@@ -52,6 +60,11 @@ function lineChart({ title, series, yMin, yMax, format, width }) {
     svg.append(svgElement("text", { x: x(i), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" }, String(i + 1)));
   }
   svg.append(svgElement("text", { x: margin.left + plotWidth / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" }, "epoch"));
+  if (floor) {
+    const at = y(floor.value);
+    svg.append(svgElement("line", { x1: margin.left, x2: width - margin.right, y1: at, y2: at, class: "floor" }));
+    svg.append(svgElement("text", { x: width - margin.right, y: at - 5, class: "tick", "text-anchor": "end" }, floor.label));
+  }
   for (const s of series) {
     if (!s.values.length) continue;
     const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
@@ -85,22 +98,34 @@ export function renderCurves(container, card) {
   const charts = element("div", { className: "charts" });
   // The SVG's user units match its width on screen when drawn, so its text stays at 12.5 px.
   const width = Math.round(Math.min(640, Math.max(260, container.clientWidth || 300)));
-  if (history.loss.length) {
-    const series = [{ label: "training loss", values: history.loss, className: "series-loss" }];
-    const top = Math.max(...history.loss);
+  const lossChart = (title, values, className, caption, floor = null) => {
+    const low = floor ? Math.min(floor.value, ...values) : 0;
+    const high = Math.max(...values, low);
+    const margin = (high - low) * 0.1 || high * 0.05 || 1;
     charts.append(
       element("figure", { className: "chart-figure" }, [
         lineChart({
-          title: "Training loss",
-          series,
-          yMin: 0,
-          yMax: top > 0 ? top * 1.05 : 1,
-          format: (v) => v.toFixed(2),
+          title,
+          series: [{ label: title.toLowerCase(), values, className }],
+          yMin: floor ? Math.max(0, low - margin) : 0,
+          yMax: high + margin,
+          format: (v) => v.toFixed(floor ? 3 : 2),
           width,
+          floor,
         }),
-        element("figcaption", { text: "Loss (cross-entropy): lower is better." }),
+        element("figcaption", { text: caption }),
       ]),
     );
+  };
+  if (history.digitLoss.length) {
+    lossChart("Loss on digits", history.digitLoss, "series-loss",
+      "Cross-entropy on the training digits, −log of the probability given to the right digit, averaged: lower is better.");
+  }
+  if (history.outlierLoss.length) {
+    lossChart("Outlier term", history.outlierLoss, "series-outlier",
+      "Cross-entropy of the non-digit images against an even answer. It can never go below ln 10 ≈ 2.303 " +
+      "(all ten digits equally likely): the closer, the less the network claims a digit in what is none.",
+      { value: Math.log(10), label: "ln 10" });
   }
   const accuracies = [
     { label: "training digits", values: history.train, className: "series-train" },

@@ -45,9 +45,18 @@ def test_the_panel_shows_the_trained_models_facts_architecture_and_curves(digit_
     architecture = page.locator("#model-architecture")
     architecture.scroll_into_view_if_needed()  # rendered text, as a person reads it on screen
     expect(architecture).to_contain_text("30 × 24 × 24 = 17,280", use_inner_text=True)
-    assert page.locator("#model-curves svg.chart").count() == 2
-    # One dot per epoch on the loss curve.
-    assert page.locator("#model-curves svg.chart").first.locator("circle").count() == len(card["history"])
+    # The digits' loss, the outlier term (when trained with outliers) and accuracy, apart.
+    charts = page.locator("#model-curves svg.chart")
+    assert charts.count() == (3 if exposure else 2)
+    # One dot per epoch on the digits' loss curve.
+    assert charts.first.locator("circle").count() == len(card["history"])
+    assert "Loss on digits" in charts.first.get_attribute("aria-label")
+    if exposure:
+        outlier_chart = charts.nth(1)
+        assert "Outlier term" in outlier_chart.get_attribute("aria-label")
+        # Its floor, ln 10, is drawn and named: the term cannot go below it.
+        assert outlier_chart.locator("line.floor").count() == 1
+        assert "ln 10" in outlier_chart.inner_text()
 
 
 def test_the_training_time_shown_is_the_cards_real_training_seconds(digit_page, trained_server, card):

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from model import checkpoint, evaluate, train
+from model import checkpoint, evaluate, replay, train
+from model.network import DEFAULT_SPEC, Network
 
 
 def test_learning_rate_decays_from_base_to_a_hundredth():
@@ -68,6 +69,31 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
     misread = json.loads(evaluate.misread_path(tmp_path / "w.npz").read_text())
     matrix = np.asarray(card["confusion_matrix"])
     assert misread["count"] == matrix.sum() - np.trace(matrix) == len(misread["digits"])
+    # Each epoch's loss is reported as the digits' cross-entropy and the outlier term apart; the
+    # outlier term (cross-entropy to an even answer) can never go below ln 10.
+    for entry in card["history"]:
+        assert entry["outlier_loss"] >= np.log(10) - 1e-6
+        assert entry["loss"] == pytest.approx(entry["digit_loss"] + 0.25 * entry["outlier_loss"], abs=1e-4)
+    assert card["history"][-1]["digit_loss"] < card["history"][0]["digit_loss"]
+
+
+@pytest.mark.mnist
+@pytest.mark.slow  # trains on MNIST
+def test_the_replay_holds_the_random_start_and_the_trained_network(mnist_dir, tmp_path):
+    network, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=1000, epochs=2)
+    # 1,000 images in batches of 100: 10 steps an epoch; snapshots at steps 0, 3, then the epochs' ends.
+    assert [entry["step"] for entry in card["replay"]] == [0, 3, 10, 20]
+    assert [entry["epoch"] for entry in card["replay"]] == [0, 0.3, 1, 2]
+    assert card["replay"][-1]["test_accuracy"] == pytest.approx(card["test_accuracy"], abs=2e-3)
+    # Untrained, the network is as good as chance; trained, far better.
+    assert card["replay"][0]["test_accuracy"] < 0.25 < card["replay"][-1]["test_accuracy"]
+    start = Network(DEFAULT_SPEC, rng=np.random.default_rng(0))
+    with np.load(replay.replay_path(tmp_path / "w.npz")) as saved:
+        for name, value in network.params.items():
+            assert saved[f"param/{name}"].dtype == np.float16
+            np.testing.assert_allclose(saved[f"param/{name}"][-1], value, rtol=1e-3, atol=1e-4)
+            # The first snapshot is the seed's random start, before any update.
+            np.testing.assert_allclose(saved[f"param/{name}"][0], start.params[name], rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.mnist
