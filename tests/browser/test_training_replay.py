@@ -211,6 +211,24 @@ def test_without_a_replay_the_part_is_hidden(digit_page, tiny_server):
     assert digit_page.predict_requests  # the page reads drawings as before
 
 
+def test_the_trained_network_learned_to_read_the_seven_from_a_random_start(digit_page, trained_replay_server):
+    page = digit_page.page
+    log = ReplayLog(page)
+    digit_page.open(trained_replay_server)
+    assert digit_page.read(SEVEN) == "7"
+    page.locator(SLIDER).focus()
+    page.keyboard.press("Home")
+    wait_for_snapshot(digit_page, 0)
+    start = log.newest()["result"]
+    assert max(start["probabilities"]) < 0.3  # random weights: every digit about alike
+    assert start["verdict"] in ("digit", "unsure") and start["verdict_scores"]["novelty"] is None
+    assert_page_shows(digit_page, start)
+    page.keyboard.press("End")
+    last = int(page.locator(SLIDER).get_attribute("max"))
+    wait_for_snapshot(digit_page, last)
+    assert digit_page.prediction() == "7"
+
+
 def screenshot_at_snapshot_two(digit_page, server, name: str) -> None:
     """Draw a 7, step back to the third snapshot and capture the replay and the whole page."""
     page = digit_page.page
