@@ -135,10 +135,12 @@ if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
 
 
 def _report_start_failure(exc_type, exc, tb):
-    # With preload_app a bad weights file raises CheckpointError in the master while it starts;
-    # its message names the file and the problem, which is all an operator needs to see.
-    checkpoint = sys.modules.get("model.checkpoint")
-    if checkpoint is not None and issubclass(exc_type, checkpoint.CheckpointError):
+    # With preload_app a bad weights file raises CheckpointError in the master while it starts (a
+    # bad MNIST sample file, SampleError); its message names the file and the problem, which is
+    # all an operator needs to see.
+    errors = (("model.checkpoint", "CheckpointError"), ("model.sample", "SampleError"))
+    readable = [getattr(sys.modules.get(module), name, None) for module, name in errors]
+    if any(kind is not None and issubclass(exc_type, kind) for kind in readable):
         print(f"Digit Lens cannot start: {exc}", file=sys.stderr, flush=True)
     else:
         sys.__excepthook__(exc_type, exc, tb)

@@ -9,7 +9,7 @@ import os
 
 from flask import Flask
 
-from model import checkpoint
+from model import checkpoint, sample
 
 # Settings read from the environment (DIGIT_LENS_<NAME>) with these defaults.
 DEFAULTS = {
@@ -29,6 +29,9 @@ DEFAULTS = {
     "LARGE_IMAGE_PIXELS": 1024 * 1024,
     "LARGE_DECODES": 1,
     "LARGE_REQUESTS_WAITING": 1,
+    # MNIST test digits that include=gradients measures the network's accuracy on, before and after
+    # its steps (model.sample); they do not depend on the weights.
+    "SAMPLE_PATH": str(sample.DEFAULT_SAMPLE),
 }
 
 
@@ -69,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     from app.replay import Snapshots
 
     app.extensions["model"] = Predictor.from_checkpoint(app.config["WEIGHTS_PATH"])
+    app.extensions["mnist_sample"] = sample.load(app.config["SAMPLE_PATH"])
     # The training replay beside the weights (?snapshot=K), read on the first request for one.
     app.extensions["replay"] = Snapshots(app.extensions["model"], app.config["WEIGHTS_PATH"])
     # Made before gunicorn forks its workers (preload_app): each worker has its own turns.

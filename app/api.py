@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from app import openapi, pipeline, request_parsing, responses
+from app import convolution_lab, gradients_result, openapi, pipeline, request_parsing, responses
 from app.errors import ApiError, error_body
 from app.inference import Predictor
 from app.request_parsing import PredictRequest
@@ -58,6 +58,10 @@ def predict():
         finally:
             del item, request
     [result] = _answer([item], request)
+    if request.gradients is not None:
+        result["gradients"] = gradients_result.gradients(
+            _predictor().network, item.image, request.gradients, result["digit"],
+            current_app.extensions["mnist_sample"])
     return result
 
 
@@ -96,6 +100,12 @@ def _misread_digits() -> dict:
 def misread_digits():
     """The MNIST test digits the model reads wrong, with their labels, its answers and pixels."""
     return _cached_json("digit_lens.misread_json", _misread_digits)
+
+
+@bp.post("/api/convolve")
+def convolve():
+    """The convolution lab: one filter slid over a small picture, then pooled (app.convolution_lab)."""
+    return convolution_lab.convolve_request()
 
 
 @bp.get("/healthz")

@@ -30,6 +30,8 @@ SECURITY_HEADERS = {
 # request, one image's slot in a batch's results, by the proxy in front (deploy/nginx.conf), or
 # by gunicorn itself before the app sees the request (gunicorn.conf.py writes those in JSON too).
 PREDICT, BATCH, SLOT, PROXY, SERVER = "predict", "batch", "slot", "proxy", "server"
+# ... and a POST /api/convolve request (the convolution lab).
+CONVOLVE = "convolve"
 
 
 @dataclass(frozen=True)
@@ -48,28 +50,36 @@ def _code(status: int, meaning: str, *where: str) -> ErrorCode:
 CODES: dict[str, ErrorCode] = {
     # The request as a whole.
     "bad_request": _code(400, "the request could not be understood", PROXY, SERVER),
-    "invalid_json": _code(400, "the body is not a JSON object", PREDICT, BATCH),
-    "missing_field": _code(400, "a required field or part is missing", PREDICT, BATCH, SLOT),
-    "invalid_parameter": _code(400, "a parameter or field has the wrong type or value", PREDICT, BATCH, SLOT),
+    "invalid_json": _code(400, "the body is not a JSON object", PREDICT, BATCH, CONVOLVE),
+    "missing_field": _code(400, "a required field or part is missing", PREDICT, BATCH, SLOT, CONVOLVE),
+    "invalid_parameter": _code(400, "a parameter or field has the wrong type or value",
+                               PREDICT, BATCH, SLOT, CONVOLVE),
     "empty_batch": _code(400, "the batch holds no images", BATCH),
-    "incomplete_body": _code(400, "the body ended before all of it arrived", PREDICT, BATCH),
-    "invalid_chunked_body": _code(400, "the chunked encoding of the body is malformed", PREDICT, BATCH),
+    "incomplete_body": _code(400, "the body ended before all of it arrived", PREDICT, BATCH, CONVOLVE),
+    "invalid_chunked_body": _code(400, "the chunked encoding of the body is malformed",
+                                  PREDICT, BATCH, CONVOLVE),
     "invalid_multipart": _code(400, "the multipart body is malformed or cut short", PREDICT, BATCH),
     "too_many_parts": _code(400, "the multipart body has more parts than allowed", PREDICT, BATCH),
-    "too_fragmented": _code(400, "the body arrived in too many tiny chunks to read", PREDICT, BATCH),
+    "too_fragmented": _code(400, "the body arrived in too many tiny chunks to read",
+                            PREDICT, BATCH, CONVOLVE),
     # One image.
     "invalid_base64": _code(400, "the image string is not base64 or a base64 data URL", PREDICT, SLOT),
     "invalid_image": _code(400, "not a readable image of an accepted format", PREDICT, SLOT),
     "invalid_pixels": _code(400, "pixels are not 28 rows of 28 numbers in 0-1 or 0-255", PREDICT, SLOT),
     "no_digit_found": _code(422, "the image holds no digit (blank, uniform or noise)", PREDICT, SLOT),
+    # The convolution lab: what no schema can say, as the sizes depend on each other.
+    "window_does_not_fit": _code(400, "the filter is larger than the padded input, or the pooling window "
+                                 "larger than the map", CONVOLVE),
     # Limits.
-    "payload_too_large": _code(413, "the body is larger than the body limit", PREDICT, BATCH, PROXY),
+    "payload_too_large": _code(413, "the body is larger than the body limit",
+                               PREDICT, BATCH, PROXY, CONVOLVE),
     "image_too_large": _code(413, "an image declares more than its limits (pixels, decoding cost, metadata)",
                              PREDICT, SLOT),
     "batch_too_large": _code(413, "more images than the batch limit", BATCH),
     "too_many_pixels": _code(413, "the images together declare more pixels than one request may",
                              PREDICT, BATCH),
-    "unsupported_media_type": _code(415, "the Content-Type is not one the API reads", PREDICT, BATCH),
+    "unsupported_media_type": _code(415, "the Content-Type is not one the API reads",
+                                    PREDICT, BATCH, CONVOLVE),
     # Routing and the server.
     "not_found": _code(404, "no such path", PROXY),
     "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),

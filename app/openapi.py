@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app import errors
+from app import convolution_schemas, errors
+from app.gradients_schema import QUERY_PARAMETERS as GRADIENTS_PARAMETERS
 from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
+    BATCH_INCLUDE_LIST_PATTERN,
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
     SNAPSHOT_DESCRIPTION,
@@ -24,6 +26,7 @@ from app.schemas import (
 # Documented from what the API raises and reads, never listed twice.
 ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 404, 413, 415, 422, 503)}
 BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 404, 413, 415, 503)}
+CONVOLVE_ERROR_CODES = {status: errors.codes_for(errors.CONVOLVE, status) for status in (400, 413, 415)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -55,13 +58,15 @@ def _get(summary: str, operation_id: str, description: str, schema: dict, errors
 
 
 def _predict_operation(batch: bool, max_batch_size: int) -> dict:
+    pattern = BATCH_INCLUDE_LIST_PATTERN if batch else INCLUDE_LIST_PATTERN
     parameters = [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
-         "schema": {"type": "string", "pattern": INCLUDE_LIST_PATTERN, "examples": ["saliency,layers"]}},
+         "schema": {"type": "string", "pattern": pattern, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
         {"name": "snapshot", "in": "query", "required": False, "description": SNAPSHOT_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0}},
+        *([] if batch else GRADIENTS_PARAMETERS),
     ]
     binary = {"type": "string", "format": "binary"}
     if batch:
@@ -89,7 +94,8 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
                         "description": (
                             "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
                             "filename); a text part named image is refused, and so is one named "
-                            "include, versus or snapshot (they go in the query string)."
+                            "include, versus, snapshot, label, learning_rate or steps (they go in the query "
+                            "string)."
                         ),
                     },
                 },
@@ -123,7 +129,8 @@ def document(config: Mapping) -> dict:
                 "whether the image looks like a digit at all (verdict: digit, unsure, not_a_digit; "
                 "the rule is in the model card) and, with include=, shows how the network decided: "
                 "its feature maps, a saliency map, its hidden layer and scores, the preprocessing "
-                "steps. Limits: a request body of "
+                "steps, and how one backward pass and a few SGD steps on the image would change it. "
+                "Limits: a request body of "
                 f"at most {config['MAX_CONTENT_LENGTH']} bytes, images of at most "
                 f"{config['MAX_IMAGE_PIXELS']} pixels each and {config['MAX_REQUEST_PIXELS']} pixels in "
                 f"one request (declared sizes, checked before decoding), batches of at most "
@@ -140,6 +147,15 @@ def document(config: Mapping) -> dict:
                 "Each with its true and predicted digit and its pixels", ref("MisreadDigits"),
                 _error_responses({404: ["misread_unavailable"]}),
             ),
+            "/api/convolve": {"post": {
+                "summary": "The convolution lab: one filter over a small picture, then pooling",
+                "operationId": "convolve",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": ref("ConvolveRequest")}}},
+                "responses": {"200": _json_response("The map and the pooled map, with their sizes",
+                                                    ref("Convolution")),
+                              **_error_responses(CONVOLVE_ERROR_CODES)},
+            }},
             "/healthz": _get("The process is alive", "healthz", "Alive",
                              closed(["status"], {"status": {"const": "ok"}})),
             "/readyz": _get("The model is loaded", "readyz", "Ready to predict", closed(
@@ -148,5 +164,5 @@ def document(config: Mapping) -> dict:
             )),
             "/openapi.json": _get("This document", "openapi", "OpenAPI 3.1", {"type": "object"}),
         },
-        "components": {"schemas": components(max_batch_size)},
+        "components": {"schemas": {**components(max_batch_size), **convolution_schemas.COMPONENTS}},
     }

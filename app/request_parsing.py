@@ -20,7 +20,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 
+from app import gradients_request
 from app.errors import ApiError
+from app.gradients_request import GradientsRequest
 
 try:  # gunicorn's framing errors for a malformed chunked body, raised while the body is read
     from gunicorn.http.errors import ParseException as _ServerFramingError
@@ -30,8 +32,9 @@ except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
 RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 # The extras a request may ask for with include, in the query string only (a comma list, repeated or
 # not; duplicates are harmless): the convolution maps, the saliency, the hidden layer and scores, the
-# preprocessing steps, the first convolution's filters (the weights of the snapshot answering).
-INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps", "filters")
+# preprocessing steps, one backward pass and a few SGD steps (/predict only: app.gradients_request), the
+# first convolution's filters (the weights of the training snapshot answering, app.replay).
+INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps", "gradients", "filters")
 # Names one include list may hold, duplicates counted: bounds the parsing of a list that repeats
 # them a million times (the query's length bounds how many lists there are).
 MAX_INCLUDE_VALUES = 16
@@ -81,18 +84,20 @@ class PredictRequest:
     images: list[ImageInput | ApiError]
     include: frozenset[str]
     versus: int | None = None
+    gradients: GradientsRequest | None = None  # with include=gradients
     snapshot: int | None = None  # the training snapshot that answers (app.replay); None: the served weights
 
 
 def _extras(images: list[ImageInput | ApiError], body: MultiDict | dict) -> PredictRequest:
-    """The request for ``images`` with the include, versus and snapshot of the query string; a ``body``
-    (the multipart form or the JSON document) that carries them is refused."""
-    for name in ("include", "versus", "snapshot"):
+    """The request for ``images`` with the include, versus, gradients' parameters and snapshot of the
+    query string; a ``body`` (the multipart form or the JSON document) that carries them is refused."""
+    for name in ("include", "versus", "snapshot", *gradients_request.PARAMETERS):
         if name in body:
             raise ApiError("invalid_parameter", f"{name} goes in the query string "
                            f"(e.g. ?include=saliency&versus=3), not in the body")
-    return PredictRequest(images, _include(request.args.getlist("include")),
-                          _versus(request.args.getlist("versus")),
+    include = _include(request.args.getlist("include"))
+    return PredictRequest(images, include, _versus(request.args.getlist("versus")),
+                          gradients_request.parse(request.args, include),
                           current_app.extensions["replay"].parse(request.args.getlist("snapshot")))
 
 
@@ -129,13 +134,22 @@ def parse_batch() -> PredictRequest:
                 images.append(_json_image(entry, f"images[{index}]"))
             except ApiError as exc:
                 images.append(exc.without_traceback())
-        return _extras(images, document)
+        return _one_image_extras_refused(_extras(images, document))
     if request.mimetype == "multipart/form-data":
         form, files = _multipart()
         images = _multipart_images(form, files)
         _check_batch_size(len(images))
-        return _extras(images, form)
+        return _one_image_extras_refused(_extras(images, form))
     raise _unsupported_media_type()
+
+
+def _one_image_extras_refused(batch: PredictRequest) -> PredictRequest:
+    """A batch request, refused when it asks for what only /predict answers."""
+    if batch.gradients is not None:
+        raise ApiError("invalid_parameter", "include=gradients is for /predict, one image at a time: "
+                       f"its lesson costs up to {gradients_request.MAX_STEPS} forward and backward passes "
+                       "and a pass over the sample digits")
+    return batch
 
 
 def read_body() -> bytes:

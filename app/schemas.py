@@ -13,14 +13,23 @@ from model.verdict import VERDICTS
 
 # What one image of a batch can fail with, reported in its slot of the results.
 SLOT_ERROR_CODES = errors.codes_for(errors.SLOT)
-_NAME = f"({'|'.join(INCLUDE_OPTIONS)})"
-# include in the query string: a comma list of the options, duplicates allowed.
-INCLUDE_LIST_PATTERN = f"^{_NAME}(,{_NAME}){{0,{MAX_INCLUDE_VALUES - 1}}}$"
+
+
+def _include_pattern(options) -> str:
+    """include in the query string: a comma list of the options, duplicates allowed."""
+    name = f"({'|'.join(options)})"
+    return f"^{name}(,{name}){{0,{MAX_INCLUDE_VALUES - 1}}}$"
+
+
+INCLUDE_LIST_PATTERN = _include_pattern(INCLUDE_OPTIONS)
+# gradients is for /predict alone: a batch asking for it is refused.
+BATCH_INCLUDE_LIST_PATTERN = _include_pattern([name for name in INCLUDE_OPTIONS if name != "gradients"])
 INCLUDE_DESCRIPTION = (
     "Extras for each result, a comma list: feature_maps (feature_maps and pooled_maps), saliency, "
-    f"layers, steps, filters; at most {MAX_INCLUDE_VALUES} names, duplicates harmless. Each costs per image: "
-    "a batch with extras costs about what its images sent one by one with them would. In the query "
-    "string only: a body that carries include, versus or snapshot is refused (400 invalid_parameter)."
+    f"layers, steps, gradients (/predict only), filters; at most {MAX_INCLUDE_VALUES} names, duplicates "
+    "harmless. Each costs per image: a batch with extras costs about what its images sent one by one with "
+    "them would. In the query string only: a body that carries include, versus, snapshot or a parameter of "
+    "gradients is refused (400 invalid_parameter)."
 )
 VERSUS_DESCRIPTION = (
     "With include=saliency: the digit to compare the answer with (\"why 7 and not 1?\"); the saliency "
@@ -36,8 +45,8 @@ SNAPSHOT_DESCRIPTION = (
     "the replay (the message names the range); 404 replay_unavailable for weights without a replay."
 )
 DIGIT = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
-# A JSON body never names include, versus or snapshot: they go in the query string.
-NOT_EXTRAS = {"not": {"enum": ["include", "versus", "snapshot"]}}
+# A JSON body never names include, versus, snapshot or the gradients' parameters: they go in the query string.
+NOT_EXTRAS = {"not": {"enum": ["include", "versus", "snapshot", "label", "learning_rate", "steps"]}}
 
 
 def ref(name: str) -> dict:
@@ -198,6 +207,7 @@ PREDICTION = closed(
         "saliency": ref("Saliency"),
         "layers": ref("Layers"),
         "steps": ref("Steps"),
+        "gradients": ref("Gradients"),
         "filters": ref("Filters"),
         "snapshot": ref("Snapshot"),
     },
@@ -282,6 +292,8 @@ MISREAD_DIGITS = closed(
 
 def components(max_batch_size: int) -> dict:
     """The document's components/schemas for an app whose batches hold up to ``max_batch_size``."""
+    from app.gradients_schema import GRADIENTS  # it builds on this module's helpers
+
     return {
         "Pixels": _grid(28, 28, {"type": "number", "minimum": 0, "maximum": 255},
                         "28 rows of 28 numbers, 0-1 or 0-255, white ink on black (MNIST form)."),
@@ -322,6 +334,7 @@ def components(max_batch_size: int) -> dict:
         "Layers": LAYERS,
         "Step": STEP,
         "Steps": STEPS,
+        "Gradients": GRADIENTS,
         "Prediction": PREDICTION,
         "SlotError": error_schema(SLOT_ERROR_CODES),
         "VerdictRule": VERDICT_RULE,

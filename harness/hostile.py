@@ -187,6 +187,13 @@ def rle_bmp_one_pixel_rows(side: int) -> bytes:
     return b"BM" + struct.pack("<IHHI", offset + len(codes), 0, 0, offset) + info + bytes(1024) + codes
 
 
+def _bar_digit() -> list[list[int]]:
+    """A 28x28 MNIST-form "1": a vertical bar of ink, 0-255."""
+    pixels = np.zeros((28, 28), dtype=np.uint8)
+    pixels[4:24, 13:16] = 255
+    return pixels.tolist()
+
+
 def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "hostile") -> bytes:
     """A multipart body of (name, filename or None, data) parts."""
     lines = []
@@ -230,6 +237,7 @@ def cases(
     webp_batch, deep_batch = max_request_pixels // webp_side**2, max_request_pixels // deep_side**2
     full_batch = max_request_pixels // max_image_pixels  # images at the pixel limit a request may decode
     batch_exif_tags = min(0xFFFF, (room // 6 - 512) // 12)  # room for each part's PNG and headers
+    bar, every_extra = _bar_digit(), "feature_maps,saliency,layers,steps"
     return [
         HostileCase("tall Paeth PNG, 300,000 rows", "/predict", "image/png",
                     lambda: tall_paeth_png(300_000), _REFUSED),
@@ -345,6 +353,14 @@ def cases(
         HostileCase(f"JSON of {room // 7:,} numbers 1e308", "/predict", "application/json",
                     lambda: json.dumps({"pixels": [1e308] * (room // 7)}, separators=(",", ":")).encode(),
                     frozenset({400}), "invalid_pixels"),
+        # The costliest lesson (include=gradients): the most steps at the highest rate, every extra.
+        HostileCase("include=gradients, 20 steps at learning rate 1, every extra",
+                    f"/predict?include=gradients,{every_extra}&label=9&learning_rate=1&steps=20",
+                    "application/json", lambda: json.dumps({"pixels": bar}).encode(), frozenset({200})),
+        HostileCase("include=gradients in a batch", "/predict/batch?include=gradients&steps=20",
+                    "application/json",
+                    lambda: json.dumps({"images": [{"pixels": bar}] * max_batch_size}).encode(),
+                    frozenset({400}), "invalid_parameter"),
         # Framing only a real server sees.
         HostileCase("chunked: bad chunk size", "/predict", "image/png",
                     lambda: b"zz\r\nabc\r\n0\r\n\r\n", frozenset({400}), raw_chunked=True),

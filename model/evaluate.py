@@ -24,16 +24,12 @@ import numpy as np
 from model import checkpoint, mnist, outliers, verdict
 from model.checkpoint import misread_path
 from model.network import FILTERS_LAYER, HIDDEN_LAYER, Network
+from model.sample import to_network_input  # with the shipped sample, which the served image reads
 
 #: Digits calibrated on when the weights' card names no held-out validation set.
 FALLBACK_CALIBRATION = 5000
 #: Non-digit images that choose how the verdict's novelty share is split between its two scores.
 CALIBRATION_OUTLIERS = 2000
-
-
-def to_network_input(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) → float32 (N, 1, 28, 28) in [0, 1], the network's input."""
-    return (images.astype(np.float32) / 255.0)[:, None]
 
 
 def probabilities_and_hidden(network: Network, images: np.ndarray):

@@ -39,8 +39,9 @@ from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gra
 _FULL = Augmentation()
 AUGMENTATIONS = {
     "full": _FULL,
-    "affine": dataclasses.replace(_FULL, thicken=0.0, thin=0.0),
-    "stroke": dataclasses.replace(_FULL, rotation_degrees=0.0, scale=0.0, shear=0.0, translation=0.0),
+    "affine": dataclasses.replace(_FULL, thicken=0.0, thin=0.0, flag_ones=0.0),
+    "stroke": dataclasses.replace(_FULL, rotation_degrees=0.0, scale=0.0, shear=0.0, translation=0.0,
+                                  flag_ones=0.0),
     "none": NONE,
 }
 
@@ -80,7 +81,7 @@ def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rn
     order = rng.permutation(len(images))
     for start in range(0, len(images), batch_size):
         index = order[start : start + batch_size]
-        yield augment(images[index], rng, aug), labels[index]
+        yield augment(images[index], rng, aug, labels[index]), labels[index]
 
 
 def train_epoch(network: Network, optimizer, batches, rates, outliers: OutlierBatches | None = None,
@@ -137,6 +138,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     network = Network(DEFAULT_SPEC, rng=rng, fast=not args.reference)
     optimizer = OPTIMIZERS[args.optimizer](lr=args.lr)
     aug = AUGMENTATIONS[args.augment]
+    if aug.flag_ones:
+        aug = dataclasses.replace(aug, flag_ones=args.flag_ones)
     exposure = outliers = None
     if args.outlier_exposure:
         exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
@@ -263,8 +266,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--augment", choices=sorted(AUGMENTATIONS), default="full",
-        help="full: random affine jitter and stroke-width changes (default); affine or stroke: "
-        "one of them; none",
+        help="full: random affine jitter, stroke-width changes and flags on some 1s (default); "
+        "affine or stroke: the jitter or the stroke-width changes alone; none",
+    )
+    parser.add_argument(
+        "--flag-ones", type=float, default=Augmentation.flag_ones,
+        help=f"share of the 1s given a European flag with --augment full (default {Augmentation.flag_ones})",
     )
     parser.add_argument(
         "--reference", action="store_true",
@@ -291,6 +298,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         parser.error("--lr must be positive")
+    if not 0 <= args.flag_ones <= 1:
+        parser.error("--flag-ones must be between 0 and 1")
     if not args.oe_weight >= 0:
         parser.error("--oe-weight must be at least 0")
     if not 0 <= args.validation <= 20_000:

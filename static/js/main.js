@@ -1,8 +1,10 @@
 // Wires the page together: the drawing pad, the prediction client and the views.
 
 import { AnswerCard } from "./answer.js";
+import { BackwardPass } from "./backward-pass.js";
 import { PredictionClient } from "./client.js";
-import { $, element } from "./helpers.js";
+import { ConvLab } from "./conv-lab.js";
+import { $, element, kernelsOf } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
@@ -35,8 +37,10 @@ const uploadPreview = $("#upload-preview");
 const undoButton = $('[data-testid="undo"]');
 const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
+const lab = new ConvLab($('[data-testid="conv-lab"]'));
 const replay = new TrainingReplay($('[data-testid="replay"]'));
 
+let cardKernels = null; // the served network's filters, from the model card
 let uploadCount = 0;
 let previewUrl = null;
 let uploadedFile = null; // the file on screen, re-read when the inside views need more
@@ -62,7 +66,11 @@ function showResult(result, tag) {
   inputFrame.classList.remove("empty");
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
+  lab.setDrawing(result.input);
+  if (result.filters) backward.setFilters(kernelsOf(result.filters.weights)); // a training snapshot's
+  else if (replay.filtersShown) backward.setFilters(cardKernels);
   replay.showResult(result);
+  if (final) backward.showAnswer(result);
   answer.dataset.renderedVersion = String(tag.version);
 }
 
@@ -80,6 +88,8 @@ function resetViews() {
   inputFrame.classList.add("empty");
   inputSource.textContent = "Your drawing";
   resetInside();
+  lab.setDrawing(null);
+  backward.clear();
   replay.clearResult();
 }
 
@@ -104,6 +114,22 @@ function showError(error, tag) {
 // --- requests ----------------------------------------------------------------------------
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
+
+/** The image on screen as a /predict body, for the backward pass's own requests; null for none. */
+function currentImage() {
+  if (uploadedFile) {
+    const form = new FormData();
+    form.append("image", uploadedFile, uploadedFile.name);
+    return { body: form };
+  }
+  if (pad.isEmpty()) return null;
+  return { body: JSON.stringify({ image: pad.toDataURL() }), headers: { "Content-Type": "application/json" } };
+}
+
+const backward = new BackwardPass($('[data-testid="backward"]'), {
+  source: currentImage,
+  snapshot: () => replay.snapshotQuery(),
+});
 
 /** The URL of a prediction with what the views on screen need, by the moment of training chosen. */
 function predictUrl() {
@@ -305,6 +331,9 @@ async function loadModelCard() {
     if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
+    cardKernels = kernelsOf(modelCard?.filters?.after);
+    lab.setFilters(cardKernels);
+    backward.setFilters(cardKernels);
     card.setVerdictRule(modelCard.verdict_rule);
     replay.setReplay(modelCard.replay);
   } catch (error) {

@@ -39,6 +39,7 @@ export class TrainingReplay extends EventTarget {
     this.reading = root.querySelector('[data-testid="replay-reading"]');
     this.snapshots = [];
     this.waiting = false; // an answer for the chosen moment is on its way
+    this.filtersShown = false;
     this._timer = 0;
     this._reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
     this._onInput = () => {
@@ -88,8 +89,13 @@ export class TrainingReplay extends EventTarget {
 
   /** The query parameters of the chosen moment: "" for the served network. */
   query() {
-    if (this.snapshots.length === 0 || this.index === this.last) return "";
-    return `snapshot=${this.index}&include=filters`;
+    const snapshot = this.snapshotQuery();
+    return snapshot && `${snapshot}&include=filters`;
+  }
+
+  /** "snapshot=K" for an earlier moment, "" for the served network. */
+  snapshotQuery() {
+    return this.snapshots.length === 0 || this.index === this.last ? "" : `snapshot=${this.index}`;
   }
 
   /** main.js has asked for the page to be read again at the chosen moment. */
@@ -102,6 +108,7 @@ export class TrainingReplay extends EventTarget {
     if (this.snapshots.length === 0) return;
     const shown = result.snapshot?.index ?? this.last;
     this.root.dataset.renderedSnapshot = String(shown);
+    this.filtersShown = Boolean(result.filters); // an earlier moment's filters are on screen
     // The answer, beside the slider: on a phone the answer card is a screen away.
     const p = result.probabilities?.[result.digit];
     this.reading.textContent = Number.isFinite(p) ? `Reads your digit as ${result.digit}, ${formatProbability(p)} sure.` : "";

@@ -82,14 +82,19 @@ def test_every_accepted_content_type_is_documented(document):
 def test_include_and_versus_are_documented_in_the_query_string_only(document, path):
     operation = document["paths"][path]["post"]
     parameters = {(parameter["name"], parameter["in"]) for parameter in operation["parameters"]}
-    assert parameters == {("include", "query"), ("versus", "query"), ("snapshot", "query")}
+    # The parameters of include=gradients, which a batch cannot ask for, on /predict alone.
+    gradients = set() if path.endswith("batch") else {"label", "learning_rate", "steps"}
+    documented = {("include", "query"), ("versus", "query"), ("snapshot", "query")}
+    assert parameters == documented | {(name, "query") for name in gradients}
     content = operation["requestBody"]["content"]
-    assert not {"include", "versus", "snapshot"} & set(content["multipart/form-data"]["schema"]["properties"])
+    extras = {"include", "versus", "snapshot", "label", "learning_rate", "steps"}
+    assert not extras & set(content["multipart/form-data"]["schema"]["properties"])
     json_body = {**content["application/json"]["schema"], "components": document["components"]}
     image = {"pixels": ZEROS}
     valid = {"images": [image]} if path.endswith("batch") else image
     assert jsonschema_rs.validator_for(json_body).is_valid(valid)
-    for extra in ({"include": ["saliency"]}, {"versus": 3}, {"snapshot": 0}):
+    for extra in ({"include": ["saliency"]}, {"versus": 3}, {"snapshot": 0}, {"label": 3},
+                  {"learning_rate": 0.1}, {"steps": 2}):
         assert not jsonschema_rs.validator_for(json_body).is_valid({**valid, **extra}), extra
 
 
@@ -114,6 +119,21 @@ def test_real_responses_match_their_documented_schemas(client, document, canvas_
         ("/predict/batch", client.post(f"/predict/batch?include={ALL_EXTRAS}",
                                        json={"images": [png64, "!!", {"pixels": digit_pixels}]})),
         ("/predict", client.post("/predict?include=saliency&versus=10", json={"pixels": digit_pixels})),
+        ("/predict", client.post("/predict?include=gradients,layers&label=4&learning_rate=1&steps=3",
+                                 json={"pixels": digit_pixels})),
+        ("/predict", client.post("/predict?include=gradients&steps=99", json={"pixels": digit_pixels})),
+        ("/predict/batch", client.post("/predict/batch?include=gradients", json={"images": [png64]})),
+    ]
+    lab = {"pixels": [[0, 1, 0]] * 3, "kernel": [[1, -1]] * 2}
+    checks += [
+        ("/api/convolve", client.post("/api/convolve", json=lab)),
+        ("/api/convolve", client.post("/api/convolve", json={**lab, "stride": 2, "pad": 3,
+                                                              "pool": {"kind": "average", "size": 3}})),
+        ("/api/convolve", client.post("/api/convolve", json={**lab, "kernel": [[1] * 4] * 4})),
+        ("/api/convolve", client.post("/api/convolve", json={**lab, "stride": 0})),
+        ("/api/convolve", client.post("/api/convolve", data=b" " * 65 * 1024,
+                                      content_type="application/json")),
+        ("/api/convolve", client.post("/api/convolve", data="x", content_type="text/plain")),
     ]
     statuses = set()
     for path, response in checks:
@@ -155,10 +175,16 @@ def test_the_include_pattern_accepts_exactly_what_the_api_accepts(document):
 
     [include] = [p for p in document["paths"]["/predict"]["post"]["parameters"] if p["name"] == "include"]
     pattern = re.compile(include["schema"]["pattern"])
-    for accepted in ["saliency", ALL_EXTRAS, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES)]:
+    for accepted in ["saliency", ALL_EXTRAS, "layers,layers", ",".join(["steps"] * MAX_INCLUDE_VALUES),
+                     "gradients", "saliency,gradients"]:
         assert pattern.fullmatch(accepted), accepted
     for refused in ["", "saliency,", ",saliency", "saliency, layers", "x", ",".join(["steps"] * 17)]:
         assert not pattern.fullmatch(refused), refused
+    # A batch cannot ask for gradients.
+    [batch] = [p for p in document["paths"]["/predict/batch"]["post"]["parameters"] if p["name"] == "include"]
+    batch_pattern = re.compile(batch["schema"]["pattern"])
+    assert batch_pattern.fullmatch(ALL_EXTRAS)
+    assert not batch_pattern.fullmatch("gradients") and not batch_pattern.fullmatch("saliency,gradients")
 
 
 def test_the_committed_model_card_and_misread_digits_match_the_document(document):
@@ -214,6 +240,9 @@ def test_schemathesis_tests_the_document_the_app_serves(document):
 IMAGE_CONTENT_REFUSALS = {
     "invalid_base64", "invalid_image", "image_too_large", "too_many_pixels", "no_digit_found"
 }
+# The lab's schema gives each size its bounds, but not that the filter must fit in the padded
+# picture and the pooling window in the map.
+SIZE_REFUSALS = {"window_does_not_fit"}
 
 
 def valid_requests_are_refused_only_for_their_image_content(ctx, response, case):
@@ -221,6 +250,10 @@ def valid_requests_are_refused_only_for_their_image_content(ctx, response, case)
     if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code < 400:
         return None
     code = response.json()["error"]["code"]
+    if case.path == "/api/convolve":
+        if code not in SIZE_REFUSALS:
+            raise AssertionError(f"a schema-valid lab request was refused with {response.status_code} {code}")
+        return None
     sent_pixels = isinstance(case.body, dict) and "pixels" in case.body
     # How many snapshots there are belongs to the weights served, not to the document.
     if code == "invalid_parameter" and response.json()["error"]["message"].startswith("snapshot must be"):

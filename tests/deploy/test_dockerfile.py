@@ -94,7 +94,7 @@ def test_final_image_copies_only_what_runs_to_the_same_place_as_in_the_repositor
         "model/train.py",
         "model/mnist.py",
         "model/augment.py",
-        "model/optimizers.py",
+        "model/evaluate.py",
         "Dockerfile",
     ],
 )
@@ -115,9 +115,14 @@ def test_build_context_leaves_out(path):
         "model/fast.py",
         "model/checkpoint.py",
         "model/replay.py",
+        "model/convolution_lab.py",  # app/convolution_lab.py serves /api/convolve with it
         "model/weights/digit_lens.npz",
         "model/weights/digit_lens.replay.npz",
         "model/weights/digit_lens.json",
+        "model/optimizers.py",
+        "model/lesson.py",
+        "model/sample.py",
+        "model/weights/mnist_sample.npz",
         "templates/index.html",
         "static/app.js",
     ],

@@ -212,6 +212,14 @@ def test_refuses_to_start_with_a_clear_message_when_the_weights_are_bad(
     assert "Traceback" not in output, output
 
 
+def test_refuses_to_start_with_a_clear_message_when_the_mnist_sample_is_missing(tmp_path):
+    sample = tmp_path / "missing_sample.npz"
+    exit_code, output = _start_failure(tmp_path, {"DIGIT_LENS_SAMPLE_PATH": str(sample)})
+    assert exit_code != 0
+    assert f"Digit Lens cannot start: no MNIST sample at {sample}" in output, output
+    assert "Traceback" not in output, output
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("WEB_CONCURRENCY", "0"), ("PORT", "http"), ("PORT", "70000"), ("PORT", "0")],

@@ -68,6 +68,15 @@ def test_a_canvas_png_is_read_through_the_proxy(stack):
         assert headers.get(name) == value
 
 
+def test_the_convolution_lab_is_answered_through_the_proxy(stack):
+    # location / passes it on: nginx lists only the paths it limits in their own way.
+    _, proxy = stack
+    body = json.dumps({"pixels": [[0, 1, 0, 1]] * 4, "kernel": [[1, -1]] * 2, "stride": 2}).encode()
+    status, _, answer = proxy.request("POST", "/api/convolve", body, {"Content-Type": "application/json"})
+    assert status == 200, answer[:300]
+    assert json.loads(answer)["map"] == [[-2, -2], [-2, -2]]
+
+
 @pytest.mark.parametrize(
     "method, path",
     [("POST", "/predict?include=feature_maps"), ("GET", "/api/model"), ("GET", "/"), ("GET", "/openapi.json"),

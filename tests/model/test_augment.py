@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import NONE, Augmentation, augment, random_affine, random_stroke_width
+from model.augment import NONE, Augmentation, augment, flag_ones, random_affine, random_stroke_width
 
 
 def _bar_images(n=8):
@@ -63,3 +63,32 @@ def test_thicken_adds_ink_and_thin_removes_it():
     thinner = random_stroke_width(images, np.random.default_rng(0), Augmentation(thicken=0.0, thin=1.0))
     assert thicker.sum() > ink * 1.2
     assert thinner.sum() < ink * 0.8
+
+
+def test_a_flag_goes_from_the_top_of_a_1_down_to_the_left():
+    images = _bar_images()  # the stem: rows 6-21, columns 12-15
+    flagged = flag_ones(images, np.ones(8, dtype=int), np.random.default_rng(0), share=1.0)
+    added = flagged - images
+    assert (added >= 0).all() and (flagged <= 1).all()
+    for flag in added[:, 0]:
+        ys, xs = np.nonzero(flag > 0.5)
+        assert len(ys) > 0
+        # Left of the stem, starting at its top and falling: never above the top, never level
+        # with it all the way (a 7's bar is level).
+        assert xs.max() < 16 and xs.min() < 12
+        assert ys.min() >= 6 - 1 and ys.max() > 6 + 1
+        assert ys.max() < 22
+
+
+@pytest.mark.parametrize("labels, share", [(np.full(8, 7), 1.0), (np.ones(8, dtype=int), 0.0)],
+                         ids=["not ones", "share 0"])
+def test_only_the_chosen_share_of_1s_get_a_flag(labels, share):
+    images = _bar_images()
+    np.testing.assert_array_equal(flag_ones(images, labels, np.random.default_rng(0), share), images)
+
+
+def test_augment_flags_ones_only_when_given_labels():
+    images = _bar_images()
+    straight = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, flag_ones=1.0)
+    assert (augment(images, np.random.default_rng(0), straight, np.ones(8, dtype=int)) > images).any()
+    np.testing.assert_array_equal(augment(images, np.random.default_rng(0), straight), images)
