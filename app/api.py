@@ -19,8 +19,9 @@ from model.checkpoint import misread_path
 bp = Blueprint("api", __name__)
 
 
-def _predictor() -> Predictor:
-    return current_app.extensions["model"]
+def _predictor(snapshot: int | None = None) -> Predictor:
+    """The served network, or the training snapshot ``snapshot`` (?snapshot=K, app.replay)."""
+    return current_app.extensions["replay"].predictor(snapshot)
 
 
 def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiError]:
@@ -31,8 +32,8 @@ def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiErro
 def _answer(inputs: list[pipeline.NetworkInput | ApiError], request: PredictRequest) -> list[dict]:
     """One JSON-ready result per preprocessed image: its prediction, or its slot's error."""
     # The served network, or the training snapshot asked for (?snapshot=K): everything below reads it.
+    predictor = _predictor(request.snapshot)
     snapshots = current_app.extensions["replay"]
-    predictor = snapshots.predictor(request.snapshot)
     said = {} if request.snapshot is None else {"snapshot": snapshots.describe(request.snapshot)}
     good = [item for item in inputs if not isinstance(item, ApiError)]
     predictions, inference_ms = pipeline.inference(predictor, good, request)
@@ -60,7 +61,7 @@ def predict():
     [result] = _answer([item], request)
     if request.gradients is not None:
         result["gradients"] = gradients_result.gradients(
-            _predictor().network, item.image, request.gradients, result["digit"],
+            _predictor(request.snapshot).network, item.image, request.gradients, result["digit"],
             current_app.extensions["mnist_sample"])
     return result
 

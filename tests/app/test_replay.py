@@ -181,3 +181,13 @@ def test_snapshot_answers_conform_to_their_closed_schemas(client, digit_pixels):
     assert jsonschema_rs.validator_for(card_schema).is_valid(card)
     changed = {**card, "replay": [{**card["replay"][0], "surprise": 1}]}
     assert not jsonschema_rs.validator_for(card_schema).is_valid(changed)
+
+
+def test_the_backward_pass_runs_on_the_snapshot_asked_for(client, digit_pixels):
+    for index in (0, 3):
+        result = predict(client, digit_pixels, f"snapshot={index}&include=gradients&label=3").get_json()
+        # The loss is −log of that network's own probability of the label.
+        assert result["gradients"]["loss"] == pytest.approx(-np.log(result["probabilities"][3]), rel=1e-3)
+    earlier = predict(client, digit_pixels, "snapshot=0&include=gradients&label=3").get_json()
+    served = predict(client, digit_pixels, "include=gradients&label=3").get_json()
+    assert earlier["gradients"]["loss"] != pytest.approx(served["gradients"]["loss"], rel=1e-3)
