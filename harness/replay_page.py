@@ -33,8 +33,9 @@ def tiny_replay_weights(directory: Path, tiny_weights: Path, tiny_network: Netwo
 
 
 class ReplayLog:
-    """Passes the page's /predict requests through and keeps, for each answered one, its query
-    parameters, its body and its JSON answer (``entries``, in the order they were answered)."""
+    """Passes the page's /predict requests through and keeps, for each answered one that reads the
+    drawing for the page (not the backward pass's own, include=gradients), its query parameters,
+    its body and its JSON answer (``entries``, in the order they were answered)."""
 
     def __init__(self, page):
         self.entries: list[dict] = []
@@ -48,7 +49,7 @@ class ReplayLog:
         except Exception:  # the page aborted the request (a newer one replaced it) or closed
             route.abort()
             return
-        if answer is not None:
+        if answer is not None and "gradients" not in answer:
             self.entries.append({"query": parse_qs(urlsplit(request.url).query),
                                  "body": request.post_data_buffer, "headers": request.headers,
                                  "result": answer})
