@@ -177,6 +177,22 @@ def test_play_can_be_stopped(digit_page, replay_server):
     assert digit_page.page.locator(SLIDER).input_value() == stopped_at == "0"
 
 
+def test_the_backward_pass_learns_with_the_network_of_the_chosen_moment(digit_page, replay_server):
+    page = digit_page.page
+    asked = []
+    page.on("request", lambda request: "include=gradients" in request.url and asked.append(request.url))
+    shown = "() => document.querySelector('[data-testid=\"backward\"]').dataset.state === 'shown'"
+    open_and_draw(digit_page, replay_server)
+    digit_page.wait_until(shown)
+    served = len(asked)
+    assert served and all("snapshot=" not in url for url in asked)
+    page.locator(SLIDER).focus()
+    page.keyboard.press("Home")
+    wait_for_snapshot(digit_page, 0)  # the backward pass is asked again for the answer on screen
+    digit_page.wait_until(shown)
+    assert asked[served:] and all("snapshot=0" in url for url in asked[served:])
+
+
 @pytest.mark.browser_context_args(**PHONE_390)
 def test_a_finger_moves_the_slider_on_a_phone(digit_page, replay_server):
     page = digit_page.page
