@@ -10,7 +10,7 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from app import convolution_lab, gradients_result, openapi, pipeline, request_parsing, responses
+from app import convolution_lab, gradients_result, numbers, openapi, pipeline, request_parsing, responses
 from app.errors import ApiError, error_body
 from app.inference import Predictor
 from app.request_parsing import PredictRequest
@@ -63,6 +63,17 @@ def predict():
         result["gradients"] = gradients_result.gradients(
             _predictor(request.snapshot).network, item.image, request.gradients, result["digit"],
             current_app.extensions["mnist_sample"])
+    return result
+
+
+@bp.post("/predict/number")
+def predict_number():
+    """A whole number: each digit found, boxed and read (app.numbers), by the training snapshot asked for."""
+    request = request_parsing.parse_predict()
+    result = numbers.read(request, current_app.config, current_app.extensions["large_decodes"],
+                          _predictor(request.snapshot))
+    if request.snapshot is not None:
+        result["snapshot"] = current_app.extensions["replay"].describe(request.snapshot)
     return result
 
 

@@ -32,6 +32,8 @@ SECURITY_HEADERS = {
 PREDICT, BATCH, SLOT, PROXY, SERVER = "predict", "batch", "slot", "proxy", "server"
 # ... and a POST /api/convolve request (the convolution lab).
 CONVOLVE = "convolve"
+# /predict/number answers what /predict does (a pixel array aside: invalid_parameter), and these.
+NUMBER = "number"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ CODES: dict[str, ErrorCode] = {
     # The convolution lab: what no schema can say, as the sizes depend on each other.
     "window_does_not_fit": _code(400, "the filter is larger than the padded input, or the pooling window "
                                  "larger than the map", CONVOLVE),
+    "too_many_digits": _code(422, "the image holds more digit-sized marks than a number may have", NUMBER),
+    "too_many_marks": _code(422, "the ink is broken into more pieces than a line of digits has", NUMBER),
     # Limits.
     "payload_too_large": _code(413, "the body is larger than the body limit",
                                PREDICT, BATCH, PROXY, CONVOLVE),
@@ -111,6 +115,14 @@ def codes_for(where: str, status: int | None = None) -> list[str]:
     """The codes the API can answer with ``where`` (PREDICT, BATCH or SLOT), optionally of one status."""
     return [code for code, error in CODES.items()
             if where in error.where and (status is None or error.status == status)]
+
+
+def number_codes(status: int | None = None) -> list[str]:
+    """The codes /predict/number can answer with, optionally of one status: /predict's (a pixel
+    array is refused before it is read, so never invalid_pixels) and its own (NUMBER)."""
+    return [code for code, error in CODES.items()
+            if (PREDICT in error.where and code != "invalid_pixels" or NUMBER in error.where)
+            and (status is None or error.status == status)]
 
 
 class ApiError(Exception):

@@ -15,6 +15,7 @@ from app.schemas import (
     BATCH_INCLUDE_LIST_PATTERN,
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
+    NUMBER_DESCRIPTION,
     SNAPSHOT_DESCRIPTION,
     VERSUS_DESCRIPTION,
     closed,
@@ -27,6 +28,7 @@ from app.schemas import (
 ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 404, 413, 415, 422, 503)}
 BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 404, 413, 415, 503)}
 CONVOLVE_ERROR_CODES = {status: errors.codes_for(errors.CONVOLVE, status) for status in (400, 413, 415)}
+NUMBER_ERROR_CODES = {status: errors.number_codes(status) for status in (400, 404, 413, 415, 422, 503)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -35,7 +37,7 @@ def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
         404: "Not there",
         413: "Too large",
         415: "Unsupported Content-Type",
-        422: "No digit found in the image",
+        422: "No digit found in the image (or, for a number, more than it may hold)",
         503: "Busy with large images: retry after the Retry-After seconds",
     }
     return {
@@ -57,17 +59,54 @@ def _get(summary: str, operation_id: str, description: str, schema: dict, errors
                     "responses": {"200": _json_response(description, schema), **(errors or {})}}}
 
 
-def _predict_operation(batch: bool, max_batch_size: int) -> dict:
-    pattern = BATCH_INCLUDE_LIST_PATTERN if batch else INCLUDE_LIST_PATTERN
-    parameters = [
+def _image_content(multipart_image: dict, json_body: dict, raw: bool) -> dict:
+    """The request body's media types: multipart with ``multipart_image``, JSON with
+    ``json_body``, and (``raw``) an image file as the body itself."""
+    binary = {"type": "string", "format": "binary"}
+    content = {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["image"],
+                "properties": {
+                    "image": {
+                        **multipart_image,
+                        "description": (
+                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
+                            "filename); a text part named image is refused, and so is one named "
+                            "include, versus, snapshot, label, learning_rate or steps (they go in the "
+                            "query string)."
+                        ),
+                    },
+                },
+            },
+        },
+        "application/json": {"schema": json_body},
+    }
+    if raw:
+        for media_type in RAW_IMAGE_TYPES:
+            # The bytes decide the format; the Content-Type only has to name one of these.
+            content[media_type] = {"schema": {**binary, "description": "The image file itself."}}
+    return content
+
+
+def _query_parameters(one_image: bool) -> list[dict]:
+    """include, versus and snapshot, in the query string of every prediction; and, where one image is
+    read (/predict), the gradients' label, learning_rate and steps."""
+    pattern = INCLUDE_LIST_PATTERN if one_image else BATCH_INCLUDE_LIST_PATTERN
+    return [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
          "schema": {"type": "string", "pattern": pattern, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
         {"name": "snapshot", "in": "query", "required": False, "description": SNAPSHOT_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0}},
-        *([] if batch else GRADIENTS_PARAMETERS),
+        *(GRADIENTS_PARAMETERS if one_image else []),
     ]
+
+
+def _predict_operation(batch: bool, max_batch_size: int) -> dict:
+    parameters = _query_parameters(one_image=not batch)
     binary = {"type": "string", "format": "binary"}
     if batch:
         multipart_image = {"type": "array", "items": binary, "minItems": 1, "maxItems": max_batch_size}
@@ -83,36 +122,27 @@ def _predict_operation(batch: bool, max_batch_size: int) -> dict:
         json_body = ref("PredictJson")
         ok = _json_response("What the network read", ref("Prediction"))
         errors = ERROR_CODES
-    content = {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["image"],
-                "properties": {
-                    "image": {
-                        **multipart_image,
-                        "description": (
-                            "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
-                            "filename); a text part named image is refused, and so is one named "
-                            "include, versus, snapshot, label, learning_rate or steps (they go in the query "
-                            "string)."
-                        ),
-                    },
-                },
-            },
-        },
-        "application/json": {"schema": json_body},
-    }
-    if not batch:
-        for media_type in RAW_IMAGE_TYPES:
-            # The bytes decide the format; the Content-Type only has to name one of these.
-            content[media_type] = {"schema": {**binary, "description": "The image file itself."}}
+    content = _image_content(multipart_image, json_body, raw=not batch)
     return {
         "summary": "Read several handwritten digits" if batch else "Read one handwritten digit",
         "operationId": "predictBatch" if batch else "predict",
         "parameters": parameters,
         "requestBody": {"required": True, "content": content},
         "responses": {"200": ok, **_error_responses(errors)},
+    }
+
+
+def _number_operation() -> dict:
+    """POST /predict/number: one image, as /predict takes it, read as a number."""
+    binary = {"type": "string", "format": "binary"}
+    return {
+        "summary": "Read a whole number: each digit found, boxed and read",
+        "operationId": "predictNumber",
+        "description": NUMBER_DESCRIPTION,
+        "parameters": _query_parameters(one_image=False),
+        "requestBody": {"required": True, "content": _image_content(binary, ref("NumberJson"), raw=True)},
+        "responses": {"200": _json_response("The number read, digit by digit", ref("Number")),
+                      **_error_responses(NUMBER_ERROR_CODES)},
     }
 
 
@@ -141,6 +171,7 @@ def document(config: Mapping) -> dict:
         "paths": {
             "/predict": {"post": _predict_operation(batch=False, max_batch_size=max_batch_size)},
             "/predict/batch": {"post": _predict_operation(batch=True, max_batch_size=max_batch_size)},
+            "/predict/number": {"post": _number_operation()},
             "/api/model": _get("The model card", "modelCard", "The model card", ref("ModelCard")),
             "/api/model/misread": _get(
                 "The MNIST test digits the model reads wrong", "misreadDigits",

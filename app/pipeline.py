@@ -12,9 +12,10 @@ decoded image alive.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from time import perf_counter
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -25,6 +26,8 @@ from app.errors import ApiError
 from app.inference import Prediction, Predictor
 from app.preprocessing.steps import light_step
 from app.request_parsing import EncodedImage, ImageInput, PixelArray, PredictRequest
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,16 @@ def preprocess(
     images: list[ImageInput | ApiError], config: Mapping, turns: LargeDecodes, steps: bool = False
 ) -> list[NetworkInput | ApiError]:
     """Each image as the network's input (with its ``steps`` if asked for), or the error that
-    stopped it; order kept.
+    stopped it; order kept. Bounded as ``each_opened`` says."""
+    return each_opened(images, config, turns, lambda item: _to_network_input(item, steps))
+
+
+def each_opened(
+    images: list[ImageInput | ApiError], config: Mapping, turns: LargeDecodes,
+    convert: Callable[[Image.Image | PixelArray | ApiError], T],
+) -> list[T]:
+    """``convert`` of each image, in order: an image file opened (its header read, its pixels not
+    yet decoded), a pixel array or an error as it is.
 
     Raises ApiError("too_many_pixels") when the images' headers declare more than
     ``config["MAX_REQUEST_PIXELS"]`` together: refused before any of them is decoded. When one
@@ -59,11 +71,11 @@ def preprocess(
         turn = turns.turn(large)
     else:
         turn = contextlib.nullcontext()
-    results: list[NetworkInput | ApiError] = []
+    results: list[T] = []
     with turn:
         for index, item in enumerate(opened):
             opened[index] = None  # each decoded image is freed as soon as it is in MNIST form
-            results.append(_to_network_input(item, steps))
+            results.append(convert(item))
     return results
 
 

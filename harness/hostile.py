@@ -221,7 +221,10 @@ def cases(
     max_request_pixels: int = 2 * 4096 * 4096,
 ) -> list[HostileCase]:
     """The corpus, for a server with these limits (the defaults are the shipped ones): each body
-    stays under the body limit, so that the case tests what lies past it."""
+    stays under the body limit, so that the case tests what lies past it. The cases for
+    /predict/number are ``harness.hostile_numbers``'s."""
+    from harness.hostile_numbers import number_cases  # it builds on HostileCase, defined here
+
     side = int(max_image_pixels**0.5)
     room = max_content_length - 1024  # for the PNG's header, image data and end
     iccp_size = len(iccp_png(1)) - len(iccp_png(0))
@@ -387,6 +390,7 @@ def cases(
         HostileCase(f"multipart boundary {room // 12:,} times inside a part", "/predict/batch", MULTIPART,
                     lambda: multipart([("image", "a.png", small_png + b"x--hostile\r\n" * (room // 12))]),
                     frozenset({400}), "too_many_parts"),
+        *number_cases(max_image_pixels),
     ]
 
 

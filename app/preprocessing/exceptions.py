@@ -36,3 +36,16 @@ class NoDigitFound(PreprocessingError):
     """A decodable image with no ink on it (blank, uniform, noise or paper texture only)."""
 
     code = "no_digit_found"
+
+
+class TooManyDigits(PreprocessingError):
+    """More digit-sized marks in one image than a number may hold (MAX_DIGITS)."""
+
+    code = "too_many_digits"
+
+
+class TooManyMarks(PreprocessingError):
+    """Ink broken into more separate pieces than a line of digits is (a speckled or textured
+    image): refused before the pieces are sorted out, so that its cost stays bounded."""
+
+    code = "too_many_marks"

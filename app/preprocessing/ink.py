@@ -33,6 +33,14 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
     """(top, bottom, left, right) of the digit's main ink in a coarse ``strength`` map (H, W) whose
     strongest ink is ``contrast`` over paper noise ``noise``. Raises NoDigitFound when nothing
     there is ink."""
+    check_ink(strength, contrast, noise)
+    strong = strong_ink(strength, contrast, noise)
+    return _ink_box(with_faint_ink(strong, strength, contrast, noise), strength)
+
+
+def check_ink(strength: np.ndarray, contrast: float, noise: float) -> None:
+    """Raise NoDigitFound when nothing in a coarse ``strength`` map (H, W), whose strongest ink is
+    ``contrast`` over paper noise ``noise``, is ink: blank, noise only, or shade along the edge."""
     # Half the contrast floor here: area averaging dims a tiny thin digit in the coarse image; the
     # fine pass checks the full floor.
     if contrast < MIN_CONTRAST / 2:
@@ -47,8 +55,6 @@ def find_ink(strength: np.ndarray, contrast: float, noise: float) -> tuple[int, 
         raise NoDigitFound(
             "no digit found: the dark area runs along the image's edge (a shadow or the page's edge?)"
         )
-    strong = strong_ink(strength, contrast, noise)
-    return _ink_box(with_faint_ink(strong, strength, contrast, noise), strength)
 
 
 def strong_ink(strength: np.ndarray, contrast: float, noise: float) -> np.ndarray:
@@ -67,7 +73,7 @@ def with_faint_ink(strong: np.ndarray, strength: np.ndarray, contrast: float, no
     return reconstruct(strong, strong | dilate(erode(faint, 1), 1))
 
 
-def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
+def main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
     """The [start, stop) span of the main ink in a projection ``profile``, and whether it holds
     all of the profile's ink.
 
@@ -106,15 +112,15 @@ def _main_run(profile: np.ndarray, gap: int) -> tuple[int, int, bool]:
 
 def _ink_box(ink_mask: np.ndarray, strength: np.ndarray) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the main ink mass of ``ink_mask`` (H, W): the main run (see
-    _main_run) of the row and column profiles of ink ``strength``, so specks cut off by empty
+    main_run) of the row and column profiles of ink ``strength``, so specks cut off by empty
     space are dropped."""
     gap = max(2, round(0.06 * max(ink_mask.shape)))  # the widest empty stretch inside one run
     weights = np.where(ink_mask, strength, 0.0)
     top, bottom, left, right = 0, ink_mask.shape[0], 0, ink_mask.shape[1]
     for _ in range(2):
         box = (top, bottom, left, right)
-        left, right, all_columns = _main_run(weights[top:bottom].sum(axis=0), gap)
-        top, bottom, all_rows = _main_run(weights[:, left:right].sum(axis=1), gap)
+        left, right, all_columns = main_run(weights[top:bottom].sum(axis=0), gap)
+        top, bottom, all_rows = main_run(weights[:, left:right].sum(axis=1), gap)
         if (all_columns and all_rows) or (top, bottom, left, right) == box:
             break
     inside = ink_mask[top:bottom, left:right]

@@ -97,9 +97,10 @@ def inside_canvas(strokes, brush: float):
     return [[(float(x + shift[0]), float(y + shift[1])) for x, y in stroke] for stroke in points]
 
 
-def draw_canvas(strokes, width: float) -> Image.Image:
-    """Black round-brush strokes on a transparent CANVAS×CANVAS RGBA image, anti-aliased."""
-    big = Image.new("L", (CANVAS * SUPERSAMPLE, CANVAS * SUPERSAMPLE), 0)
+def draw_canvas(strokes, width: float, size: tuple[int, int] = (CANVAS, CANVAS)) -> Image.Image:
+    """Black round-brush strokes on a transparent RGBA image of ``size`` (CANVAS×CANVAS by
+    default), anti-aliased."""
+    big = Image.new("L", (size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(big)
     brush = max(1, round(width * SUPERSAMPLE))
     for stroke in strokes:

@@ -14,6 +14,8 @@ import pytest
 from app import create_app
 from app.replay import EARLIER_VERDICT, SERVED_VERDICT
 from harness.api_checks import ALL_EXTRAS, assert_error, b64, pixels_image
+from harness.images import encode
+from harness.number_pictures import drawn
 from model import checkpoint
 from model.network import FILTERS_LAYER, HIDDEN_LAYER, LOGITS_LAYER, MAPS_LAYER
 from model.replay import Replay, replay_path
@@ -191,3 +193,17 @@ def test_the_backward_pass_runs_on_the_snapshot_asked_for(client, digit_pixels):
     earlier = predict(client, digit_pixels, "snapshot=0&include=gradients&label=3").get_json()
     served = predict(client, digit_pixels, "include=gradients&label=3").get_json()
     assert earlier["gradients"]["loss"] != pytest.approx(served["gradients"]["loss"], rel=1e-3)
+
+
+def test_a_number_is_read_by_the_snapshot_asked_for(client):
+    png = encode(drawn([4, 2], 0), "PNG")
+    document = client.get("/openapi.json").get_json()
+    schema = document["paths"]["/predict/number"]["post"]["responses"]["200"]["content"]["application/json"]
+    validator = jsonschema_rs.validator_for({**schema["schema"], "components": document["components"]})
+    response = client.post("/predict/number?snapshot=0&include=filters", data=png, content_type="image/png")
+    assert response.status_code == 200, response.get_json()
+    number = response.get_json()
+    assert number["snapshot"]["index"] == 0 and validator.is_valid(number)
+    assert all(digit["verdict_scores"]["novelty"] is None for digit in number["digits"])
+    refused = client.post("/predict/number?snapshot=9", data=png, content_type="image/png")
+    assert_error(refused, 400, "invalid_parameter")

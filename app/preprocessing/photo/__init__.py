@@ -22,12 +22,22 @@ ink must first be told from the paper:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from PIL import Image, ImageChops
 
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.geometry import reduced, reduction_factor, unit_array
-from app.preprocessing.ink import COARSE_SIDE, InkReading, find_ink, fine_crop, strong_ink, with_faint_ink
+from app.preprocessing.ink import (
+    COARSE_SIDE,
+    FineCrop,
+    InkReading,
+    find_ink,
+    fine_crop,
+    strong_ink,
+    with_faint_ink,
+)
 from app.preprocessing.morphology import dilate
 from app.preprocessing.photo.paper import (
     broad_shade,
@@ -43,13 +53,31 @@ from app.preprocessing.photo.strokes import drop_specks, even_ink
 from app.preprocessing.quantiles import high_quantile, quantiles
 
 
+class Paper(NamedTuple):
+    """What the coarse pass learnt of a page: its paper model and ink, for reading any box of it."""
+
+    coefficients: np.ndarray  # (6,) the quadratic paper surface (see paper.fit_paper)
+    dark_ink: bool  # whether the ink is darker than the paper
+    noise: float  # the paper's noise, in units of ink strength at the coarse scale
+    shade: np.ndarray  # (h, w) broad shade taken out of the coarse map (zeros when none)
+    strength: np.ndarray  # (h, w) the coarse map of ink strength, shade taken out
+    factor: int  # the coarse map is the page reduced factor×
+
+
 def read_photo(source: Image.Image) -> InkReading:
     """The ink of a photo or scan (``source``: mode "L" or "RGB") around the digit at about
     FINE_BOX pixels across, for finish().
     Raises NoDigitFound when nothing stands out from the paper."""
-    colour = source.mode == "RGB"
+    paper = model_paper(source)
+    contrast = high_quantile(paper.strength, 0.0005)
+    crop = fine_crop(find_ink(paper.strength, contrast, paper.noise), paper.factor, source.size)
+    return read_crop(source, paper, crop)
 
-    # Coarse pass: paper, polarity, noise, contrast, where the ink is.
+
+def model_paper(source: Image.Image) -> Paper:
+    """The coarse pass over a page (``source``: mode "L" or "RGB"): paper, polarity, noise, and
+    the map of ink strength in which to find the ink."""
+    colour = source.mode == "RGB"
     factor = reduction_factor(source.size, COARSE_SIDE)
     coarse = reduced(source, factor)
     grey = unit_array(coarse.convert("L") if colour else coarse)
@@ -73,17 +101,23 @@ def read_photo(source: Image.Image) -> InkReading:
         shade = broad_shade(strength, noise)
     if shade.any():
         strength = unshade(strength, shade, dark_ink)
-    crop = fine_crop(find_ink(strength, high_quantile(strength, 0.0005), noise), factor, source.size)
+    return Paper(coefficients, dark_ink, noise, shade, strength, factor)
 
-    # Fine pass: the ink's box read again from the full image.
+
+def read_crop(source: Image.Image, paper: Paper, crop: FineCrop, drop_dust: bool = True) -> InkReading:
+    """The fine pass: the ``crop`` of the page ``source`` read again against its ``paper``, faint
+    strokes made whole and (with ``drop_dust``) specks of dust beside the ink dropped.
+    Raises NoDigitFound when no stroke is there."""
     fine_image = crop.read(source)
-    if colour:
-        fine_image = _extreme_channel(fine_image, dark_ink)
+    if source.mode == "RGB":
+        fine_image = _extreme_channel(fine_image, paper.dark_ink)
     (x0, y0, x1, y1), (fine_width, fine_height), scale = crop
     width, height = source.size
+    factor, shade, dark_ink = paper.factor, paper.shade, paper.dark_ink
     fine_u = ((x0 + (np.arange(fine_width) + 0.5) / scale) / width) * 2 - 1
     fine_v = ((y0 + (np.arange(fine_height) + 0.5) / scale) / height) * 2 - 1
-    strength = ink_strength(unit_array(fine_image), paper_surface(coefficients, fine_u, fine_v), dark_ink)
+    surface = paper_surface(paper.coefficients, fine_u, fine_v)
+    strength = ink_strength(unit_array(fine_image), surface, dark_ink)
     if shade.any():
         box = (x0 / factor, y0 / factor, x1 / factor, y1 / factor)
         fine_shade = Image.fromarray(shade).resize(crop.size, Image.Resampling.BILINEAR, box=box)
@@ -91,7 +125,7 @@ def read_photo(source: Image.Image) -> InkReading:
     # White noise averages down with the area of a pixel (fine pixels are 1/scale source
     # pixels, coarse ones factor source pixels), but a camera's noise is not white: the paper
     # side of the fine crop itself bounds it too.
-    noise = min(noise * factor * min(scale, 1.0), paper_noise(strength)[0])
+    noise = min(paper.noise * factor * min(scale, 1.0), paper_noise(strength)[0])
     contrast = high_quantile(strength, 0.01)
     strong = strong_ink(strength, contrast, noise)
     if not strong.any():
@@ -101,7 +135,9 @@ def read_photo(source: Image.Image) -> InkReading:
     ink = even_ink(strength, ink_mask, contrast, noise, core)
     # Sub-threshold texture away from any stroke is not ink, nor are specks of dust.
     near_strokes = dilate(ink_mask, 2)
-    ink = drop_specks(np.where(near_strokes, ink, np.float32(0)), near_strokes)
+    ink = np.where(near_strokes, ink, np.float32(0))
+    if drop_dust:
+        ink = drop_specks(ink, near_strokes)
     return InkReading(ink, ink_mask & (ink > 0), contrast, crop.box, dark_ink)
 
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from app.preprocessing.components import connected_runs, run_sums
 from app.preprocessing.geometry import stroke_width
 from app.preprocessing.morphology import dilate
 
@@ -31,46 +32,18 @@ def drop_specks(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     SPECK_MASS of the heaviest part's ink: dust beside a digit, which the empty-space test of
     find_ink cannot separate.
 
-    Connected runs are joined row by row with a union-find. The rows are those of the fine crop,
-    whose size is bounded by FINE_BOX whatever the image's."""
-    height = mask.shape[0]
-    edges = np.diff(mask.astype(np.int8), axis=1, prepend=0, append=0)
-    rows, starts = np.nonzero(edges == 1)
-    stops = np.nonzero(edges == -1)[1]
-    count = len(rows)
-    if count <= 1:
+    The parts are found run by run (``components``); the rows are those of the fine crop, whose
+    size is bounded by FINE_BOX whatever the image's."""
+    runs = connected_runs(mask)
+    if len(runs.rows) <= 1:
         return ink
-    cumulative = np.zeros((height, mask.shape[1] + 1), dtype=np.float64)
-    np.cumsum(ink, axis=1, out=cumulative[:, 1:])
-    run_mass = cumulative[rows, stops] - cumulative[rows, starts]
-    parent = list(range(count))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_first = np.searchsorted(rows, np.arange(height + 1)).tolist()
-    run_starts, run_stops = starts.tolist(), stops.tolist()
-    for row in range(1, height):
-        i, i_end = row_first[row - 1], row_first[row]
-        j, j_end = row_first[row], row_first[row + 1]
-        while i < i_end and j < j_end:
-            if run_starts[j] <= run_stops[i] and run_starts[i] <= run_stops[j]:  # touching, diagonals too
-                parent[root(i)] = root(j)
-            if run_stops[i] < run_stops[j]:
-                i += 1
-            else:
-                j += 1
-    roots = np.array([root(i) for i in range(count)])
-    mass = np.bincount(roots, weights=run_mass, minlength=count)
-    small = mass[roots] < SPECK_MASS * mass.max()
+    mass = np.bincount(runs.parts, weights=run_sums(ink, runs))
+    small = mass[runs.parts] < SPECK_MASS * mass.max()
     if not small.any():
         return ink
     ink = ink.copy()
     for row, start, stop in zip(
-        rows[small].tolist(), starts[small].tolist(), stops[small].tolist(), strict=True
+        runs.rows[small].tolist(), runs.starts[small].tolist(), runs.stops[small].tolist(), strict=True
     ):
         ink[row, start:stop] = 0
     return ink

@@ -1,0 +1,113 @@
+"""Touching digits cut apart where the network reads the halves better than the whole, and a
+wide single digit left whole (app.preprocessing.cuts), with a stand-in network that knows the
+digits it is shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.preprocessing.cuts import MAX_READS, Reading, candidate_cuts, read_pieces
+from app.preprocessing.ink import InkReading
+from app.preprocessing.pieces import find_pieces, piece_input
+
+
+def reading(mask: np.ndarray) -> InkReading:
+    return InkReading(mask.astype(np.float32), mask, 1.0, (0, 0, mask.shape[1], mask.shape[0]), True)
+
+
+def ring(mask: np.ndarray, left: int, top: int, width: int, height: int, stroke: int = 9) -> None:
+    rows, cols = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+    cy, cx = top + height / 2, left + width / 2
+    outer = ((rows - cy) / (height / 2)) ** 2 + ((cols - cx) / (width / 2)) ** 2 <= 1
+    inner = ((rows - cy) / (height / 2 - stroke)) ** 2 + ((cols - cx) / (width / 2 - stroke)) ** 2 <= 1
+    mask |= outer & ~inner
+
+
+def upright(mask: np.ndarray, left: int, top: int, height: int, stroke: int = 9) -> None:
+    mask[top : top + height, left : left + stroke] = True
+
+
+def alone(draw) -> np.ndarray:
+    """The network input of one mark drawn alone on a line."""
+    mask = np.zeros((100, 300), dtype=bool)
+    draw(mask)
+    [piece] = find_pieces(reading(mask))
+    return piece_input(reading(mask), piece)
+
+
+class KnowingReader:
+    """Reads an input like one of ``known`` (digit → network input) as that digit, as sure as
+    ``sure[digit]`` says; anything else as not a digit. Counts the images it reads."""
+
+    def __init__(self, known: dict[int, np.ndarray], sure: dict[int, float], otherwise: Reading):
+        self.known, self.sure, self.otherwise, self.images = known, sure, otherwise, 0
+
+    def __call__(self, images: np.ndarray) -> list[Reading]:
+        self.images += len(images)
+        return [self._one(image) for image in images]
+
+    def _one(self, image: np.ndarray) -> Reading:
+        for digit, reference in self.known.items():
+            if np.corrcoef(image.ravel(), reference.ravel())[0, 1] > 0.97:
+                return Reading(digit, self.sure[digit], "digit")
+        return self.otherwise
+
+
+def test_touching_digits_are_cut_where_both_halves_read_as_confident_digits():
+    # A 1 touching a 0: one piece of ink.
+    def one(mask):
+        upright(mask, 40, 10, 80)
+
+    def zero(mask):
+        ring(mask, 49, 10, 70, 80)
+
+    mask = np.zeros((100, 300), dtype=bool)
+    one(mask)
+    zero(mask)
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    read = KnowingReader({1: alone(one), 0: alone(zero)}, {1: 0.99, 0: 0.99},
+                         otherwise=Reading(8, 0.6, "not_a_digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit for item in found] == [1, 0]
+    assert found[0].piece.box[2] <= found[1].piece.box[0] + 2  # left to right, side by side
+
+
+def test_a_wide_zero_that_reads_as_a_confident_digit_is_not_cut():
+    def wide_zero(mask):
+        ring(mask, 40, 10, 100, 80)
+
+    mask = np.zeros((100, 300), dtype=bool)
+    wide_zero(mask)
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    # Every half would read as a sure digit too: the whole's own confidence decides.
+    read = KnowingReader({0: alone(wide_zero)}, {0: 0.97}, otherwise=Reading(1, 0.99, "digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit for item in found] == [0]
+    assert read.images > 1  # cuts were tried, and refused
+
+
+@pytest.mark.parametrize("reader_says", [Reading(1, 0.99, "digit"), Reading(4, 0.3, "not_a_digit")])
+def test_the_network_reads_a_bounded_number_of_images_per_number(reader_says):
+    mask = np.zeros((100, 12 * 130), dtype=bool)
+    for k in range(12):
+        ring(mask, 10 + 130 * k, 10, 120, 80)
+        upright(mask, 60 + 130 * k, 10, 80)
+    line = reading(mask)
+    pieces = find_pieces(line)
+    read = KnowingReader({}, {}, otherwise=reader_says)
+    found = read_pieces(line, pieces, read)
+    assert read.images <= MAX_READS
+    assert len(found) <= 12
+
+
+def test_candidate_cuts_are_at_the_thin_bridge_between_two_blobs():
+    mask = np.zeros((80, 120), dtype=bool)
+    mask[:, 10:50] = True
+    mask[:, 70:110] = True
+    mask[38:42, 50:70] = True
+    cuts = candidate_cuts(mask, most=3)
+    assert len(cuts) == 3 and 50 <= cuts[0] < 70  # the thinnest first, then evenly spaced ones
+    assert all(abs(a - b) >= 8 for a in cuts for b in cuts if a != b)
