@@ -26,6 +26,8 @@ from harness.strokes import SEVEN
 from model import checkpoint
 
 LAST = 3  # the tiny replay has four snapshots
+# The backward pass's lesson is on screen (it dims the last one while the next is on its way).
+BACKWARD_SHOWN = "() => document.querySelector('[data-testid=\"backward\"]').dataset.state === 'shown'"
 
 
 @pytest.fixture(scope="module")
@@ -181,15 +183,14 @@ def test_the_backward_pass_learns_with_the_network_of_the_chosen_moment(digit_pa
     page = digit_page.page
     asked = []
     page.on("request", lambda request: "include=gradients" in request.url and asked.append(request.url))
-    shown = "() => document.querySelector('[data-testid=\"backward\"]').dataset.state === 'shown'"
     open_and_draw(digit_page, replay_server)
-    digit_page.wait_until(shown)
+    digit_page.wait_until(BACKWARD_SHOWN)
     served = len(asked)
     assert served and all("snapshot=" not in url for url in asked)
     page.locator(SLIDER).focus()
     page.keyboard.press("Home")
     wait_for_snapshot(digit_page, 0)  # the backward pass is asked again for the answer on screen
-    digit_page.wait_until(shown)
+    digit_page.wait_until(BACKWARD_SHOWN)
     assert asked[served:] and all("snapshot=0" in url for url in asked[served:])
 
 
@@ -217,6 +218,8 @@ def test_the_replay_has_no_serious_accessibility_violations(digit_page, replay_s
     page.locator(SLIDER).focus()
     page.keyboard.press("Home")
     wait_for_snapshot(digit_page, 0)
+    # The backward pass dims its lesson while the new moment's is on its way: checked once shown.
+    digit_page.wait_until(BACKWARD_SHOWN)
     assert serious_violations(page) == []
 
 
