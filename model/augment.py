@@ -150,14 +150,11 @@ def flag_ones(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, 
     return out
 
 
-def augment(images: np.ndarray, rng: np.random.Generator, aug: Augmentation,
-            labels: np.ndarray | None = None) -> np.ndarray:
-    """A randomly jittered copy of a batch (N, 1, H, W) float32 in [0, 1]; with ``labels`` (N,),
-    some of its 1s get a flag first."""
+def augment(images: np.ndarray, rng: np.random.Generator, aug: Augmentation) -> np.ndarray:
+    """A randomly jittered copy of a batch (N, 1, H, W) float32 in [0, 1] (flags aside: they need
+    the labels, see ``flag_ones``)."""
     if aug == NONE:
         return images
-    if labels is not None and aug.flag_ones > 0:
-        images = flag_ones(images, labels, rng, aug.flag_ones)
     out = random_stroke_width(images, rng, aug)
     out = random_affine(out, rng, aug)
     return np.clip(out, 0.0, 1.0, out=out)

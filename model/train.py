@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from model import checkpoint, evaluate, mnist, replay
-from model.augment import NONE, Augmentation, augment
+from model.augment import NONE, Augmentation, augment, flag_ones
 from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
@@ -75,13 +75,18 @@ def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> fl
     return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * step / total_steps))
 
 
-def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rng, aug: Augmentation):
+def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rng, aug: Augmentation,
+                     flag_rng=None):
     """One epoch: the images (N, 1, 28, 28) and labels (N,) in a new random order, in batches,
-    each batch of images freshly jittered by ``aug``."""
+    each batch of images freshly jittered by ``aug``, some of its 1s flagged first (drawn from
+    ``flag_rng``, their own random stream: the order and jitter of the digits stay the same)."""
     order = rng.permutation(len(images))
     for start in range(0, len(images), batch_size):
         index = order[start : start + batch_size]
-        yield augment(images[index], rng, aug, labels[index]), labels[index]
+        batch = images[index]
+        if aug.flag_ones and flag_rng is not None:
+            batch = flag_ones(batch, labels[index], flag_rng, aug.flag_ones)
+        yield augment(batch, rng, aug), labels[index]
 
 
 def train_epoch(network: Network, optimizer, batches, rates, outliers: OutlierBatches | None = None,
@@ -145,6 +150,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
         # Their own random stream, so the digits' order and jitter do not depend on the outliers.
         outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
+    flag_rng = np.random.default_rng([args.seed, 2])
     card = model_card(network, args, aug=aug, exposure=exposure, data_dir=data_dir, images=len(train_images))
     steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -167,7 +173,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     take_snapshot(0)
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
-        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug)
+        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug, flag_rng)
         progress = None
         if args.log_every:
             progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)

@@ -85,10 +85,3 @@ def test_a_flag_goes_from_the_top_of_a_1_down_to_the_left():
 def test_only_the_chosen_share_of_1s_get_a_flag(labels, share):
     images = _bar_images()
     np.testing.assert_array_equal(flag_ones(images, labels, np.random.default_rng(0), share), images)
-
-
-def test_augment_flags_ones_only_when_given_labels():
-    images = _bar_images()
-    straight = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, flag_ones=1.0)
-    assert (augment(images, np.random.default_rng(0), straight, np.ones(8, dtype=int)) > images).any()
-    np.testing.assert_array_equal(augment(images, np.random.default_rng(0), straight), images)

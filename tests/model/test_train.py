@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from model import checkpoint, evaluate, replay, train
+from model.augment import Augmentation
 from model.network import DEFAULT_SPEC, Network
 
 
@@ -128,3 +129,21 @@ def test_reference_trains_the_textbook_layers_to_the_same_filters(mnist_dir, tmp
     # float32 sums in another order: equal to rounding, which Adam's first steps may amplify
     # for a near-zero gradient, never to a whole step (the learning rate, 0.001).
     np.testing.assert_allclose(reference.params["conv1.W"], fast.params["conv1.W"], atol=1e-4)
+
+
+def test_flags_draw_from_their_own_random_stream_so_every_other_digit_is_jittered_the_same():
+    images = np.zeros((20, 1, 28, 28), dtype=np.float32)
+    images[:, :, 6:22, 12:16] = 1.0
+    labels = np.array([1, 7] * 10)
+    runs = [
+        list(train.shuffled_batches(images, labels, 5, np.random.default_rng(0),
+                                    Augmentation(flag_ones=share), np.random.default_rng(1)))
+        for share in (0.0, 1.0)
+    ]
+    changed = 0
+    for (plain_x, plain_labels), (flagged_x, flagged_labels) in zip(*runs, strict=True):
+        np.testing.assert_array_equal(plain_labels, flagged_labels)
+        sevens = plain_labels == 7
+        np.testing.assert_array_equal(plain_x[sevens], flagged_x[sevens])
+        changed += int((plain_x[~sevens] != flagged_x[~sevens]).any(axis=(1, 2, 3)).sum())
+    assert changed == 10  # every 1, at a share of 1
