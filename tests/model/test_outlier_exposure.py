@@ -84,4 +84,4 @@ def test_outlier_batches_are_jittered_draws_from_one_pool():
     # Without jitter every image of a batch is one of the pool's.
     flat = batches.pool.reshape(24, -1)
     assert all((np.abs(flat - image.ravel()).max(axis=1) == 0).any() for image in batch)
-    assert outlier_exposure.OutlierExposure().as_dict()["weight"] == 0.25
+    assert outlier_exposure.OutlierExposure().as_dict()["weight"] == 0.15
