@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from harness.browser import LiveServer
+from harness.browser import LiveServer, is_open
 from harness.tiny_model import save_tiny_replay
 from model import checkpoint
 from model.evaluate import filters_of
@@ -70,6 +70,13 @@ def ask_again(server: LiveServer, entry: dict, query: str) -> dict:
                                      headers={"Content-Type": entry["headers"]["content-type"]})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
+
+
+def open_replay(page) -> None:
+    """Open the replay's fold if it is closed (as it starts on a phone)."""
+    if not is_open(page, "replay-title"):
+        page.locator("#replay-title").click()
+    assert is_open(page, "replay-title")
 
 
 def wait_for_snapshot(digit_page, index: int, timeout: float = 10_000) -> None:

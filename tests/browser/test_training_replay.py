@@ -17,6 +17,7 @@ from harness.replay_page import (
     as_page_writes,
     ask_again,
     drag_slider,
+    open_replay,
     shown_weights,
     tiny_replay_weights,
     touch_slider,
@@ -201,6 +202,7 @@ def test_a_finger_moves_the_slider_on_a_phone(digit_page, replay_server):
     digit_page.open(replay_server)
     digit_page.draw_by_touch(SEVEN)
     assert digit_page.wait_for_answer() == "answer"
+    open_replay(page)  # closed at first on a phone, like the page's other parts
 
     touch_slider(page, LAST, 0)
     wait_for_snapshot(digit_page, 0)
@@ -253,6 +255,7 @@ def screenshot_at_snapshot_two(digit_page, server, name: str) -> None:
     page = digit_page.page
     digit_page.open(server)
     digit_page.read(SEVEN)
+    open_replay(page)
     page.locator(SLIDER).focus()
     page.keyboard.press("Home")
     page.keyboard.press("ArrowRight")
