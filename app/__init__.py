@@ -69,9 +69,12 @@ def create_app(config: dict | None = None) -> Flask:
     from app import api, errors, pages
     from app.decode_turns import LargeDecodes
     from app.inference import Predictor
+    from app.replay import Snapshots
 
     app.extensions["model"] = Predictor.from_checkpoint(app.config["WEIGHTS_PATH"])
     app.extensions["mnist_sample"] = sample.load(app.config["SAMPLE_PATH"])
+    # The training replay beside the weights (?snapshot=K), read on the first request for one.
+    app.extensions["replay"] = Snapshots(app.extensions["model"], app.config["WEIGHTS_PATH"])
     # Made before gunicorn forks its workers (preload_app): each worker has its own turns.
     app.extensions["large_decodes"] = LargeDecodes(
         app.config["LARGE_DECODES"], app.config["LARGE_REQUESTS_WAITING"])

@@ -19,8 +19,9 @@ from model.checkpoint import misread_path
 bp = Blueprint("api", __name__)
 
 
-def _predictor() -> Predictor:
-    return current_app.extensions["model"]
+def _predictor(snapshot: int | None = None) -> Predictor:
+    """The served network, or the training snapshot ``snapshot`` (?snapshot=K, app.replay)."""
+    return current_app.extensions["replay"].predictor(snapshot)
 
 
 def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiError]:
@@ -30,14 +31,17 @@ def _preprocess(request: PredictRequest) -> list[pipeline.NetworkInput | ApiErro
 
 def _answer(inputs: list[pipeline.NetworkInput | ApiError], request: PredictRequest) -> list[dict]:
     """One JSON-ready result per preprocessed image: its prediction, or its slot's error."""
-    predictor = _predictor()
+    # The served network, or the training snapshot asked for (?snapshot=K): everything below reads it.
+    predictor = _predictor(request.snapshot)
+    snapshots = current_app.extensions["replay"]
+    said = {} if request.snapshot is None else {"snapshot": snapshots.describe(request.snapshot)}
     good = [item for item in inputs if not isinstance(item, ApiError)]
     predictions, inference_ms = pipeline.inference(predictor, good, request)
     next_prediction = iter(predictions)
     return [
         error_body(item.code, item.message) if isinstance(item, ApiError)
         else responses.prediction_result(next(next_prediction), item, predictor, inference_ms,
-                                         request.include)
+                                         request.include) | said
         for item in inputs
     ]
 
@@ -57,16 +61,20 @@ def predict():
     [result] = _answer([item], request)
     if request.gradients is not None:
         result["gradients"] = gradients_result.gradients(
-            _predictor().network, item.image, request.gradients, result["digit"],
+            _predictor(request.snapshot).network, item.image, request.gradients, result["digit"],
             current_app.extensions["mnist_sample"])
     return result
 
 
 @bp.post("/predict/number")
 def predict_number():
-    """A whole number: each digit found, boxed and read (app.numbers)."""
-    return numbers.read(request_parsing.parse_predict(), current_app.config,
-                        current_app.extensions["large_decodes"], _predictor())
+    """A whole number: each digit found, boxed and read (app.numbers), by the training snapshot asked for."""
+    request = request_parsing.parse_predict()
+    result = numbers.read(request, current_app.config, current_app.extensions["large_decodes"],
+                          _predictor(request.snapshot))
+    if request.snapshot is not None:
+        result["snapshot"] = current_app.extensions["replay"].describe(request.snapshot)
+    return result
 
 
 @bp.post("/predict/batch")

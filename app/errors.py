@@ -87,6 +87,8 @@ CODES: dict[str, ErrorCode] = {
     # Routing and the server.
     "not_found": _code(404, "no such path", PROXY),
     "misread_unavailable": _code(404, "no readable list of misread test digits beside the weights"),
+    "replay_unavailable": _code(404, "no readable training replay beside the weights (?snapshot=)",
+                                PREDICT, BATCH),
     "method_not_allowed": _code(405, "the path does not take this method", PROXY),
     "internal_error": _code(500, "the server failed to handle the request", PROXY, SERVER),
     "server_busy": _code(503, "the server is decoding as many large images as it holds at once; "

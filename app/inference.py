@@ -9,9 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from model import checkpoint
-from model.network import HIDDEN_LAYER, LOGITS_LAYER, MAPS_LAYER, POOLED_LAYER, Network, architecture
+from model.network import (
+    FILTERS_LAYER,
+    HIDDEN_LAYER,
+    LOGITS_LAYER,
+    MAPS_LAYER,
+    POOLED_LAYER,
+    Network,
+    architecture,
+)
 from model.saliency import input_gradients
-from model.verdict import Verdict, VerdictRule
+from model.verdict import MarginRule, Verdict, VerdictRule
 
 IMAGE_SHAPE = (28, 28)
 
@@ -38,10 +46,10 @@ class Predictor:
     """A trained network, its verdict rule and its model card; ``predict`` is thread-safe."""
 
     # The layers the answer reads (named beside the default spec in model.network).
-    maps_layer, pooled_layer = MAPS_LAYER, POOLED_LAYER
+    filters_layer, maps_layer, pooled_layer = FILTERS_LAYER, MAPS_LAYER, POOLED_LAYER
     hidden_layer, logits_layer = HIDDEN_LAYER, LOGITS_LAYER
 
-    def __init__(self, network: Network, verdict_rule: VerdictRule, card: dict | None = None):
+    def __init__(self, network: Network, verdict_rule: VerdictRule | MarginRule, card: dict | None = None):
         if tuple(network.spec["input_shape"]) != (1, *IMAGE_SHAPE):
             raise checkpoint.CheckpointError(
                 f"the network reads {network.spec['input_shape']} images, the API sends (1, 28, 28)"
@@ -53,7 +61,8 @@ class Predictor:
                 "the verdict reads the hidden units"
             )
         hidden_units = network.params[f"{LOGITS_LAYER}.W"].shape[0]
-        if verdict_rule.class_means.shape[1] != hidden_units:
+        # A MarginRule (a snapshot of training, app.replay) reads no hidden units.
+        if isinstance(verdict_rule, VerdictRule) and verdict_rule.class_means.shape[1] != hidden_units:
             raise checkpoint.CheckpointError(
                 f"the verdict rule reads {verdict_rule.class_means.shape[1]} hidden units, "
                 f"the network's {HIDDEN_LAYER} has {hidden_units}"

@@ -16,6 +16,7 @@ from app.schemas import (
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
     NUMBER_DESCRIPTION,
+    SNAPSHOT_DESCRIPTION,
     VERSUS_DESCRIPTION,
     closed,
     components,
@@ -24,10 +25,10 @@ from app.schemas import (
 )
 
 # Documented from what the API raises and reads, never listed twice.
-ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 413, 415, 422, 503)}
-BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 413, 415, 503)}
+ERROR_CODES = {status: errors.codes_for(errors.PREDICT, status) for status in (400, 404, 413, 415, 422, 503)}
+BATCH_ERROR_CODES = {status: errors.codes_for(errors.BATCH, status) for status in (400, 404, 413, 415, 503)}
 CONVOLVE_ERROR_CODES = {status: errors.codes_for(errors.CONVOLVE, status) for status in (400, 413, 415)}
-NUMBER_ERROR_CODES = {status: errors.number_codes(status) for status in (400, 413, 415, 422, 503)}
+NUMBER_ERROR_CODES = {status: errors.number_codes(status) for status in (400, 404, 413, 415, 422, 503)}
 
 
 def _error_responses(codes_by_status: Mapping[int, list[str]]) -> dict:
@@ -73,7 +74,8 @@ def _image_content(multipart_image: dict, json_body: dict, raw: bool) -> dict:
                         "description": (
                             "The image file(s) (PNG, JPEG, WebP, GIF), each a file part (with a "
                             "filename); a text part named image is refused, and so is one named "
-                            "include, versus, label, learning_rate or steps (they go in the query string)."
+                            "include, versus, snapshot, label, learning_rate or steps (they go in the "
+                            "query string)."
                         ),
                     },
                 },
@@ -89,14 +91,16 @@ def _image_content(multipart_image: dict, json_body: dict, raw: bool) -> dict:
 
 
 def _query_parameters(one_image: bool) -> list[dict]:
-    """include and versus, in the query string of every prediction; and, where one image is read
-    (/predict), the gradients' label, learning_rate and steps."""
+    """include, versus and snapshot, in the query string of every prediction; and, where one image is
+    read (/predict), the gradients' label, learning_rate and steps."""
     pattern = INCLUDE_LIST_PATTERN if one_image else BATCH_INCLUDE_LIST_PATTERN
     return [
         {"name": "include", "in": "query", "required": False, "description": INCLUDE_DESCRIPTION,
          "schema": {"type": "string", "pattern": pattern, "examples": ["saliency,layers"]}},
         {"name": "versus", "in": "query", "required": False, "description": VERSUS_DESCRIPTION,
          "schema": {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}},
+        {"name": "snapshot", "in": "query", "required": False, "description": SNAPSHOT_DESCRIPTION,
+         "schema": {"type": "integer", "minimum": 0}},
         *(GRADIENTS_PARAMETERS if one_image else []),
     ]
 

@@ -32,8 +32,9 @@ except ImportError:  # pragma: no cover - gunicorn is a runtime dependency
 RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 # The extras a request may ask for with include, in the query string only (a comma list, repeated or
 # not; duplicates are harmless): the convolution maps, the saliency, the hidden layer and scores, the
-# preprocessing steps, one backward pass and a few SGD steps (/predict only: app.gradients_request).
-INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps", "gradients")
+# preprocessing steps, one backward pass and a few SGD steps (/predict only: app.gradients_request), the
+# first convolution's filters (the weights of the training snapshot answering, app.replay).
+INCLUDE_OPTIONS = ("feature_maps", "saliency", "layers", "steps", "gradients", "filters")
 # Names one include list may hold, duplicates counted: bounds the parsing of a list that repeats
 # them a million times (the query's length bounds how many lists there are).
 MAX_INCLUDE_VALUES = 16
@@ -84,18 +85,20 @@ class PredictRequest:
     include: frozenset[str]
     versus: int | None = None
     gradients: GradientsRequest | None = None  # with include=gradients
+    snapshot: int | None = None  # the training snapshot that answers (app.replay); None: the served weights
 
 
 def _extras(images: list[ImageInput | ApiError], body: MultiDict | dict) -> PredictRequest:
-    """The request for ``images`` with the include and versus of the query string; a ``body`` (the
-    multipart form or the JSON document) that carries them is refused."""
-    for name in ("include", "versus", *gradients_request.PARAMETERS):
+    """The request for ``images`` with the include, versus, gradients' parameters and snapshot of the
+    query string; a ``body`` (the multipart form or the JSON document) that carries them is refused."""
+    for name in ("include", "versus", "snapshot", *gradients_request.PARAMETERS):
         if name in body:
             raise ApiError("invalid_parameter", f"{name} goes in the query string "
                            f"(e.g. ?include=saliency&versus=3), not in the body")
     include = _include(request.args.getlist("include"))
     return PredictRequest(images, include, _versus(request.args.getlist("versus")),
-                          gradients_request.parse(request.args, include))
+                          gradients_request.parse(request.args, include),
+                          current_app.extensions["replay"].parse(request.args.getlist("snapshot")))
 
 
 def parse_predict() -> PredictRequest:

@@ -80,6 +80,16 @@ def step_result(step: Step) -> dict:
             "pixels": step.pixels.tolist(), "ink": step.ink}
 
 
+def filters_result(predictor: Predictor) -> dict:
+    """The first convolution's filters of the network that answered: weights (FN, FH, FW) as nested
+    lists (one input channel) and biases (FN,), to six significant digits."""
+    weights = predictor.network.params[f"{predictor.filters_layer}.W"][:, 0]
+    bias = predictor.network.params[f"{predictor.filters_layer}.b"]
+    return {"layer": predictor.filters_layer,
+            "weights": [[_significant(row) for row in kernel] for kernel in weights],
+            "bias": _significant(bias)}
+
+
 def prediction_result(
     prediction: Prediction, item: NetworkInput, predictor: Predictor, inference_ms: float,
     include: frozenset[str],
@@ -94,7 +104,7 @@ def prediction_result(
         "probabilities": probabilities,
         "verdict": verdict.label,
         "verdict_scores": {
-            "novelty": _rounded(max(verdict.novelty, 0.0)),
+            "novelty": None if verdict.novelty is None else _rounded(max(verdict.novelty, 0.0)),
             "margin": _rounded(min(max(verdict.margin, 0.0), 1.0)),
         },
         "timing_ms": {"preprocess": round(item.preprocess_ms, 3), "inference": round(inference_ms, 3)},
@@ -113,6 +123,8 @@ def prediction_result(
             "hidden": {"layer": predictor.hidden_layer, "values": _significant(prediction.hidden)},
             "logits": {"layer": predictor.logits_layer, "values": _significant(prediction.logits)},
         }
+    if "filters" in include and f"{predictor.filters_layer}.W" in predictor.network.params:
+        result["filters"] = filters_result(predictor)
     if item.steps is not None:
         result["steps"] = [step_result(step) for step in item.steps]
     result["input"] = input_levels(item.image)

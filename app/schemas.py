@@ -27,19 +27,27 @@ INCLUDE_LIST_PATTERN = _include_pattern(INCLUDE_OPTIONS)
 BATCH_INCLUDE_LIST_PATTERN = _include_pattern([name for name in INCLUDE_OPTIONS if name != "gradients"])
 INCLUDE_DESCRIPTION = (
     "Extras for each result, a comma list: feature_maps (feature_maps and pooled_maps), saliency, "
-    f"layers, steps, gradients (/predict only); at most {MAX_INCLUDE_VALUES} names, duplicates harmless. "
-    "Each costs per image: a batch with extras costs about what its images sent one by one with them "
-    "would. In the query string only: a body that carries include, versus or a parameter of gradients "
-    "is refused (400 invalid_parameter)."
+    f"layers, steps, gradients (/predict only), filters; at most {MAX_INCLUDE_VALUES} names, duplicates "
+    "harmless. Each costs per image: a batch with extras costs about what its images sent one by one with "
+    "them would. In the query string only: a body that carries include, versus, snapshot or a parameter of "
+    "gradients is refused (400 invalid_parameter)."
 )
 VERSUS_DESCRIPTION = (
     "With include=saliency: the digit to compare the answer with (\"why 7 and not 1?\"); the saliency "
     "is then d(logit[answer] - logit[versus]) / d(input). Ignored (versus: null in the result) for an "
     "image whose answer is that digit, and without include=saliency."
 )
+SNAPSHOT_DESCRIPTION = (
+    "Answer with the network as it was at this moment of its training: an index into GET /api/model's "
+    "replay (0 = the random start, the last = the served weights, which is also the default). Every "
+    "include works, and the result says which snapshot answered (snapshot). An earlier snapshot's "
+    "verdict is the margin test alone: digit or unsure, never not_a_digit, novelty null (the verdict "
+    "rule describes the served network's hidden units). 400 invalid_parameter for an index outside "
+    "the replay (the message names the range); 404 replay_unavailable for weights without a replay."
+)
 DIGIT = {"type": "integer", "minimum": 0, "maximum": CLASSES - 1}
-# A JSON body never names include, versus or the gradients' parameters: they go in the query string.
-NOT_EXTRAS = {"not": {"enum": ["include", "versus", "label", "learning_rate", "steps"]}}
+# A JSON body never names include, versus, snapshot or the gradients' parameters: they go in the query string.
+NOT_EXTRAS = {"not": {"enum": ["include", "versus", "snapshot", "label", "learning_rate", "steps"]}}
 
 
 def ref(name: str) -> dict:
@@ -153,8 +161,10 @@ STEPS = {
 VERDICT_SCORES = closed(
     ["novelty", "margin"],
     {
-        "novelty": {"type": "number", "minimum": 0,
-                    "description": "How unlike the training digits the image is: not_a_digit above 1."},
+        "novelty": {"type": ["number", "null"], "minimum": 0,
+                    "description": "How unlike the training digits the image is: not_a_digit above 1. "
+                                   "null for an earlier snapshot of training (?snapshot=), whose verdict "
+                                   "is the margin test alone."},
         "margin": {"type": "number", "minimum": 0, "maximum": 1,
                    "description": "Top probability minus the runner-up: unsure below the rule's "
                                   "margin_limit (GET /api/model, verdict_rule)."},
@@ -199,7 +209,52 @@ PREDICTION = closed(
         "layers": ref("Layers"),
         "steps": ref("Steps"),
         "gradients": ref("Gradients"),
+        "filters": ref("Filters"),
+        "snapshot": ref("Snapshot"),
     },
+)
+# One moment of training, as the model card lists it (model.replay.Snapshot.describe).
+_MOMENT = {
+    "step": {"type": "integer", "minimum": 0,
+             "description": "Training steps (batches) done; 0 = the random start."},
+    "epoch": {"type": "number", "minimum": 0, "description": "Epochs done: step / steps per epoch."},
+    "test_accuracy": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "Accuracy on the MNIST test digits at that moment."},
+    "test_loss": {"type": "number", "minimum": 0,
+                  "description": "Mean cross-entropy of the MNIST test digits at that moment."},
+}
+REPLAY = {
+    "type": "array", "minItems": 1,
+    "items": closed(list(_MOMENT), _MOMENT),
+    "description": (
+        "The training replay: snapshots of every parameter at about a dozen moments of training, in "
+        "order, the first the random start (step 0), the last the served weights. POST "
+        "/predict?snapshot=K answers with snapshot K."
+    ),
+}
+SNAPSHOT = closed(
+    ["index", *_MOMENT, "served", "verdict"],
+    {
+        "index": {"type": "integer", "minimum": 0, "description": "The index into the model card's replay."},
+        **_MOMENT,
+        "served": {"type": "boolean", "description": "true for the last snapshot: the served weights."},
+        "verdict": {"type": "string", "description": "What the verdict of this answer is, in a sentence."},
+    },
+    description="With ?snapshot=K: which moment of training answered.",
+)
+_WEIGHT = {"type": "number"}
+FILTERS = closed(
+    ["layer", "weights", "bias"],
+    {
+        "layer": {"type": "string", "examples": ["conv1"]},
+        "weights": {"type": "array", "items": _grid(None, None, _WEIGHT, "A filter's rows of weights."),
+                    "description": "[filters][height][width], e.g. 30 filters of 5x5 weights."},
+        "bias": {"type": "array", "items": _WEIGHT, "description": "One bias per filter."},
+    },
+    description=(
+        "With include=filters: the first convolution's weights and biases in the network that answered "
+        "(with ?snapshot=K, as they were at that moment of training), to 6 significant digits."
+    ),
 )
 NUMBER_DESCRIPTION = (
     "One image, sent as to /predict (multipart image, a raw image body, or JSON image as a data URL "
@@ -236,6 +291,7 @@ NUMBER = closed(
         },
         "digits": {"type": "array", "minItems": 1, "maxItems": MAX_DIGITS, "items": ref("NumberDigit"),
                    "description": "One per digit, left to right."},
+        "snapshot": ref("Snapshot"),
     },
 )
 VERDICT_RULE = closed(
@@ -331,6 +387,8 @@ def components(max_batch_size: int) -> dict:
         "SlotError": error_schema(SLOT_ERROR_CODES),
         "VerdictRule": VERDICT_RULE,
         "MisreadDigits": MISREAD_DIGITS,
+        "Filters": FILTERS,
+        "Snapshot": SNAPSHOT,
         "ModelCard": {
             "type": "object",
             "description": "The model card written by training; further fields may appear.",
@@ -366,6 +424,7 @@ def components(max_batch_size: int) -> dict:
                     },
                 },
                 "verdict_rule": ref("VerdictRule"),
+                "replay": REPLAY,
             },
         },
     }

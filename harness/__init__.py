@@ -11,8 +11,8 @@ hold fixtures only).
 - Generated sets: real-world digits (``realworld``), non-digits (``nondigits``), awkward drawings
   (``awkward_drawings``).
 - Tests' shared checks: CI's skip-or-fail rule (``ci``), API checks (``api_checks``), a tiny
-  network and its verdict rule (``networks``, ``tiny_model``), gradient checks (``gradients``),
-  the page in Chromium (``browser``, ``page_predictions``).
+  network, its verdict rule and training replay (``networks``, ``tiny_model``), gradient checks
+  (``gradients``), the page in Chromium (``browser``, ``page_predictions``, ``replay_page``).
 - ``python -m harness.setup``: what the tests need besides requirements-dev.txt.
 
 tests/ and bench/ never import each other; what both need lives here. The app (app/) and the

@@ -25,7 +25,7 @@ CODES_BY_STATUS: dict[int, set[str]] = {}
 for _code, _error in CODES.items():
     CODES_BY_STATUS.setdefault(_error.status, set()).add(_code)
 # Every extra a request can ask for, as one include list.
-ALL_EXTRAS = "feature_maps,saliency,layers,steps"
+ALL_EXTRAS = "feature_maps,saliency,layers,steps,filters"
 
 
 def b64(data: bytes) -> str:

@@ -56,9 +56,12 @@ class PredictionLog:
         ]
 
     def shown(self, digit_page) -> dict:
-        """The newest answer whose input is the one on the page (the answer on screen)."""
+        """The newest answer whose input is the one on the page (the answer on screen), not counting
+        the backward pass's (include=gradients)."""
         on_screen = digit_page.network_input()
         for result in reversed(self.results):
+            if "gradients" in result:  # the backward pass's own request for the same input
+                continue
             if np.asarray(result["input"]).ravel().tolist() == on_screen:
                 return result
         raise AssertionError("no answer received matches the input on the page")

@@ -1,5 +1,5 @@
-"""The tiny random-weight model that app tests serve instead of a trained one: a verdict rule and
-misread "test digits" for it that work and mean nothing."""
+"""The tiny random-weight model that app tests serve instead of a trained one: a verdict rule,
+misread "test digits" and a training replay for it that work and mean nothing."""
 
 from __future__ import annotations
 
@@ -24,3 +24,28 @@ def tiny_misread_document(network: Network) -> dict:
     labels = np.arange(40) % 10
     probabilities, _ = network.predict(images[:, np.newaxis].astype(np.float32) / 255)
     return misread_digits(images, labels, probabilities.argmax(axis=1))
+
+
+def save_tiny_replay(weights_path, network: Network, snapshots: int = 4, seed: int = 3) -> list[dict]:
+    """A training replay for ``network`` saved beside ``weights_path``, and listed in its model card
+    as training does: ``snapshots`` moments on the straight line from a fresh random start (seed
+    ``seed``) to ``network`` itself, the last. Measured on made-up "test digits"; returns the card's
+    ``replay``."""
+    from model import checkpoint
+    from model.replay import Recorder
+
+    rng = np.random.default_rng(seed)
+    start = Network(network.spec, rng=rng)
+    images = rng.random((50, 1, 28, 28), dtype=np.float32)
+    labels = np.arange(50) % verdict.CLASSES
+    steps = [10 * k for k in range(snapshots)]
+    recorder = Recorder(steps)
+    for k, step in enumerate(steps):
+        share = k / (snapshots - 1)
+        params = {name: (1 - share) * start.params[name] + share * value
+                  for name, value in network.params.items()}
+        recorder.take(Network(network.spec, params), step, step / 20, images, labels)
+    recorder.save(weights_path)
+    card = checkpoint.load_card(weights_path)
+    checkpoint.save_card(weights_path, {**card, "replay": recorder.describe()})
+    return recorder.describe()

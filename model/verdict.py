@@ -41,7 +41,7 @@ class Verdict:
     """The verdict on one image and the two scores behind it."""
 
     label: str  # one of VERDICTS
-    novelty: float  # ≥ 0; > 1 means not_a_digit
+    novelty: float | None  # ≥ 0; > 1 means not_a_digit; None where it was not measured (MarginRule)
     margin: float  # top probability − runner-up, in [0, 1]
 
 
@@ -142,6 +142,29 @@ class VerdictRule:
         if values[0] <= 0 or values[1] <= 0:
             raise ValueError("the verdict rule's limits must be positive")
         return cls(means, precision, *values, fitted=dict(limits.get("fitted", {})))
+
+
+@dataclass(frozen=True)
+class MarginRule:
+    """The margin test of a VerdictRule alone: "digit" or "unsure", never "not_a_digit", and no
+    novelty (None).
+
+    For a network the rule was not fitted on, such as an earlier snapshot of the same training
+    (``model.replay``): the class means and limits describe the final network's hidden units,
+    which mean something else in another network, so novelty would be meaningless there. The
+    margin reads the probabilities alone, so it is kept, with the final rule's limit.
+    """
+
+    margin_limit: float
+
+    def judge(self, probabilities: np.ndarray, hidden: np.ndarray | None = None) -> list[Verdict]:
+        """One Verdict per row of probabilities (N, 10); ``hidden`` is not read."""
+        margin = margins(np.asarray(probabilities, dtype=np.float64))
+        return [Verdict("unsure" if m < self.margin_limit else "digit", None, float(m)) for m in margin]
+
+    def describe(self) -> dict:
+        return {"verdicts": ["digit", "unsure"], "margin": "top probability − runner-up",
+                "rule": "unsure if margin < margin_limit, else digit", "margin_limit": self.margin_limit}
 
 
 def fit_class_statistics(hidden: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,9 @@
 // drawing's probabilities after the steps, how far each filter moved and what the steps did to
 // the network's accuracy on 1,000 MNIST test digits.
 //
-// Public API: new BackwardPass(root, {source}); setFilters(kernels); showAnswer(result); clear().
-// `source()` gives the image on screen as {body, headers?} for POST /predict, or null. The part
+// Public API: new BackwardPass(root, {source, snapshot}); setFilters(kernels); showAnswer(result); clear().
+// `source()` gives the image on screen as {body, headers?} for POST /predict, or null; `snapshot()`
+// the training replay's query ("snapshot=K", or "" for the served network). The part
 // asks for nothing while it is closed or out of sight; the newest request wins (PredictionClient).
 
 import { PredictionClient } from "./client.js";
@@ -25,12 +26,13 @@ const zeros = (rows, columns) => Array.from({ length: rows }, () => new Array(co
 export class BackwardPass {
   /**
    * @param {HTMLElement} root the [data-testid=backward] element, inside its <details> part
-   * @param {{source: () => ({body: any, headers?: object} | null)}} options
+   * @param {{source: () => ({body: any, headers?: object} | null), snapshot?: () => string}} options
    */
-  constructor(root, { source }) {
+  constructor(root, { source, snapshot = () => "" }) {
     this.root = root;
     this.details = root.closest("details");
     this.source = source;
+    this.snapshot = snapshot; // the network of the replay's chosen moment learns, not always the served one
     this.label = root.querySelector('[data-testid="backward-label"]');
     this.rate = root.querySelector('[data-testid="backward-rate"]');
     this.steps = root.querySelector('[data-testid="backward-steps"]');
@@ -183,7 +185,9 @@ export class BackwardPass {
     });
     this.root.dataset.state = this.root.dataset.state === "empty" ? "loading" : "waiting";
     this.status.textContent = "Running the backward pass…";
-    this.client.submit(() => ({ tag: { answer }, url: `/predict?${query}`, ...image }), { urgent: true });
+    const snapshot = this.snapshot();
+    const url = `/predict?${query}${snapshot ? `&${snapshot}` : ""}`;
+    this.client.submit(() => ({ tag: { answer }, url, ...image }), { urgent: true });
   }
 
   _fail(error) {

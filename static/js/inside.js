@@ -36,6 +36,10 @@ const path = new NetworkPath({
   logits: $('[data-testid="logits"]'),
 });
 const saliency = new SaliencyView($('[data-testid="saliency"]'));
+// The filters of the model card (the served network's), and whether an answer's own are on screen
+// instead (include=filters: the training replay's snapshot that answered).
+let cardFilters = { kernels: null, bias: null, architecture: null };
+let answerFilters = false;
 
 $("#legend-maps").style.backgroundImage = cssGradient(SEQUENTIAL);
 $("#legend-units").style.backgroundImage = cssGradient(SEQUENTIAL);
@@ -98,6 +102,7 @@ export function showInside(result) {
   } else {
     featureMaps.show(null, null);
   }
+  showFilters(result.filters);
   if (result.steps) steps.show(result.steps);
   else steps.clear();
   if (result.layers) path.show(result.layers, result.digit);
@@ -122,10 +127,27 @@ export function resetInside() {
   markParts({}, false);
 }
 
+/** Filters' weights and biases, or null when the bias does not fit them. */
+function fittingBias(kernels, bias) {
+  return kernels && Array.isArray(bias) && bias.length === kernels.length && bias.every(Number.isFinite) ? bias : null;
+}
+
+/** An answer's own filters ({weights, bias}: a training snapshot's), or the card's when it has none. */
+function showFilters(filters) {
+  const kernels = kernelsOf(filters?.weights);
+  if (kernels) {
+    featureMaps.setKernels(kernels, fittingBias(kernels, filters.bias), cardFilters.architecture);
+    answerFilters = true;
+  } else if (answerFilters) {
+    featureMaps.setKernels(cardFilters.kernels, cardFilters.bias, cardFilters.architecture);
+    answerFilters = false;
+  }
+}
+
 /** The model card: the filters' weights and biases, and the layer geometry; null when it failed. */
 export function setModelCard(card) {
   const kernels = kernelsOf(card?.filters?.after);
-  const bias = card?.filters?.bias;
-  const biasFits = kernels && Array.isArray(bias) && bias.length === kernels.length && bias.every(Number.isFinite);
-  featureMaps.setKernels(kernels, biasFits ? bias : null, card?.architecture ?? null);
+  cardFilters = { kernels, bias: fittingBias(kernels, card?.filters?.bias), architecture: card?.architecture ?? null };
+  answerFilters = false;
+  featureMaps.setKernels(cardFilters.kernels, cardFilters.bias, cardFilters.architecture);
 }

@@ -9,6 +9,7 @@ import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js"
 import { renderModelCard } from "./model-card.js";
 import { drawInput } from "./pixels.js";
 import { SketchPad } from "./sketchpad.js";
+import { TrainingReplay } from "./training-replay.js";
 
 const canvas = $('[data-testid="draw-canvas"]');
 const pad = new SketchPad(canvas, { lineWidth: Number($("#brush").value) });
@@ -37,7 +38,9 @@ const undoButton = $('[data-testid="undo"]');
 const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
 const lab = new ConvLab($('[data-testid="conv-lab"]'));
+const replay = new TrainingReplay($('[data-testid="replay"]'));
 
+let cardKernels = null; // the served network's filters, from the model card
 let uploadCount = 0;
 let previewUrl = null;
 let uploadedFile = null; // the file on screen, re-read when the inside views need more
@@ -64,6 +67,9 @@ function showResult(result, tag) {
   inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
   lab.setDrawing(result.input);
+  if (result.filters) backward.setFilters(kernelsOf(result.filters.weights)); // a training snapshot's
+  else if (replay.filtersShown) backward.setFilters(cardKernels);
+  replay.showResult(result);
   if (final) backward.showAnswer(result);
   answer.dataset.renderedVersion = String(tag.version);
 }
@@ -84,6 +90,7 @@ function resetViews() {
   resetInside();
   lab.setDrawing(null);
   backward.clear();
+  replay.clearResult();
 }
 
 const ADVICE = {
@@ -119,11 +126,15 @@ function currentImage() {
   return { body: JSON.stringify({ image: pad.toDataURL() }), headers: { "Content-Type": "application/json" } };
 }
 
-const backward = new BackwardPass($('[data-testid="backward"]'), { source: currentImage });
+const backward = new BackwardPass($('[data-testid="backward"]'), {
+  source: currentImage,
+  snapshot: () => replay.snapshotQuery(),
+});
 
-/** The URL of a prediction with what the views on screen need. */
+/** The URL of a prediction with what the views on screen need, by the moment of training chosen. */
 function predictUrl() {
-  const query = insideQuery(); // only what the open parts inside the network show
+  // Only what the open parts inside the network show; the replay's snapshot (none: the served network).
+  const query = [insideQuery(), replay.query()].filter(Boolean).join("&");
   return query ? `/predict?${query}` : "/predict";
 }
 
@@ -193,6 +204,21 @@ function rereadCurrent() {
   if (uploadedFile) predictFile(uploadedFile);
   else if (!pad.isEmpty() && !strokeActive) predictDrawing({ final: true });
 }
+
+/** Another moment of training was chosen: read what is on screen with it. While the slider is
+ * dragged the client keeps one request in flight and only the newest waiting one, so the newest wins. */
+function rereadForReplay() {
+  if (uploadedFile) {
+    replay.expectAnswer();
+    predictFile(uploadedFile);
+  } else if (!pad.isEmpty() && !strokeActive && !tooSmallToRead()) {
+    replay.expectAnswer();
+    answer.dataset.requestedVersion = String(pad.version);
+    client.submit(drawingJob(true), { urgent: false });
+  }
+}
+
+replay.addEventListener("snapshot-change", rereadForReplay);
 
 // --- controls ----------------------------------------------------------------------------
 
@@ -305,9 +331,11 @@ async function loadModelCard() {
     if (!response.ok) throw new Error(modelCard?.error?.message ?? `HTTP ${response.status}`);
     renderModelCard(modelParts, modelCard);
     setModelCard(modelCard);
-    lab.setFilters(kernelsOf(modelCard?.filters?.after));
-    backward.setFilters(kernelsOf(modelCard?.filters?.after));
+    cardKernels = kernelsOf(modelCard?.filters?.after);
+    lab.setFilters(cardKernels);
+    backward.setFilters(cardKernels);
     card.setVerdictRule(modelCard.verdict_rule);
+    replay.setReplay(modelCard.replay);
   } catch (error) {
     modelParts.summary.replaceChildren(
       element("p", { className: "error", text: `Could not load the model description: ${error.message}` }),

@@ -12,17 +12,19 @@ from app import create_app
 from harness.api_checks import TEST_LIMITS
 from harness.images import encode
 from harness.pictures import draw_digit_one_on_paper, draw_digit_seven
-from harness.tiny_model import tiny_misread_document
+from harness.tiny_model import save_tiny_replay, tiny_misread_document
 from model import checkpoint, evaluate
 
 
 @pytest.fixture(scope="session")
 def served_weights(tmp_path_factory, tiny_weights, tiny_network) -> Path:
-    """The tiny checkpoint and, beside it, its misread digits: what a trained model ships with."""
+    """The tiny checkpoint and, beside it, its misread digits and training replay: what a trained
+    model ships with."""
     path = tmp_path_factory.mktemp("served") / "tiny.npz"
     shutil.copyfile(tiny_weights, path)
     shutil.copyfile(checkpoint.card_path(tiny_weights), checkpoint.card_path(path))
     evaluate.write_misread(evaluate.misread_path(path), tiny_misread_document(tiny_network))
+    save_tiny_replay(path, tiny_network)
     return path
 
 

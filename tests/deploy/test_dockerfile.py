@@ -114,8 +114,10 @@ def test_build_context_leaves_out(path):
         "model/network.py",
         "model/fast.py",
         "model/checkpoint.py",
+        "model/replay.py",
         "model/convolution_lab.py",  # app/convolution_lab.py serves /api/convolve with it
         "model/weights/digit_lens.npz",
+        "model/weights/digit_lens.replay.npz",
         "model/weights/digit_lens.json",
         "model/optimizers.py",
         "model/lesson.py",

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from harness.ci import skip_or_fail
 from harness.clients import trickle_upload
 from harness.serving import (
     GunicornServer,
@@ -75,6 +76,20 @@ def test_predicts_a_png_of_a_drawn_digit(server, probes):
         status, _, body = server.request("POST", "/predict", probe.body, {"Content-Type": probe.content_type})
         assert status == 200, body
         assert json.loads(body)["digit"] == probe.digit, probe.kind
+
+
+def test_answers_with_each_snapshot_of_the_training_replay(server, probes):
+    # From the image's files: model/replay.py and the replay file beside the weights are in it.
+    status, _, body = server.request("GET", "/api/model")
+    replay = json.loads(body).get("replay")
+    if not replay:
+        skip_or_fail("the served weights have no training replay (python -m model.train writes one)")
+    probe = next(p for p in probes["valid"] if p.kind == "pixels")
+    for index in (0, len(replay) - 1):
+        status, _, body = server.request("POST", f"/predict?snapshot={index}&include=filters", probe.body,
+                                         {"Content-Type": "application/json"})
+        assert status == 200, body
+        assert json.loads(body)["snapshot"]["index"] == index
 
 
 def test_predicts_json_pixels(server, probes):
