@@ -26,18 +26,23 @@ def read_seven_on_a_tall_page(digit_page, server) -> PredictionLog:
 class PredictionLog:
     """Passes the page's /predict requests through to the server and keeps each answer's JSON.
 
-    ``queries`` holds each request's query parameters ({"include": [...], "versus": [...]}),
-    ``results`` each successful answer, in the order they arrived.
+    The page's reads of the drawing and the backward pass's lessons (include=gradients) are kept
+    apart: ``queries`` holds each read's query parameters ({"include": [...], "versus": [...]}),
+    ``results`` each successful read's answer, in the order they arrived; ``lessons`` each
+    successful lesson's answer.
     """
 
     def __init__(self, page):
         self.queries: list[dict[str, list[str]]] = []
         self.results: list[dict] = []
+        self.lesson_queries: list[dict[str, list[str]]] = []
+        self.lessons: list[dict] = []
         page.route("**/predict*", self._through)
 
     def _through(self, route) -> None:
-        request = route.request
-        self.queries.append(parse_qs(urlsplit(request.url).query))
+        query = parse_qs(urlsplit(route.request.url).query)
+        lesson = any("gradients" in value.split(",") for value in query.get("include", []))
+        (self.lesson_queries if lesson else self.queries).append(query)
         try:
             response = route.fetch()
             answer = response.json() if response.ok else None
@@ -45,7 +50,7 @@ class PredictionLog:
             route.abort()
             return
         if answer is not None:
-            self.results.append(answer)
+            (self.lessons if lesson else self.results).append(answer)
         route.fulfill(response=response)
 
     def includes(self) -> list[set[str]]:
@@ -56,12 +61,9 @@ class PredictionLog:
         ]
 
     def shown(self, digit_page) -> dict:
-        """The newest answer whose input is the one on the page (the answer on screen), not counting
-        the backward pass's (include=gradients)."""
+        """The newest answer whose input is the one on the page (the answer on screen)."""
         on_screen = digit_page.network_input()
         for result in reversed(self.results):
-            if "gradients" in result:  # the backward pass's own request for the same input
-                continue
             if np.asarray(result["input"]).ravel().tolist() == on_screen:
                 return result
         raise AssertionError("no answer received matches the input on the page")

@@ -26,17 +26,13 @@ def wait_for_lesson(digit_page, label: int) -> None:
     )
 
 
-def lesson_results(log: PredictionLog) -> list[dict]:
-    return [result for result in log.results if "gradients" in result]
-
-
 def test_the_backward_pass_of_the_answer_is_shown_with_its_loss(digit_page, trained_server):
     page = digit_page.page
     log = read_seven_on_a_tall_page(digit_page, trained_server)
     wait_for_lesson(digit_page, 7)
     # The label defaults to the answer, and the part asks with the default rate and steps.
     assert page.locator('[data-testid="backward-label"]').input_value() == "7"
-    lesson_query = [q for q in log.queries if "gradients" in ",".join(q.get("include", []))][-1]
+    lesson_query = log.lesson_queries[-1]
     assert lesson_query["label"] == ["7"] and lesson_query["learning_rate"] == ["0.001"]
     assert lesson_query["steps"] == ["1"]
 
@@ -77,7 +73,7 @@ def test_teaching_a_wrong_label_for_many_steps_costs_other_digits(digit_page, tr
         "&& document.querySelector('.backward-after-title').textContent.includes('20 steps')",
         timeout=20_000,
     )
-    result = lesson_results(log)[-1]["gradients"]
+    result = log.lessons[-1]["gradients"]
     assert (result["label"], result["steps"], result["learning_rate"]) == (1, 20, 0.003)
     accuracy = page.get_attribute('[data-testid="sample-accuracy"]', "data-after")
     assert float(accuracy) == result["after"]["sample_accuracy"]["after"]
@@ -109,7 +105,7 @@ def test_the_keyboard_chooses_a_label_and_runs_the_steps(digit_page, trained_ser
         "() => document.querySelector('.backward-after-title').textContent.includes('3 steps')",
         timeout=20_000,
     )
-    assert lesson_results(log)[-1]["gradients"]["steps"] == 3
+    assert log.lessons[-1]["gradients"]["steps"] == 3
     answer = log.shown(digit_page)
     shown_loss = float(page.get_attribute('[data-testid="backward-loss"]', "data-loss"))
     assert shown_loss == pytest.approx(-math.log(answer["probabilities"][8] + 1e-7), rel=1e-3)
@@ -130,10 +126,10 @@ def test_a_closed_part_asks_for_no_gradients(digit_page, trained_server):
     page.locator("#backward-title").click()  # open on a desktop: close it
     digit_page.read(SEVEN)
     page.wait_for_timeout(200)
-    assert lesson_results(log) == []
+    assert log.lessons == []
     page.locator("#backward-title").click()
     wait_for_lesson(digit_page, 7)
-    assert len(lesson_results(log)) == 1
+    assert len(log.lessons) == 1
 
 
 @pytest.mark.browser_context_args(**PHONE_390)
@@ -143,7 +139,7 @@ def test_the_backward_pass_on_a_phone(digit_page, trained_server):
     digit_page.open(trained_server)
     digit_page.draw_by_touch(SEVEN)
     digit_page.wait_for_answer()
-    assert lesson_results(log) == []  # closed on a phone
+    assert log.lessons == []  # closed on a phone
     summary = page.locator('[data-part="backward"] > summary')
     summary.scroll_into_view_if_needed()
     page.wait_for_timeout(100)
@@ -157,6 +153,7 @@ def test_the_backward_pass_on_a_phone(digit_page, trained_server):
         "() => document.querySelector('[data-testid=sample-accuracy]').dataset.after !== undefined",
         timeout=20_000,
     )
+    wait_for_lesson(digit_page, 2)  # shown, not dimmed while a newer one loads
     assert page.locator('[data-testid="filter-gradients"] > [data-filter]').count() == 30
     for selector in ('[data-testid="input-gradient"]', '[data-testid="filter-gradients"]',
                      '[data-testid="backward-run"]'):

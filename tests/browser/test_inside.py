@@ -259,9 +259,10 @@ def test_before_the_first_drawing_each_part_shows_a_prompt(digit_page, trained_s
     log = PredictionLog(page)
     digit_page.open(trained_server)
 
+    # The four parts that read the drawing, and the backward pass.
     prompts = page.locator("#inside .inside-prompt")
-    assert prompts.count() == 4
-    assert all(prompts.nth(i).is_visible() for i in range(4))
+    assert prompts.count() == 5
+    assert all(prompts.nth(i).is_visible() for i in range(5))
     assert page.locator('[data-testid="preprocess-steps"] [data-step]').count() == 0
     assert page.locator('[data-testid="logits"]').is_hidden()
     assert not log.queries  # a blank canvas asks nothing
