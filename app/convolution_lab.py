@@ -18,7 +18,7 @@ from flask import request
 
 from app import responses
 from app.errors import ApiError
-from app.request_parsing import _json_object, _short, read_body
+from app.request_parsing import json_object, read_body, shorten
 from model.convolution_lab import POOLINGS, Window, convolve, pool
 
 # The request is small (a 28×28 picture and a filter): a body longer than this is refused before
@@ -43,7 +43,7 @@ POOL_FIELDS = {"kind", "size", "stride"}
 
 def _shown(value: object) -> str:
     """``value`` as it was in the JSON, cut short."""
-    return _short(json.dumps(value), 40)
+    return shorten(json.dumps(value), 40)
 
 
 def _is_number(value: object) -> bool:
@@ -109,7 +109,7 @@ def _read_document() -> dict:
     body = read_body()  # a chunked body has no Content-Length to check first
     if len(body) > MAX_BODY_BYTES:
         raise too_large
-    return _json_object(body)
+    return json_object(body)
 
 
 def _does_not_fit(what: str, window: Window, where: str) -> ApiError:
@@ -123,7 +123,7 @@ def _does_not_fit(what: str, window: Window, where: str) -> ApiError:
 
 def _rows(values) -> list[list[float]]:
     # + 0.0: no "-0.0" in JSON (a negative weight times a zero pixel).
-    return [responses._significant(row + 0.0) for row in values]
+    return [responses.significant(row + 0.0) for row in values]
 
 
 def convolve_request() -> dict:

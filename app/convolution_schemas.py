@@ -20,7 +20,7 @@ from app.convolution_lab import (
     POOL_STRIDES,
     STRIDES,
 )
-from app.schemas import _grid, closed
+from app.schemas import closed, grid
 from model.convolution_lab import POOLINGS
 
 NUMBER = {"type": "number", "minimum": -MAX_MAGNITUDE, "maximum": MAX_MAGNITUDE}
@@ -35,7 +35,7 @@ def _squares(bounds: tuple[int, int], description: str) -> dict:
     """A side × side array of NUMBERs, for one side within ``bounds``."""
     low, high = bounds
     return {"description": description,
-            "oneOf": [_grid(side, side, NUMBER, f"{side}×{side}") for side in range(low, high + 1)]}
+            "oneOf": [grid(side, side, NUMBER, f"{side}×{side}") for side in range(low, high + 1)]}
 
 
 def _shape(description: str) -> dict:
@@ -75,12 +75,12 @@ CONVOLVE_REQUEST = closed(
 CONVOLUTION = closed(
     ["map", "map_shape", "map_remainder", "pooled", "pooled_shape", "pooled_remainder"],
     {
-        "map": _grid(None, None, {"type": "number"},
+        "map": grid(None, None, {"type": "number"},
                      "The plain convolution (no bias, no ReLU), rounded to 6 significant digits."),
         "map_shape": _shape("[OH, OW]: OH = 1 + (H + 2·pad − F) // stride."),
         "map_remainder": _remainder("(H + 2·pad − F) % stride: the last rows (and columns) of the padded "
                                     "picture no filter position reaches, dropped by the floor.", STRIDES),
-        "pooled": _grid(None, None, {"type": "number"}, "The map pooled, rounded to 6 significant digits."),
+        "pooled": grid(None, None, {"type": "number"}, "The map pooled, rounded to 6 significant digits."),
         "pooled_shape": _shape("[PH, PW]: PH = 1 + (OH − size) // pool stride."),
         "pooled_remainder": _remainder("(OH − size) % pool stride: the last rows (and columns) of the map "
                                        "no pooling window reaches.", POOL_STRIDES),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.gradients_request import GradientsRequest
-from app.responses import PROBABILITY_DIGITS, _rounded, _significant, saliency_values
+from app.responses import PROBABILITY_DIGITS, rounded, saliency_values, significant
 from model.lesson import Lesson, teach
 from model.network import Network
 from model.sample import Sample
@@ -21,7 +21,7 @@ from model.sample import Sample
 def _probabilities(values: np.ndarray) -> list[float]:
     """float64 and renormalised, as the answer's: the rounded values still sum to 1."""
     values = np.asarray(values, dtype=np.float64)
-    return _significant(values / values.sum(), PROBABILITY_DIGITS)
+    return significant(values / values.sum(), PROBABILITY_DIGITS)
 
 
 def gradients_result(lesson: Lesson, sample_size: int) -> dict:
@@ -33,14 +33,14 @@ def gradients_result(lesson: Lesson, sample_size: int) -> dict:
         "label": lesson.label,
         "learning_rate": lesson.learning_rate,
         "steps": lesson.steps,
-        "loss": _rounded(gradients.loss),
-        "scores": _significant(gradients.scores),
-        "hidden": _significant(gradients.hidden),
+        "loss": rounded(gradients.loss),
+        "scores": significant(gradients.scores),
+        "hidden": significant(gradients.hidden),
         "filters": saliency_values(gradients.filters[:, 0]),
         "input": saliency_values(gradients.input[0]),
         "after": {
             "probabilities": _probabilities(lesson.probabilities_after),
-            "filter_change": _significant(lesson.filter_change),
+            "filter_change": significant(lesson.filter_change),
             "sample_accuracy": {"before": round(before, 6), "after": round(after, 6), "digits": sample_size},
         },
     }

@@ -4,7 +4,7 @@ closed schema of the ``gradients`` field (``app.gradients_result`` builds it).""
 from __future__ import annotations
 
 from app.gradients_request import DEFAULT_LEARNING_RATE, DEFAULT_STEPS, MAX_LEARNING_RATE, MAX_STEPS
-from app.schemas import DIGIT, _grid, closed
+from app.schemas import DIGIT, closed, grid
 
 _WITH = "With include=gradients (checked whenever given, used only with it): "
 QUERY_PARAMETERS = [
@@ -37,10 +37,10 @@ GRADIENTS = closed(
                                   "the one-hot label."},
         "hidden": {"type": "array", "items": _NUMBERS,
                    "description": "dLoss/d(each hidden unit after its ReLU) (relu2: 100 values)."},
-        "filters": {"type": "array", "items": _grid(None, None, _NUMBERS, "One filter's rows."),
+        "filters": {"type": "array", "items": grid(None, None, _NUMBERS, "One filter's rows."),
                     "description": "dLoss/dWeight for the first convolution's filters: 30 of 5x5, 4 "
                                    "significant digits of the largest magnitude."},
-        "input": _grid(28, 28, _NUMBERS, "dLoss/d(each input pixel): the same kind of gradient as the "
+        "input": grid(28, 28, _NUMBERS, "dLoss/d(each input pixel): the same kind of gradient as the "
                        "saliency (which is of a score, not the loss). 4 significant digits of the largest "
                        "magnitude."),
         "after": closed(

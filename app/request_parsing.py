@@ -106,7 +106,7 @@ def parse_predict() -> PredictRequest:
     if request.mimetype in RAW_IMAGE_TYPES:
         return _extras([EncodedImage(read_body())], {})
     if request.is_json:
-        document = _json_object(read_body())
+        document = json_object(read_body())
         image = _json_image(document, "the JSON body")
         return _extras([image], document)
     if request.mimetype == "multipart/form-data":
@@ -121,7 +121,7 @@ def parse_predict() -> PredictRequest:
 def parse_batch() -> PredictRequest:
     """The images of a /predict/batch request: JSON ``{"images": [...]}`` or repeated file parts."""
     if request.is_json:
-        document = _json_object(read_body())
+        document = json_object(read_body())
         if "images" not in document:
             raise ApiError("missing_field", "the JSON body needs a field 'images' (a list)")
         entries = document["images"]
@@ -175,7 +175,8 @@ def read_body() -> bytes:
                 raise ApiError("too_fragmented", "the request body arrives in too many tiny chunks; "
                                "send it with a Content-Length or in larger chunks")
     except _ServerFramingError as exc:
-        raise ApiError("invalid_chunked_body", f"the chunked body is malformed: {_short(str(exc))}") from None
+        raise ApiError("invalid_chunked_body",
+                       f"the chunked body is malformed: {shorten(str(exc))}") from None
     except OSError:  # the client reset the connection, or the chunked body stopped mid-way
         raise ApiError("incomplete_body", "the request body ended before all of it arrived") from None
     if expected is not None and size < expected:
@@ -183,7 +184,7 @@ def read_body() -> bytes:
     return b"".join(pieces)
 
 
-def _short(text: str, limit: int = 80) -> str:
+def shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -191,7 +192,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _json_object(body: bytes) -> dict:
+def json_object(body: bytes) -> dict:
     """The body as a JSON object (any encoding JSON allows; NaN and Infinity refused)."""
     if body.count(b"[") > MAX_JSON_ARRAYS:
         raise ApiError("invalid_json", f"the JSON body holds more than {MAX_JSON_ARRAYS} arrays")
@@ -200,7 +201,7 @@ def _json_object(body: bytes) -> dict:
     except RecursionError:
         raise ApiError("invalid_json", "the JSON body is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ApiError("invalid_json", f"the body is not valid JSON: {_short(str(exc))}") from None
+        raise ApiError("invalid_json", f"the body is not valid JSON: {shorten(str(exc))}") from None
     if not isinstance(document, dict):
         raise ApiError("invalid_json", "the JSON body must be an object")
     return document
@@ -316,7 +317,7 @@ def _include(lists: list[str]) -> frozenset[str]:
         found += listed
     unknown = [name for name in found if name not in INCLUDE_OPTIONS]
     if unknown:
-        shown = _short(repr(unknown[0]), 40)
+        shown = shorten(repr(unknown[0]), 40)
         raise ApiError("invalid_parameter", f"unknown include option {shown}; known: {list(INCLUDE_OPTIONS)}")
     return frozenset(found)
 
@@ -329,7 +330,7 @@ def _versus(values: list[str]) -> int | None:
         if len(value) == 1 and value in "0123456789":
             digits.add(int(value))
         else:
-            raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {_short(repr(value), 40)}")
+            raise ApiError("invalid_parameter", f"versus must be a digit 0-9, not {shorten(repr(value), 40)}")
     if len(digits) > 1:
         raise ApiError("invalid_parameter", f"versus given as {sorted(digits)}: give one digit")
     return digits.pop() if digits else None

@@ -39,13 +39,13 @@ def input_levels(image: np.ndarray) -> list[list[int]]:
     return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8).tolist()
 
 
-def _rounded(value: float, digits: int = VALUE_DIGITS) -> float:
+def rounded(value: float, digits: int = VALUE_DIGITS) -> float:
     """``value`` to ``digits`` significant digits."""
     return float(f"{value:.{digits}g}")
 
 
-def _significant(values, digits: int = VALUE_DIGITS) -> list[float]:
-    return [_rounded(value, digits) for value in np.asarray(values).tolist()]
+def significant(values, digits: int = VALUE_DIGITS) -> list[float]:
+    return [rounded(value, digits) for value in np.asarray(values).tolist()]
 
 
 def encode_maps(layer: str, maps: np.ndarray) -> dict:
@@ -55,7 +55,7 @@ def encode_maps(layer: str, maps: np.ndarray) -> dict:
     if maps.ndim != 3:
         raise ValueError(f"maps must be (C, H, W), not {maps.shape}")
     # Rounded first, so decoding with the published scale reproduces exactly these bytes' meaning.
-    scale = _significant(maps.max(axis=(1, 2), initial=0.0))
+    scale = significant(maps.max(axis=(1, 2), initial=0.0))
     to_levels = np.array([255.0 / v if v > 0 else 0.0 for v in scale], dtype=np.float32)
     # Negatives to 0; a scale rounded down may put a value a little over 255.
     levels = np.clip(maps * to_levels[:, np.newaxis, np.newaxis], 0.0, 255.0)
@@ -69,8 +69,8 @@ def saliency_values(saliency: np.ndarray) -> list[list[float]]:
     digits of its largest magnitude (so small values keep the same absolute precision)."""
     largest = float(np.abs(saliency).max())
     decimals = SALIENCY_DIGITS - 1 - math.floor(math.log10(largest)) if largest > 0 else 0
-    rounded = np.round(saliency.astype(np.float64), decimals) + 0.0  # + 0.0: no "-0.0" in JSON
-    return rounded.tolist()
+    values = np.round(saliency.astype(np.float64), decimals) + 0.0  # + 0.0: no "-0.0" in JSON
+    return values.tolist()
 
 
 def step_result(step: Step) -> dict:
@@ -86,8 +86,8 @@ def filters_result(predictor: Predictor) -> dict:
     weights = predictor.network.params[f"{predictor.filters_layer}.W"][:, 0]
     bias = predictor.network.params[f"{predictor.filters_layer}.b"]
     return {"layer": predictor.filters_layer,
-            "weights": [[_significant(row) for row in kernel] for kernel in weights],
-            "bias": _significant(bias)}
+            "weights": [[significant(row) for row in kernel] for kernel in weights],
+            "bias": significant(bias)}
 
 
 def prediction_result(
@@ -96,7 +96,7 @@ def prediction_result(
 ) -> dict:
     """The result for one image: the prediction and its verdict, timings, the extras in
     ``include`` that were computed, and the input."""
-    probabilities = _significant(prediction.probabilities, PROBABILITY_DIGITS)
+    probabilities = significant(prediction.probabilities, PROBABILITY_DIGITS)
     verdict = prediction.verdict
     result = {
         "digit": prediction.digit,
@@ -104,8 +104,8 @@ def prediction_result(
         "probabilities": probabilities,
         "verdict": verdict.label,
         "verdict_scores": {
-            "novelty": None if verdict.novelty is None else _rounded(max(verdict.novelty, 0.0)),
-            "margin": _rounded(min(max(verdict.margin, 0.0), 1.0)),
+            "novelty": None if verdict.novelty is None else rounded(max(verdict.novelty, 0.0)),
+            "margin": rounded(min(max(verdict.margin, 0.0), 1.0)),
         },
         "timing_ms": {"preprocess": round(item.preprocess_ms, 3), "inference": round(inference_ms, 3)},
     }
@@ -120,8 +120,8 @@ def prediction_result(
                               "values": saliency_values(prediction.saliency)}
     if "layers" in include:
         result["layers"] = {
-            "hidden": {"layer": predictor.hidden_layer, "values": _significant(prediction.hidden)},
-            "logits": {"layer": predictor.logits_layer, "values": _significant(prediction.logits)},
+            "hidden": {"layer": predictor.hidden_layer, "values": significant(prediction.hidden)},
+            "logits": {"layer": predictor.logits_layer, "values": significant(prediction.logits)},
         }
     if "filters" in include and f"{predictor.filters_layer}.W" in predictor.network.params:
         result["filters"] = filters_result(predictor)

@@ -66,7 +66,7 @@ def error_schema(codes: list[str]) -> dict:
         "code": {"type": "string", "enum": codes}, "message": {"type": "string"}})})
 
 
-def _grid(rows: int | None, columns: int | None, items: dict, description: str) -> dict:
+def grid(rows: int | None, columns: int | None, items: dict, description: str) -> dict:
     """Rows of numbers: ``rows`` × ``columns`` exactly where given."""
     def sized(count: int | None) -> dict:
         return {} if count is None else {"minItems": count, "maxItems": count}
@@ -103,7 +103,7 @@ SALIENCY = closed(
         "target": {**DIGIT, "description": "The answer's digit, whose score the gradient is of."},
         "versus": {"type": ["integer", "null"], "minimum": 0, "maximum": CLASSES - 1,
                    "description": "The digit compared with, or null: the answer's score alone."},
-        "values": _grid(28, 28, {"type": "number"},
+        "values": grid(28, 28, {"type": "number"},
                         "28 rows of 28 signed numbers, one per input pixel (input in [0, 1], white "
                         "ink = 1): positive where more ink would raise the answer's score (over "
                         "versus's), negative where it would lower it. Rounded to 4 significant "
@@ -143,7 +143,7 @@ STEP = closed(
         "title": {"type": "string"},
         "width": {"type": "integer", "minimum": 1, "maximum": STEP_MAX_SIDE},
         "height": {"type": "integer", "minimum": 1, "maximum": STEP_MAX_SIDE},
-        "pixels": _grid(None, None, LEVEL, "height rows of width levels 0-255."),
+        "pixels": grid(None, None, LEVEL, "height rows of width levels 0-255."),
         "ink": {"type": "string", "enum": ["dark", "light"],
                 "description": "dark: dark ink on light paper; light: 255 = full ink, on black."},
     },
@@ -189,7 +189,7 @@ PREDICTION = closed(
             ),
         },
         "verdict_scores": VERDICT_SCORES,
-        "input": _grid(28, 28, LEVEL, "The 28x28 image the network saw: white ink on black, 255 = full ink."),
+        "input": grid(28, 28, LEVEL, "The 28x28 image the network saw: white ink on black, 255 = full ink."),
         "timing_ms": closed(
             ["preprocess", "inference"],
             {"preprocess": {"type": "number", "minimum": 0}, "inference": {"type": "number", "minimum": 0}},
@@ -247,7 +247,7 @@ FILTERS = closed(
     ["layer", "weights", "bias"],
     {
         "layer": {"type": "string", "examples": ["conv1"]},
-        "weights": {"type": "array", "items": _grid(None, None, _WEIGHT, "A filter's rows of weights."),
+        "weights": {"type": "array", "items": grid(None, None, _WEIGHT, "A filter's rows of weights."),
                     "description": "[filters][height][width], e.g. 30 filters of 5x5 weights."},
         "bias": {"type": "array", "items": _WEIGHT, "description": "One bias per filter."},
     },
@@ -321,7 +321,7 @@ MISREAD_DIGITS = closed(
                 "index": {"type": "integer", "minimum": 0, "description": "Index in the MNIST test set."},
                 "label": {**DIGIT, "description": "The true digit."},
                 "predicted": {**DIGIT, "description": "What the model read."},
-                "pixels": _grid(28, 28, LEVEL, "28 rows of 28 levels, 255 = ink (MNIST form)."),
+                "pixels": grid(28, 28, LEVEL, "28 rows of 28 levels, 255 = ink (MNIST form)."),
             }),
         },
     },
@@ -334,7 +334,7 @@ def components(max_batch_size: int) -> dict:
     from app.gradients_schema import GRADIENTS  # it builds on this module's helpers
 
     return {
-        "Pixels": _grid(28, 28, {"type": "number", "minimum": 0, "maximum": 255},
+        "Pixels": grid(28, 28, {"type": "number", "minimum": 0, "maximum": 255},
                         "28 rows of 28 numbers, 0-1 or 0-255, white ink on black (MNIST form)."),
         "ImageString": {
             "type": "string",
@@ -410,7 +410,7 @@ def components(max_batch_size: int) -> dict:
                 },
                 "parameter_count": {"type": "integer", "minimum": 0},
                 "test_accuracy": {"type": "number", "minimum": 0, "maximum": 1},
-                "confusion_matrix": _grid(10, 10, {"type": "integer", "minimum": 0},
+                "confusion_matrix": grid(10, 10, {"type": "integer", "minimum": 0},
                                           "Rows: the true digit; columns: the digit read."),
                 "history": {"type": "array", "items": {"type": "object"}},
                 "filters": {

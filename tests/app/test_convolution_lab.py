@@ -91,7 +91,7 @@ def test_every_size_is_the_loops_answer(client, side, size, stride, pad, pool_si
                       pool={"kind": kind, "size": pool_size, "stride": pool_stride})
     expected_map = loop_convolution(picture, kernel, stride, pad)
     expected_pooled = loop_pooling(expected_map, np.max if kind == "max" else np.mean, pool_size, pool_stride)
-    # Six significant digits each (responses._significant).
+    # Six significant digits each (responses.significant).
     np.testing.assert_allclose(answer["map"], expected_map, rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(answer["pooled"], expected_pooled, rtol=1e-5, atol=1e-9)
     assert answer["map_shape"] == list(expected_map.shape)
