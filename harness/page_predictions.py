@@ -36,6 +36,8 @@ class PredictionLog:
         self.queries: list[dict[str, list[str]]] = []
         self.results: list[dict] = []
         self.lesson_queries: list[dict[str, list[str]]] = []
+        # Each answered read whole: its query, body, headers and answer (to ask the API again).
+        self.reads: list[dict] = []
         self.lessons: list[dict] = []
         page.route("**/predict*", self._through)
 
@@ -51,6 +53,9 @@ class PredictionLog:
             return
         if answer is not None:
             (self.lessons if lesson else self.results).append(answer)
+            if not lesson:
+                self.reads.append({"query": query, "body": route.request.post_data_buffer,
+                                   "headers": route.request.headers, "result": answer})
         route.fulfill(response=response)
 
     def includes(self) -> list[set[str]]:

@@ -8,9 +8,9 @@ import json
 import shutil
 import urllib.request
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from harness.browser import LiveServer, is_open
+from harness.page_predictions import PredictionLog
 from harness.tiny_model import save_tiny_replay
 from model import checkpoint
 from model.evaluate import filters_of
@@ -32,28 +32,13 @@ def tiny_replay_weights(directory: Path, tiny_weights: Path, tiny_network: Netwo
     return path
 
 
-class ReplayLog:
-    """Passes the page's /predict requests through and keeps, for each answered one that reads the
-    drawing for the page (not the backward pass's own, include=gradients), its query parameters,
-    its body and its JSON answer (``entries``, in the order they were answered)."""
+class ReplayLog(PredictionLog):
+    """The page's reads of the drawing (``entries``: each answered read's query, body, headers and
+    answer, in the order they were answered), and which snapshot each asked for."""
 
-    def __init__(self, page):
-        self.entries: list[dict] = []
-        page.route("**/predict*", self._through)
-
-    def _through(self, route) -> None:
-        request = route.request
-        try:
-            response = route.fetch()
-            answer = response.json() if response.ok else None
-        except Exception:  # the page aborted the request (a newer one replaced it) or closed
-            route.abort()
-            return
-        if answer is not None and "gradients" not in answer:
-            self.entries.append({"query": parse_qs(urlsplit(request.url).query),
-                                 "body": request.post_data_buffer, "headers": request.headers,
-                                 "result": answer})
-        route.fulfill(response=response)
+    @property
+    def entries(self) -> list[dict]:
+        return self.reads
 
     def snapshots_asked(self) -> list[int | None]:
         """The snapshot of each answered request (None: the served network)."""
