@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app import convolution_schemas, errors
+from app import convolution_schemas, errors, number_schemas
 from app.gradients_schema import QUERY_PARAMETERS as GRADIENTS_PARAMETERS
 from app.request_parsing import CLASSES, RAW_IMAGE_TYPES
 from app.schemas import (
     BATCH_INCLUDE_LIST_PATTERN,
     INCLUDE_DESCRIPTION,
     INCLUDE_LIST_PATTERN,
-    NUMBER_DESCRIPTION,
     SNAPSHOT_DESCRIPTION,
     VERSUS_DESCRIPTION,
     closed,
@@ -138,7 +137,7 @@ def _number_operation() -> dict:
     return {
         "summary": "Read a whole number: each digit found, boxed and read",
         "operationId": "predictNumber",
-        "description": NUMBER_DESCRIPTION,
+        "description": number_schemas.NUMBER_DESCRIPTION,
         "parameters": _query_parameters(one_image=False),
         "requestBody": {"required": True, "content": _image_content(binary, ref("NumberJson"), raw=True)},
         "responses": {"200": _json_response("The number read, digit by digit", ref("Number")),
@@ -195,5 +194,6 @@ def document(config: Mapping) -> dict:
             )),
             "/openapi.json": _get("This document", "openapi", "OpenAPI 3.1", {"type": "object"}),
         },
-        "components": {"schemas": {**components(max_batch_size), **convolution_schemas.COMPONENTS}},
+        "components": {"schemas": {**components(max_batch_size), **convolution_schemas.COMPONENTS,
+                                   **number_schemas.COMPONENTS}},
     }
