@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 
 from harness.strokes import SEVEN
 
@@ -56,7 +58,9 @@ class PredictionLog:
             if not lesson:
                 self.reads.append({"query": query, "body": route.request.post_data_buffer,
                                    "headers": route.request.headers, "result": answer})
-        route.fulfill(response=response)
+        # The test may have ended and closed the page while this answer was on its way.
+        with contextlib.suppress(PlaywrightError):
+            route.fulfill(response=response)
 
     def includes(self) -> list[set[str]]:
         """The include names of every request so far."""
