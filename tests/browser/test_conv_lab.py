@@ -199,7 +199,10 @@ def test_a_finger_works_the_lab_on_a_phone(digit_page, trained_server):
     digit_page.wait_for_answer()
     title = page.locator("#lab-title")
     title.scroll_into_view_if_needed()
+    page.wait_for_timeout(100)  # the parts above may still be settling after the answer
     title.tap()  # closed on a phone at first
+    # The lab reads only while open and on screen: bring its picture into view once it is open.
+    page.locator(LAB).scroll_into_view_if_needed()
     # The drawing with the 3×3 vertical bar: 26×26, pooled 13×13.
     wait_for_shapes(digit_page, size(28, 3, 1), 13)
 
