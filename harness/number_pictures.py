@@ -55,7 +55,10 @@ def wide_zero(height: int = 150, width_share: float = 1.15, brush: float = 12) -
     return draw_canvas([stroke], brush, (int(w) + 80, height + 60))
 
 
-def written_number(digits: list[int], aspect: float, height: float = 0.66) -> list[list[list[tuple[float, float]]]]:
+Strokes = list[list[tuple[float, float]]]
+
+
+def written_number(digits: list[int], aspect: float, height: float = 0.66) -> Strokes:
     """Strokes of ``digits`` written side by side, left to right, on the page's number pad, which
     is ``aspect`` times as wide as it is tall: in fractions of the pad's width and height, as
     ``DigitPage.draw`` takes them. Each digit is the first skeleton of harness.realworld.canvas,

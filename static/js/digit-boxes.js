@@ -109,7 +109,6 @@ export class DigitBoxes {
   choose(index) {
     this.chosen = index;
     for (const [i, button] of this.buttons.entries()) button.setAttribute("aria-pressed", String(i === index));
-    this._place(); // the chosen box's border is thicker: its label keeps its place
   }
 
   clear() {
@@ -177,9 +176,8 @@ export class DigitBoxes {
       const label = button.firstChild;
       const labelLeft = Math.max(left + ((width / size.width) * rect.width - label.offsetWidth) / 2, free + LABEL_GAP);
       free = labelLeft + label.offsetWidth;
-      // In the button's padding box (inside its border), where the label is positioned.
-      label.style.left = `${labelLeft - left - button.clientLeft}px`;
-      label.style.top = `${labelsTop - top - button.clientTop}px`;
+      label.style.left = `${labelLeft - left}px`;
+      label.style.top = `${labelsTop - top}px`;
     }
   }
 

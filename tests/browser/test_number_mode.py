@@ -12,6 +12,7 @@ import pytest
 
 from harness.browser import PHONE_390, PHONE_CONTEXT, serious_violations
 from harness.number_pictures import number_on_paper, written_number
+from harness.page_predictions import TALL, PredictionLog
 
 FORTY_TWO = [4, 2]
 NUMBER = '[data-testid="number"]'
@@ -86,10 +87,19 @@ def write_forty_two(digit_page, *, touch: bool = False) -> list:
     return [four, two]
 
 
+NEWEST_NUMBER = "window.__predictions.findLast((entry) => entry.url.includes('/predict/number'))"
+
+
+def newest_number(digit_page) -> dict:
+    """The newest /predict/number request the page sent ({url, result}), once answered (the
+    backward pass's own requests to /predict are passed over)."""
+    digit_page.wait_until(f"() => {NEWEST_NUMBER}?.result != null")
+    return digit_page.page.evaluate(NEWEST_NUMBER)
+
+
 def shown_digit(digit_page) -> dict:
     """The chosen digit's entry in the newest /predict/number answer."""
-    answer = digit_page.newest_prediction()
-    assert "/predict/number" in answer["url"]
+    answer = newest_number(digit_page)
     index = int(digit_page.page.get_attribute('[data-testid="digit-box"][aria-pressed="true"]', "data-index"))
     return answer["result"]["digits"][index]
 
@@ -163,7 +173,6 @@ def test_mouse_written_42_is_read_with_a_box_over_each_digit(digit_page, trained
 
 
 def test_clicking_a_box_label_explains_that_digit_everywhere(digit_page, trained_server):
-    page = digit_page.page
     number_mode(digit_page, trained_server)
     _, two = write_forty_two(digit_page)
     wait_for_number(digit_page)
@@ -263,7 +272,7 @@ def test_an_uploaded_number_gets_its_boxes_over_the_preview(digit_page, trained_
     )
 
     assert wait_for_number(digit_page) == "answer"
-    answer = digit_page.newest_prediction()["result"]
+    answer = newest_number(digit_page)["result"]
     assert number_read(digit_page) == answer["number"]
     assert len(answer["number"]) == 3
     digit_page.wait_until("() => document.getElementById('upload-preview').complete")
@@ -318,3 +327,36 @@ def test_number_mode_is_axe_clean_and_looks_right_at_1280(digit_page, trained_se
 
     assert serious_violations(page) == []
     digit_page.screenshot("number-1280", full_page=False)
+
+
+# --- inside the network -------------------------------------------------------------------------
+
+
+def test_the_chosen_digit_is_the_one_inside_the_network_and_the_backward_pass_learns_from(
+    digit_page, trained_server
+):
+    page = digit_page.page
+    page.set_viewport_size(TALL)  # every part inside the network on screen: each answer carries all
+    log = PredictionLog(page)  # the backward pass's lessons, from /predict
+    number_mode(digit_page, trained_server)
+    write_forty_two(digit_page)
+    wait_for_number(digit_page)
+    number_query = newest_number(digit_page)["url"]
+    for part in ("steps", "feature_maps", "layers", "saliency"):
+        assert part in number_query
+
+    boxes(digit_page).nth(1).locator(".digit-box-label").click()
+
+    chosen = shown_digit(digit_page)
+    assert digit_page.prediction() == "2"
+    for part in ("steps", "conv", "path", "saliency"):
+        digit_page.wait_until(f"() => document.querySelector('[data-part={part}]').dataset.state === 'shown'")
+    assert page.locator('[data-testid="preprocess-steps"] > li').count() == len(chosen["steps"])
+    assert page.is_enabled('input[name="lab-source"][value="drawing"]')  # the conv lab has the digit
+    # The backward pass learns from the chosen digit itself: its 28×28 input, sent to /predict.
+    digit_page.wait_until(
+        "() => { const b = document.querySelector('[data-testid=\"backward\"]').dataset; "
+        "return b.state === 'shown' && b.label === '2'; }",
+        timeout=20_000,
+    )
+    assert log.lessons[-1]["input"] == chosen["input"]
