@@ -102,7 +102,7 @@ def start_server(weights: Path):
 
 
 def draw(page, strokes, box) -> None:
-    page.evaluate(f"window.__latency.strokesLeft = {len(strokes)}")
+    page.evaluate(f"window.__latency.strokesLeft = {len(strokes)}; window.__latency.armed = false")
     mouse = page.mouse
     for stroke in strokes:
         points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
