@@ -295,6 +295,7 @@ def test_an_uploaded_number_gets_its_boxes_over_the_preview(digit_page, trained_
         assert rect["width"] == pytest.approx(w * scale, abs=1.5)
         assert rect["height"] == pytest.approx(h * scale, abs=1.5)
     assert page.inner_text("#input-source") == "Digit 1 of 3 of your image"
+    digit_page.screenshot("number-upload-1280", full_page=False)
 
 
 # --- errors -------------------------------------------------------------------------------------
