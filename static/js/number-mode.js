@@ -91,6 +91,7 @@ export class NumberMode {
 
   /** A /predict/number answer: the number, its boxes, and the chosen digit handed on. */
   show(answer, context) {
+    if (answer.digits.length === 0) return this.clear(); // the API refuses instead; never shown empty
     this.answer = answer;
     this.context = context;
     const upload = context.tag.source === "upload";

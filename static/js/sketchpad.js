@@ -200,13 +200,12 @@ export class SketchPad extends EventTarget {
     this.dispatchEvent(new Event("strokeend"));
   }
 
-  /** A pointer's position in logical px: the canvas's content box (inside its border, where the
-   * backing store is shown) is width × height logical px, whatever its size on screen. */
+  /** A pointer's position in logical px: the canvas is width × height logical px, whatever its
+   * size on screen. */
   _toLogical(event) {
     const rect = this.canvas.getBoundingClientRect();
-    const { clientLeft, clientTop, clientWidth, clientHeight } = this.canvas;
-    const x = ((event.clientX - rect.left - clientLeft) / (clientWidth || rect.width)) * this.width;
-    const y = ((event.clientY - rect.top - clientTop) / (clientHeight || rect.height)) * this.height;
+    const x = ((event.clientX - rect.left) / rect.width) * this.width;
+    const y = ((event.clientY - rect.top) / rect.height) * this.height;
     return { x, y };
   }
 
