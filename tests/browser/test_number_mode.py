@@ -228,6 +228,17 @@ def test_keyboard_only_switches_mode_reaches_a_box_and_chooses_it(digit_page, tr
 # --- phone --------------------------------------------------------------------------------------
 
 
+def tap_until(target, done, attempts: int = 3) -> bool:
+    """Tap ``target`` until ``done()``: on a busy machine a touch can outlast the long-press delay
+    and never become a click (test_quality's taps say more); a tap that clicks and does not do
+    the job fails all attempts."""
+    for _ in range(attempts):
+        target.tap()
+        if done():
+            return True
+    return done()
+
+
 @pytest.mark.parametrize(
     "width",
     [
@@ -239,7 +250,8 @@ def test_on_a_phone_the_wide_pad_fits_and_a_finger_writes_a_number(digit_page, t
     page = digit_page.page
     digit_page.open(trained_server)
     assert page.viewport_size["width"] == width
-    page.get_by_role("radio", name="A number").tap()
+    number = page.get_by_role("radio", name="A number")
+    assert tap_until(number, number.is_checked)
     pad = digit_page.canvas_box()
     assert pad["x"] >= 0 and pad["x"] + pad["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no horizontal scroll
@@ -252,11 +264,16 @@ def test_on_a_phone_the_wide_pad_fits_and_a_finger_writes_a_number(digit_page, t
     left, right = box_rects(digit_page)
     assert encloses(left, stroke_rect(digit_page, four))
     assert encloses(right, stroke_rect(digit_page, two))
-    boxes(digit_page).nth(1).locator(".digit-box-label").tap()
-    assert boxes(digit_page).nth(1).get_attribute("aria-pressed") == "true"
+    second = boxes(digit_page).nth(1)
+
+    def chosen() -> bool:
+        return second.get_attribute("aria-pressed") == "true"
+
+    assert tap_until(second.locator(".digit-box-label"), chosen)
     assert digit_page.prediction() == "2"
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     if width == 390:
+        assert serious_violations(page) == []
         digit_page.screenshot("number-390", full_page=False)
 
 
