@@ -95,7 +95,8 @@ export class DigitBoxes {
       button.dataset.digit = String(digit.digit);
       button.dataset.verdict = digit.verdict;
       const doubt = VERDICT_WORDS[digit.verdict];
-      button.setAttribute("aria-label", `Digit ${index + 1} of ${digits.length}: ${digit.digit}${doubt ? `, ${doubt}` : ""}`);
+      const name = `Digit ${index + 1} of ${digits.length}: ${digit.digit}`;
+      button.setAttribute("aria-label", doubt ? `${name}, ${doubt}` : name);
       button.firstChild.textContent = `${digit.digit}${doubt ? "?" : ""}`;
     }
     this._placement = { boxes: digits.map((digit) => digit.box), imageSize, over };
@@ -174,7 +175,8 @@ export class DigitBoxes {
       const left = (x / size.width) * rect.width;
       const top = (y / size.height) * rect.height;
       const label = button.firstChild;
-      const labelLeft = Math.max(left + ((width / size.width) * rect.width - label.offsetWidth) / 2, free + LABEL_GAP);
+      const centred = left + ((width / size.width) * rect.width - label.offsetWidth) / 2;
+      const labelLeft = Math.max(centred, free + LABEL_GAP);
       free = labelLeft + label.offsetWidth;
       label.style.left = `${labelLeft - left}px`;
       label.style.top = `${labelsTop - top}px`;

@@ -150,7 +150,8 @@ const client = new PredictionClient({ onResult: showResult, onError: showError }
 function currentImage() {
   if (numberMode.active) {
     const digit = numberMode.chosenDigit;
-    return digit ? { body: JSON.stringify({ pixels: digit.input }), headers: { "Content-Type": "application/json" } } : null;
+    if (!digit) return null;
+    return { body: JSON.stringify({ pixels: digit.input }), headers: { "Content-Type": "application/json" } };
   }
   if (uploadedFile) {
     const form = new FormData();

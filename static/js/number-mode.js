@@ -38,7 +38,8 @@ function verdictWords(answer) {
     return `unsure of ${which}: ${first[1]} or ${second[1]}?`;
   }
   const least = Math.min(...digits.map((digit) => digit.confidence));
-  return digits.length > 1 ? `every digit at least ${formatProbability(least)} sure` : `${formatProbability(least)} sure`;
+  const sure = `${formatProbability(least)} sure`;
+  return digits.length > 1 ? `every digit at least ${sure}` : sure;
 }
 
 export class NumberMode {
