@@ -1,13 +1,15 @@
 """Pictures of numbers the app tests send to /predict/number: drawn on a transparent canvas as
-the page draws them, with the marks segmentation must get right."""
+the page draws them, with the marks segmentation must get right; and the strokes of a number the
+browser tests write on the page's number pad."""
 
 from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from harness.images import encode
 from harness.numbers import drawn_number
-from harness.realworld.canvas import draw_canvas
+from harness.realworld.canvas import TEMPLATES, draw_canvas
 from harness.strokes import arc
 
 
@@ -51,3 +53,30 @@ def wide_zero(height: int = 150, width_share: float = 1.15, brush: float = 12) -
     stroke = [(40 + w / 2 + w / 2 * np.cos(t), 30 + height / 2 + height / 2 * np.sin(t))
               for t in np.linspace(-np.pi / 2, 1.6 * np.pi, 60)]
     return draw_canvas([stroke], brush, (int(w) + 80, height + 60))
+
+
+Strokes = list[list[tuple[float, float]]]
+
+
+def written_number(digits: list[int], aspect: float, height: float = 0.66) -> Strokes:
+    """Strokes of ``digits`` written side by side, left to right, on the page's number pad, which
+    is ``aspect`` times as wide as it is tall: in fractions of the pad's width and height, as
+    ``DigitPage.draw`` takes them. Each digit is the first skeleton of harness.realworld.canvas,
+    ``height`` of the pad tall and 0.6 of that wide, a third of its width apart; the number is
+    centred."""
+    width = 0.6 * height / aspect  # a digit's width, in fractions of the pad's width
+    gap = width / 3
+    left = 0.5 - (len(digits) * width + (len(digits) - 1) * gap) / 2
+    top = (1 - height) / 2
+    strokes = []
+    for index, digit in enumerate(digits):
+        x0 = left + index * (width + gap)
+        strokes += [[(x0 + x * width, top + y * height) for x, y in stroke] for stroke in TEMPLATES[digit][0]]
+    return strokes
+
+
+def number_on_paper(digits: list[int], seed: int) -> bytes:
+    """A PNG of ``digits`` drawn (harness.numbers.drawn_number) in dark ink on white paper."""
+    ink = drawn(digits, seed)
+    paper = Image.new("RGBA", ink.size, (255, 255, 255, 255))
+    return encode(Image.alpha_composite(paper, ink).convert("RGB"))

@@ -7,6 +7,7 @@ import { ConvLab } from "./conv-lab.js";
 import { $, element, kernelsOf } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
+import { NUMBER_ADVICE, NumberMode, PAD_SIZES } from "./number-mode.js";
 import { drawInput } from "./pixels.js";
 import { SketchPad } from "./sketchpad.js";
 import { TrainingReplay } from "./training-replay.js";
@@ -39,6 +40,21 @@ const redoButton = $("#redo");
 const clearButton = $('[data-testid="clear"]');
 const lab = new ConvLab($('[data-testid="conv-lab"]'));
 const replay = new TrainingReplay($('[data-testid="replay"]'));
+const numberMode = new NumberMode(
+  {
+    root: $("#main"),
+    choice: $('[data-testid="mode"]'),
+    canvas,
+    preview: $("#upload-preview"),
+    number: $('[data-testid="number"]'),
+    layer: $("#digit-boxes"),
+  },
+  {
+    onModeChange: changeMode,
+    onChoose: (digit, { tag, final }) => showDigit(digit, tag, final),
+    announce: (text) => card.announce(text),
+  },
+);
 
 let cardKernels = null; // the served network's filters, from the model card
 let uploadCount = 0;
@@ -61,10 +77,19 @@ function showResult(result, tag) {
   if (!tag.final && !strokeActive) return;
   // Final only when it answers the newest request and no stroke has begun since.
   const final = tag.final && !strokeActive && String(tag.version) === answer.dataset.requestedVersion;
+  // A number: its boxes and the number on screen, and its chosen digit explained (showDigit).
+  if (result.digits) numberMode.show(result, { tag, final });
+  else showDigit(result, tag, final);
+}
+
+/** One digit's answer (a lone digit's, or the digit chosen in a number) through every view. */
+function showDigit(result, tag, final) {
   card.show(result, { final });
   drawInput(networkInput, result.input);
   inputFrame.classList.remove("empty");
-  inputSource.textContent = tag.source === "upload" ? "Your image" : "Your drawing";
+  inputSource.textContent = numberMode.active
+    ? numberMode.describeSource(tag.source)
+    : tag.source === "upload" ? "Your image" : "Your drawing";
   showInside(result);
   lab.setDrawing(result.input);
   if (result.filters) backward.setFilters(kernelsOf(result.filters.weights)); // a training snapshot's
@@ -80,6 +105,8 @@ function showEmpty(hint) {
   card.clear(hint);
   answer.dataset.requestedVersion = String(pad.version);
   answer.dataset.renderedVersion = String(pad.version);
+  numberMode.expect(pad.version);
+  numberMode.clear(hint);
 }
 
 function resetViews() {
@@ -106,17 +133,26 @@ function showError(error, tag) {
   // not worth an alert: the stroke's own final request answers, or fails, soon enough.
   if (tag && !tag.final) return;
   resetViews();
-  const advice = ADVICE[error.code];
-  card.showError(`${error.message}${advice ? ` ${advice}` : ""}`);
+  const advice = (numberMode.active && NUMBER_ADVICE[error.code]) || ADVICE[error.code];
+  const message = `${error.message}${advice ? ` ${advice}` : ""}`;
+  card.showError(message);
   if (tag) answer.dataset.renderedVersion = String(tag.version);
+  if (numberMode.active) numberMode.showError(message, tag?.version);
 }
 
 // --- requests ----------------------------------------------------------------------------
 
 const client = new PredictionClient({ onResult: showResult, onError: showError });
 
-/** The image on screen as a /predict body, for the backward pass's own requests; null for none. */
+/** The image on screen as a /predict body, for the backward pass's own requests; null for none.
+ * In number mode, the chosen digit itself: its 28×28 input as a pixel array (/predict/number
+ * leaves the backward pass to /predict, one digit at a time). */
 function currentImage() {
+  if (numberMode.active) {
+    const digit = numberMode.chosenDigit;
+    if (!digit) return null;
+    return { body: JSON.stringify({ pixels: digit.input }), headers: { "Content-Type": "application/json" } };
+  }
   if (uploadedFile) {
     const form = new FormData();
     form.append("image", uploadedFile, uploadedFile.name);
@@ -135,7 +171,14 @@ const backward = new BackwardPass($('[data-testid="backward"]'), {
 function predictUrl() {
   // Only what the open parts inside the network show; the replay's snapshot (none: the served network).
   const query = [insideQuery(), replay.query()].filter(Boolean).join("&");
-  return query ? `/predict?${query}` : "/predict";
+  const path = numberMode.active ? "/predict/number" : "/predict";
+  return query ? `${path}?${query}` : path;
+}
+
+/** A request for the picture of `version` is on its way: the answer (and the number) wait for it. */
+function expectAnswer(version) {
+  answer.dataset.requestedVersion = String(version);
+  numberMode.expect(version);
 }
 
 /** The drawing as JSON {"image": PNG data URL} — encoded synchronously, sent at once. */
@@ -162,14 +205,15 @@ function predictDrawing({ final }) {
     }
     return;
   }
-  // The answer's data-requested-version / data-rendered-version tell tests (and bench/page.py)
-  // when the answer on screen belongs to the newest drawing.
-  answer.dataset.requestedVersion = String(pad.version);
+  // The answer's (and in number mode the number's) data-requested-version / data-rendered-version
+  // tell tests (and bench/page.py) when the answer on screen belongs to the newest drawing.
+  expectAnswer(pad.version);
   client.submit(drawingJob(final), { urgent: final });
 }
 
 function predictFile(file) {
   if (!file) return;
+  if (file !== uploadedFile) numberMode.clear(); // a new picture: its first digit is explained first
   pad.clear(); // the upload replaces the drawing (undo brings the drawing back)
   hidePreview();
   uploadedFile = file;
@@ -179,7 +223,7 @@ function predictFile(file) {
   uploadPreview.hidden = false;
   uploadCount += 1;
   const tag = { version: `upload-${uploadCount}`, final: true, source: "upload" };
-  answer.dataset.requestedVersion = tag.version;
+  expectAnswer(tag.version);
   client.submit(
     () => {
       const form = new FormData();
@@ -213,7 +257,7 @@ function rereadForReplay() {
     predictFile(uploadedFile);
   } else if (!pad.isEmpty() && !strokeActive && !tooSmallToRead()) {
     replay.expectAnswer();
-    answer.dataset.requestedVersion = String(pad.version);
+    expectAnswer(pad.version);
     client.submit(drawingJob(true), { urgent: false });
   }
 }
@@ -248,6 +292,18 @@ pad.addEventListener("change", () => {
   updateButtons();
 });
 pad.on();
+numberMode.on();
+
+/** One digit or a number: a blank pad of that mode's shape, and no upload (the new mode starts a
+ * new picture; see docs/numbers.md). */
+function changeMode(mode) {
+  client.cancel();
+  hidePreview();
+  uploadInput.value = "";
+  const { width, height } = PAD_SIZES[mode];
+  pad.setLogicalSize(width, height); // dispatches "change": the page empties
+  updateButtons();
+}
 
 function clearAll() {
   const hadUpload = !uploadPreview.hidden;

@@ -1,24 +1,29 @@
-// SketchPad: a drawing surface for one digit, driven by Pointer Events (mouse, touch and pen).
+// SketchPad: a drawing surface for a digit (or a number), driven by Pointer Events (mouse, touch and pen).
 //
 // Public API: on(), off(), clear(), undo(), redo(), isEmpty(), canUndo(), canRedo(),
-// extent(), toDataURL(), lineWidth, version. Listeners are added by on() and removed by off() in pairs.
+// extent(), toDataURL(), setLogicalSize(width, height), width, height, lineWidth, version.
+// Listeners are added by on() and removed by off() in pairs.
 // Events (dispatched on the pad itself, an EventTarget):
 //   "strokestart", "strokemove" (points were added during a stroke), "strokeend",
 //   "change" (clear, undo or redo changed the drawing without a stroke).
 //
-// Strokes are kept as vectors in a fixed logical coordinate space (LOGICAL_SIZE × LOGICAL_SIZE),
-// so the canvas can be redrawn at any backing-store resolution (HiDPI) and exported at any size.
+// Strokes are kept as vectors in a fixed logical coordinate space (width × height logical px:
+// 280 × 280 for one digit, wider for a number), so the canvas can be redrawn at any backing-store
+// resolution (HiDPI) and exported at its logical size. The canvas's CSS keeps the same aspect ratio.
 
 const LOGICAL_SIZE = 280;
 
 export class SketchPad extends EventTarget {
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{lineWidth?: number, ink?: string}} options lineWidth in logical px (of 280)
+   * @param {{lineWidth?: number, ink?: string, width?: number, height?: number}} options lineWidth,
+   *   width and height in logical px
    */
-  constructor(canvas, { lineWidth = 22, ink = "#111111" } = {}) {
+  constructor(canvas, { lineWidth = 22, ink = "#111111", width = LOGICAL_SIZE, height = LOGICAL_SIZE } = {}) {
     super();
     this.canvas = canvas;
+    this.width = width;
+    this.height = height;
     this.lineWidth = lineWidth;
     this.ink = ink;
     /** Drawing changes count up; a prediction is tagged with the version it was made for. */
@@ -28,7 +33,7 @@ export class SketchPad extends EventTarget {
     this._undoStack = []; // actions: {kind: "stroke", stroke} | {kind: "clear", strokes}
     this._redoStack = [];
     this._active = null; // {pointerId, stroke}
-    this._scale = 1; // backing-store pixels per logical pixel
+    this._scale = { x: 1, y: 1 }; // backing-store pixels per logical pixel
     const up = this._onPointerUp.bind(this);
     // The canvas's listeners, added by on() and removed by off() from this one list.
     this._listeners = [
@@ -98,6 +103,21 @@ export class SketchPad extends EventTarget {
     return this._redoStack.length > 0;
   }
 
+  /**
+   * Another logical size (a pad of another shape): starts blank, with no history to undo, since
+   * strokes drawn for one shape have no place on another. Dispatches "change".
+   */
+  setLogicalSize(width, height) {
+    this._active = null;
+    this._strokes = [];
+    this._undoStack = [];
+    this._redoStack = [];
+    this.width = width;
+    this.height = height;
+    this._resize();
+    this._changed();
+  }
+
   /** Remove everything; undoable, so an accidental Escape loses nothing. */
   clear() {
     this._active = null;
@@ -127,17 +147,17 @@ export class SketchPad extends EventTarget {
   }
 
   /**
-   * The drawing as a PNG data URL: dark ink on a transparent background, size × size pixels (the
-   * server composites the alpha onto white and finds the dark ink). Encoded synchronously, not
-   * with canvas.toBlob(): Chromium may hold that back until the page is idle — up to a second
-   * while drawing.
+   * The drawing as a PNG data URL: dark ink on a transparent background, width × height pixels
+   * (one pixel per logical px, so a box the server finds in it is in logical px; the server
+   * composites the alpha onto white and finds the dark ink). Encoded synchronously, not with
+   * canvas.toBlob(): Chromium may hold that back until the page is idle — up to a second while
+   * drawing.
    */
-  toDataURL(size = LOGICAL_SIZE) {
+  toDataURL() {
     const canvas = document.createElement("canvas");
-    canvas.width = size;
-    canvas.height = size;
+    canvas.width = this.width;
+    canvas.height = this.height;
     const context = canvas.getContext("2d");
-    context.scale(size / LOGICAL_SIZE, size / LOGICAL_SIZE);
     for (const stroke of this._allStrokes()) this._drawStroke(context, stroke, 0);
     return canvas.toDataURL("image/png");
   }
@@ -180,10 +200,12 @@ export class SketchPad extends EventTarget {
     this.dispatchEvent(new Event("strokeend"));
   }
 
+  /** A pointer's position in logical px: the canvas is width × height logical px, whatever its
+   * size on screen. */
   _toLogical(event) {
     const rect = this.canvas.getBoundingClientRect();
-    const x = ((event.clientX - rect.left) / rect.width) * LOGICAL_SIZE;
-    const y = ((event.clientY - rect.top) / rect.height) * LOGICAL_SIZE;
+    const x = ((event.clientX - rect.left) / rect.width) * this.width;
+    const y = ((event.clientY - rect.top) / rect.height) * this.height;
     return { x, y };
   }
 
@@ -199,7 +221,7 @@ export class SketchPad extends EventTarget {
     const context = this._context;
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    context.setTransform(this._scale, 0, 0, this._scale, 0, 0);
+    context.setTransform(this._scale.x, 0, 0, this._scale.y, 0, 0);
     for (const stroke of this._allStrokes()) this._drawStroke(context, stroke, 0);
   }
 
@@ -236,13 +258,18 @@ export class SketchPad extends EventTarget {
   /** Backing store = CSS size × devicePixelRatio, so strokes stay sharp on HiDPI screens. */
   _resize() {
     const rect = this.canvas.getBoundingClientRect();
-    const cssSize = rect.width || LOGICAL_SIZE;
-    const pixels = Math.max(1, Math.round(cssSize * (window.devicePixelRatio || 1)));
-    if (this.canvas.width !== pixels || this.canvas.height !== pixels) {
-      this.canvas.width = pixels;
-      this.canvas.height = pixels;
+    const ratio = window.devicePixelRatio || 1;
+    const cssWidth = rect.width || this.width;
+    const cssHeight = rect.height || this.height;
+    const pixels = {
+      x: Math.max(1, Math.round(cssWidth * ratio)),
+      y: Math.max(1, Math.round(cssHeight * ratio)),
+    };
+    if (this.canvas.width !== pixels.x || this.canvas.height !== pixels.y) {
+      this.canvas.width = pixels.x;
+      this.canvas.height = pixels.y;
     }
-    this._scale = pixels / LOGICAL_SIZE;
+    this._scale = { x: pixels.x / this.width, y: pixels.y / this.height };
     this._redraw();
   }
 
