@@ -275,6 +275,26 @@ class DigitPage:
 # --- checks and data beside the page ---------------------------------------------------------
 
 
+def tap_until(target, done, attempts: int = 3, timeout: float = 3.0) -> bool:
+    """Tap the locator ``target`` until ``done()`` is true; whether it became true.
+
+    A tap is a touch the browser must recognise as one: on a busy machine a touch can outlast
+    the long-press delay or land during a scroll and become a fling, and then no click happens
+    at all. That is retried. The browser turns a touch into a click a moment after tap()
+    returns, so each tap waits up to ``timeout`` seconds for ``done()`` before the next; a tap
+    that clicks and does not do the job fails every attempt.
+    """
+    for _ in range(attempts):
+        target.scroll_into_view_if_needed()
+        target.tap()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            target.page.wait_for_timeout(15)
+    return done()
+
+
 def serious_violations(page, context: str | None = None) -> list[str]:
     """axe-core's serious and critical findings on the page (or on the part ``context`` selects)."""
     results = Axe().run(page, context=context)

@@ -4,6 +4,7 @@ import { AnswerCard } from "./answer.js";
 import { BackwardPass } from "./backward-pass.js";
 import { PredictionClient } from "./client.js";
 import { ConvLab } from "./conv-lab.js";
+import { FileDrop } from "./file-drop.js";
 import { $, element, kernelsOf } from "./helpers.js";
 import { insideQuery, resetInside, setModelCard, showInside } from "./inside.js";
 import { renderModelCard } from "./model-card.js";
@@ -345,30 +346,7 @@ uploadInput.addEventListener("change", () => {
   predictFile(file);
 });
 
-// Drag and drop an image file onto the drawing area.
-let dragDepth = 0;
-dropZone.addEventListener("dragenter", (event) => {
-  if (![...event.dataTransfer.types].includes("Files")) return;
-  event.preventDefault();
-  dragDepth += 1;
-  dropZone.classList.add("dragging");
-});
-dropZone.addEventListener("dragover", (event) => {
-  if (![...event.dataTransfer.types].includes("Files")) return;
-  event.preventDefault();
-  event.dataTransfer.dropEffect = "copy";
-});
-dropZone.addEventListener("dragleave", () => {
-  dragDepth = Math.max(0, dragDepth - 1);
-  if (dragDepth === 0) dropZone.classList.remove("dragging");
-});
-dropZone.addEventListener("drop", (event) => {
-  event.preventDefault();
-  dragDepth = 0;
-  dropZone.classList.remove("dragging");
-  const file = [...(event.dataTransfer?.files ?? [])][0];
-  if (file) predictFile(file);
-});
+new FileDrop(dropZone, predictFile).on(); // an image file dropped on the drawing area
 
 // --- the model card ----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.browser import PHONE_390, PHONE_CONTEXT, serious_violations
+from harness.browser import PHONE_390, PHONE_CONTEXT, serious_violations, tap_until
 from harness.number_pictures import number_on_paper, written_number
 from harness.page_predictions import TALL, PredictionLog
 
@@ -226,17 +226,6 @@ def test_keyboard_only_switches_mode_reaches_a_box_and_chooses_it(digit_page, tr
 
 
 # --- phone --------------------------------------------------------------------------------------
-
-
-def tap_until(target, done, attempts: int = 3) -> bool:
-    """Tap ``target`` until ``done()``: on a busy machine a touch can outlast the long-press delay
-    and never become a click (test_quality's taps say more); a tap that clicks and does not do
-    the job fails all attempts."""
-    for _ in range(attempts):
-        target.tap()
-        if done():
-            return True
-    return done()
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,9 @@ and screenshots to look at (artifacts/screenshots/)."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from harness.browser import PHONE_CONTEXT, ZIGZAG, serious_violations
+from harness.browser import PHONE_CONTEXT, ZIGZAG, serious_violations, tap_until
 from harness.strokes import SEVEN
 
 NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -232,27 +231,6 @@ RECORD_CLICKS = """() => {
 }"""
 
 
-def tap_until_the_browser_clicks(page, target, attempts: int = 3) -> list[str]:
-    """Tap ``target`` until the browser turns a tap into a click; return what was clicked.
-
-    A tap is a touch the browser must recognise as one: on a busy machine a touch can outlast
-    the long-press delay or land during a scroll and become a fling, and then no click happens
-    at all. That is retried; a click that lands elsewhere or does nothing is the page's fault
-    and is left for the caller to see.
-    """
-    page.evaluate(RECORD_CLICKS)
-    for _ in range(attempts):
-        target.scroll_into_view_if_needed()
-        target.tap()
-        try:
-            # The browser turns the touch into a click a moment after tap() returns.
-            page.wait_for_function("window.__clicks.length > 0", timeout=3_000)
-            break
-        except PlaywrightTimeoutError:
-            continue
-    return page.evaluate("window.__clicks")
-
-
 @pytest.mark.browser_context_args(**PHONE_CONTEXT)
 def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_page, trained_server):
     page = digit_page.page
@@ -268,7 +246,9 @@ def test_sections_start_folded_on_a_phone_and_open_by_touch_and_keyboard(digit_p
     model = page.locator("section.model > details.fold")
     summary = model.locator("> summary")
 
-    clicks = tap_until_the_browser_clicks(page, summary)
+    page.evaluate(RECORD_CLICKS)
+    tap_until(summary, lambda: page.evaluate("window.__clicks.length > 0"))
+    clicks = page.evaluate("window.__clicks")
     assert clicks == ["model summary"], f"the tap clicked {clicks}"
     expect(model).to_have_attribute("open", "")
     summary.focus()
