@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.geometry import stroke_width
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
@@ -58,7 +59,6 @@ CUT_SPACING = 0.1  # of the height: candidates at least this far apart
 GRID_STEP = 0.1  # of the height: the step of the evenly spaced cuts that follow the valleys
 CUT_CONFIDENCE = 0.9  # a stretch cut out is a confident digit when read at least this sure,
 CUT_HEIGHT = 0.75  # and at least this share of the piece's height (not a sliver of a bowl)
-BOWL_END = 0.15  # of a stretch's height: its ends, which the side of a bowl has on one cut
 ONE_ASPECT = 0.5  # a clean 1 is at most this wide for its height
 NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
@@ -158,23 +158,23 @@ def _confident(piece: Piece, found: ReadPiece, start: int, stop: int) -> bool:
 
 def _holds_a_one(span: tuple[int, int], stretches: dict[tuple[int, int], ReadPiece],
                  sure: dict[tuple[int, int], bool]) -> bool:
-    """Whether the stretch ``span`` (first, last bound), read as a digit d, is a 1 and a d: cut in
-    two at a bound between, one side is a clean 1 (read as a confident 1, upright: at most
-    ONE_ASPECT as wide as high) and the other reads as d at least as surely as the whole. A 1
-    touching a digit adds ink the network reads past; the rest reading no worse without it says
-    it was a digit of its own. (The side of a bowl is no clean 1; a 4's upright cut off leaves a
-    4 read less surely.)"""
+    """Whether the stretch ``span`` (first, last bound), read as a digit d, holds a 1 beside its
+    d: a clean 1 (a stretch inside it read as a confident 1, upright: at most ONE_ASPECT as wide
+    as high) with, on one side of it, the rest of ``span`` reading as d at least as surely as the
+    whole. The network reads past a 1 touching a digit; the digit reading no worse without it
+    says the 1 was a digit of its own. (The side of a bowl is no clean 1; a 4 whose upright is
+    cut off reads less surely.)"""
     first, last = span
     digit, confidence = stretches[span].reading.digit, stretches[span].reading.confidence
     if digit == 1:
         return False
-    for middle in range(first + 1, last):
-        for one, rest in (((first, middle), (middle, last)), ((middle, last), (first, middle))):
-            if one not in stretches or rest not in stretches or not (sure[one] and sure[rest]):
-                continue
-            one_mask = stretches[one].piece.mask
-            if (stretches[one].reading.digit == 1 and one_mask.shape[1] <= ONE_ASPECT * one_mask.shape[0]
-                    and stretches[rest].reading.digit == digit
+    for (start, stop), one in stretches.items():
+        one_height, one_width = one.piece.mask.shape
+        if not (first <= start and stop <= last and (start, stop) != span and sure[(start, stop)]
+                and one.reading.digit == 1 and one_width <= ONE_ASPECT * one_height):
+            continue
+        for rest in ((first, start), (stop, last)):
+            if (rest in stretches and sure[rest] and stretches[rest].reading.digit == digit
                     and stretches[rest].reading.confidence >= confidence):
                 return True
     return False
@@ -182,13 +182,13 @@ def _holds_a_one(span: tuple[int, int], stretches: dict[tuple[int, int], ReadPie
 
 def side_of_a_bowl(piece: Piece, part: Piece, start: int, stop: int) -> bool:
     """Whether ``part``, the strokes of ``piece`` in its columns [start, stop), runs on across
-    one of its cuts both at its top and at its bottom (within BOWL_END of its height): the side
+    one of its cuts both at its top and at its bottom (within a stroke's width of them): the side
     of a bowl (a 0's, a 6's) cut off, which reads as a 1, not a digit of its own. A real 1
     touches its neighbour at one place; the ends of its stroke are its own."""
     height, width = piece.mask.shape
     top = part.top - piece.top
     bottom = top + part.mask.shape[0] - 1
-    band = BOWL_END * part.mask.shape[0]
+    band = stroke_width(piece.mask)  # the end of a stroke: within its width of the top
     own = np.zeros((height, stop - start), dtype=bool)  # the part's strokes, fragments left out
     left = part.left - piece.left - start
     own[top : bottom + 1, left : left + part.mask.shape[1]] = part.mask
