@@ -141,7 +141,8 @@ def _cut(line: InkReading, piece: Piece, whole: ReadPiece | None, read: Reader, 
     if whole is not None:
         stretches[(0, end)] = whole
         sure[(0, end)] = whole.reading.verdict == "digit"
-    for span in [span for span in stretches if sure[span] and _holds_a_one(span, stretches, sure)]:
+    ones = [span for span, found in stretches.items() if sure[span] and _clean_one(found)]
+    for span in [span for span in stretches if sure[span] and _holds_a_one(span, ones, stretches, sure)]:
         sure[span] = False
     return _likeliest(stretches, sure, bounds, height, room), len(inputs)
 
@@ -156,22 +157,26 @@ def _confident(piece: Piece, found: ReadPiece, start: int, stop: int) -> bool:
             and not (reading.digit == 1 and side_of_a_bowl(piece, found.piece, start, stop)))
 
 
-def _holds_a_one(span: tuple[int, int], stretches: dict[tuple[int, int], ReadPiece],
-                 sure: dict[tuple[int, int], bool]) -> bool:
+def _clean_one(found: ReadPiece) -> bool:
+    """Whether ``found`` (read as a confident digit) is a clean 1: read as a 1, and upright (at
+    most ONE_ASPECT as wide as high)."""
+    height, width = found.piece.mask.shape
+    return found.reading.digit == 1 and width <= ONE_ASPECT * height
+
+
+def _holds_a_one(span: tuple[int, int], ones: list[tuple[int, int]],
+                 stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int, int], bool]) -> bool:
     """Whether the stretch ``span`` (first, last bound), read as a digit d, holds a 1 beside its
-    d: a clean 1 (a stretch inside it read as a confident 1, upright: at most ONE_ASPECT as wide
-    as high) with, on one side of it, the rest of ``span`` reading as d at least as surely as the
-    whole. The network reads past a 1 touching a digit; the digit reading no worse without it
-    says the 1 was a digit of its own. (The side of a bowl is no clean 1; a 4 whose upright is
-    cut off reads less surely.)"""
+    d: one of the clean ``ones`` lies inside it and, on one side of that 1, the rest of ``span``
+    reads as d at least as surely as the whole. The network reads past a 1 touching a digit; the
+    digit reading no worse without it says the 1 was a digit of its own. (The side of a bowl is
+    no clean 1; a 4 whose upright is cut off reads less surely.)"""
     first, last = span
     digit, confidence = stretches[span].reading.digit, stretches[span].reading.confidence
     if digit == 1:
         return False
-    for (start, stop), one in stretches.items():
-        one_height, one_width = one.piece.mask.shape
-        if not (first <= start and stop <= last and (start, stop) != span and sure[(start, stop)]
-                and one.reading.digit == 1 and one_width <= ONE_ASPECT * one_height):
+    for start, stop in ones:
+        if not first <= start < stop <= last or (start, stop) == span:
             continue
         for rest in ((first, start), (stop, last)):
             if (rest in stretches and sure[rest] and stretches[rest].reading.digit == digit
