@@ -45,7 +45,7 @@ from app.preprocessing.geometry import stroke_width
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
-SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts,
+SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts (a 1 and a digit),
 MIN_SPLIT_ASPECT = 0.6  # and those this wide whose whole is not read as a sure digit
 WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
 TYPICAL_COUNT = 2  # pieces read as sure digits that set the line's typical digit width,
