@@ -1,15 +1,16 @@
 """Touching digits cut apart, the cuts judged by the network itself.
 
-A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height,
-or than MIN_SPLIT_ASPECT and its whole does not read as a sure digit (WHOLE_CONFIDENCE) — and,
-when TYPICAL_COUNT pieces of the line read as sure digits, wider than TYPICAL_SPLIT times their
-median width (a typed number's digits are all about as wide: a bold 4 is not a 4 and a 1). Its
-candidate cuts are columns: the thinnest ones first (valleys of the column profile, stroke pixels
-per column), then evenly spaced ones, CUTS_PER_DIGIT for each digit the piece could hold (at
-most MAX_CUTS). Cuts leaning along italic strokes were tried and read worse. Every stretch
-between two cuts (or the piece's ends) as wide as a digit can be goes through the same finish
-and the same network as any digit (``read``), in one batch, and the piece is read as the row of
-stretches whose readings are together the likeliest:
+A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height (a
+1 touching a digit may be that narrow), or than MIN_SPLIT_ASPECT and its whole does not read as
+a sure digit (WHOLE_CONFIDENCE) — and, when TYPICAL_COUNT pieces of the line read as sure
+digits, wider than TYPICAL_SPLIT times their median width (a typed number's digits are all about
+as wide: a bold 4 is not a 4 and a 1). Its candidate cuts are columns: the thinnest ones first
+(valleys of the column profile, stroke pixels per column), then evenly spaced ones,
+CUTS_PER_DIGIT for each digit the piece could hold (at most MAX_CUTS). Cuts leaning along italic
+strokes were tried and read worse. Every stretch between two cuts (or the piece's ends) as wide
+as a digit can be goes through the same finish and the same network as any digit (``read``), in
+one batch, and the piece is read as the row of stretches whose readings are together the
+likeliest:
 
     the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
     digit, × TOO_WIDE_PRIOR for each TOO_WIDE heights of width of one wider than that, × CUT_PRIOR
@@ -20,9 +21,10 @@ and is CUT_HEIGHT of the piece's height, except:
 
 * a side of a bowl: a stretch read as a 1 whose strokes run on across one of its cuts at both
   its top and its bottom is a 0's or a 6's side cut off (``side_of_a_bowl``), not a 1;
-* a 1 and a digit: a stretch read as d that, cut in two, is a clean 1 (read as a confident 1,
-  upright) and a rest read as d at least as surely, holds that 1 as well (``_holds_a_one``): the
-  network reads past a 1 touching a digit, and the cut prior would keep them together.
+* a 1 and a digit: a stretch read as d that holds a clean 1 (a stretch inside it read as a
+  confident 1, upright) with the rest on one side of that 1 reading as d at least as surely,
+  holds that 1 as well (``_holds_a_one``): the network reads past a 1 touching a digit, and the
+  cut prior would keep them together.
 
 The whole piece counts as a confident digit when its verdict is "digit" (and it holds no 1).
 
@@ -45,7 +47,7 @@ from app.preprocessing.geometry import stroke_width
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
-SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts (a 1 and a digit),
+SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts,
 MIN_SPLIT_ASPECT = 0.6  # and those this wide whose whole is not read as a sure digit
 WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
 TYPICAL_COUNT = 2  # pieces read as sure digits that set the line's typical digit width,
@@ -193,7 +195,7 @@ def side_of_a_bowl(piece: Piece, part: Piece, start: int, stop: int) -> bool:
     height, width = piece.mask.shape
     top = part.top - piece.top
     bottom = top + part.mask.shape[0] - 1
-    band = stroke_width(piece.mask)  # the end of a stroke: within its width of the top
+    band = stroke_width(piece.mask)  # a stroke's end: within its width of the top or bottom
     own = np.zeros((height, stop - start), dtype=bool)  # the part's strokes, fragments left out
     left = part.left - piece.left - start
     own[top : bottom + 1, left : left + part.mask.shape[1]] = part.mask
@@ -259,7 +261,9 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int
         # The wider than a digit, the less likely one digit: TOO_WIDE_PRIOR per TOO_WIDE heights.
         too_wide = (bounds[last] - bounds[first]) / (TOO_WIDE * height)
         score += math.log(TOO_WIDE_PRIOR) * too_wide if too_wide > 1 else 0.0
-        for count, (total, row) in list(best.get(first, {}).items()):
+        if first not in best:
+            continue
+        for count, (total, row) in list(best[first].items()):
             if count + 1 > room:
                 continue
             candidate = total + score + (math.log(CUT_PRIOR) if row else 0.0)
