@@ -1,21 +1,32 @@
 """Touching digits cut apart, the cuts judged by the network itself.
 
-A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height,
-or than MIN_SPLIT_ASPECT and its whole does not read as a sure digit (WHOLE_CONFIDENCE) — and,
-when TYPICAL_COUNT pieces of the line read as sure digits, wider than TYPICAL_SPLIT times their
-median width (a typed number's digits are all about as wide: a bold 4 is not a 4 and a 1). Its
-candidate cuts are columns: the thinnest ones first (valleys of the column profile, stroke pixels
-per column), then evenly spaced ones, CUTS_PER_DIGIT for each digit the piece could hold (at
-most MAX_CUTS). Cuts leaning along italic strokes were tried and read worse. Every stretch
-between two cuts (or the piece's ends) as wide as a digit can be goes through the same finish
-and the same network as any digit (``read``), in one batch, and the piece is read as the row of
-stretches whose readings are together the likeliest:
+A piece may be several digits that touch when it is wider than SPLIT_ASPECT times its height (a
+1 touching a digit may be that narrow), or than MIN_SPLIT_ASPECT and its whole does not read as
+a sure digit (WHOLE_CONFIDENCE) — and, when TYPICAL_COUNT pieces of the line read as sure
+digits, wider than TYPICAL_SPLIT times their median width (a typed number's digits are all about
+as wide: a bold 4 is not a 4 and a 1). Its candidate cuts are columns: the thinnest ones first
+(valleys of the column profile, stroke pixels per column), then evenly spaced ones,
+CUTS_PER_DIGIT for each digit the piece could hold (at most MAX_CUTS). Cuts leaning along italic
+strokes were tried and read worse. Every stretch between two cuts (or the piece's ends) as wide
+as a digit can be goes through the same finish and the same network as any digit (``read``), in
+one batch, and the piece is read as the row of stretches whose readings are together the
+likeliest:
 
     the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
-    digit (verdict "digit", and, when cut out, CUT_CONFIDENCE and CUT_HEIGHT of the piece's
-    height, not a sliver of a bowl read as a 1), × TOO_WIDE_PRIOR for each TOO_WIDE heights of
-    width of one wider than that, × CUT_PRIOR for each cut made (the whole uncut is one such
-    row).
+    digit, × TOO_WIDE_PRIOR for each TOO_WIDE heights of width of one wider than that, × CUT_PRIOR
+    for each cut made (the whole uncut is one such row).
+
+A stretch cut out is a confident digit when it reads as one (verdict "digit", CUT_CONFIDENCE)
+and is CUT_HEIGHT of the piece's height, except:
+
+* a side of a bowl: a stretch read as a 1 whose strokes run on across one of its cuts at both
+  its top and its bottom is a 0's or a 6's side cut off (``side_of_a_bowl``), not a 1;
+* a 1 and a digit: a stretch read as d that holds a clean 1 (a stretch inside it read as a
+  confident 1, upright) with the rest on one side of that 1 reading as d at least as surely,
+  holds that 1 as well (``_holds_a_one``): the network reads past a 1 touching a digit, and the
+  cut prior would keep them together.
+
+The whole piece counts as a confident digit when its verdict is "digit" (and it holds no 1).
 
 So a cut is made when its halves read as confident digits and the whole does not: a wide single
 digit (a 0, a long-tailed 7) reads as a confident digit whole, and cutting it would have to
@@ -32,10 +43,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.preprocessing.exceptions import NoDigitFound
+from app.preprocessing.geometry import stroke_width
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
-SPLIT_ASPECT = 0.9  # pieces at least this wide for their height are tried for cuts,
+SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts,
 MIN_SPLIT_ASPECT = 0.6  # and those this wide whose whole is not read as a sure digit
 WHOLE_CONFIDENCE = 0.9  # (verdict "digit" and at least this confidence)
 TYPICAL_COUNT = 2  # pieces read as sure digits that set the line's typical digit width,
@@ -49,6 +61,7 @@ CUT_SPACING = 0.1  # of the height: candidates at least this far apart
 GRID_STEP = 0.1  # of the height: the step of the evenly spaced cuts that follow the valleys
 CUT_CONFIDENCE = 0.9  # a stretch cut out is a confident digit when read at least this sure,
 CUT_HEIGHT = 0.75  # and at least this share of the piece's height (not a sliver of a bowl)
+ONE_ASPECT = 0.5  # a clean 1 is at most this wide for its height
 NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this per TOO_WIDE heights: hardly one digit
@@ -111,6 +124,7 @@ def _cut(line: InkReading, piece: Piece, whole: ReadPiece | None, read: Reader, 
     """The likeliest row of at most ``room`` digits that ``piece`` (read ``whole``) holds, and how
     many images the network read for it (at most ``budget``)."""
     bounds, spans = _stretches(piece, budget)
+    height = piece.mask.shape[0]
     inputs = []
     for first, last in spans:
         part = piece.columns(bounds[first], bounds[last])
@@ -124,10 +138,74 @@ def _cut(line: InkReading, piece: Piece, whole: ReadPiece | None, read: Reader, 
     stretches = {span: ReadPiece(part, image, reading)
                  for (span, part, image), reading in zip(inputs, readings, strict=True)}
     end = len(bounds) - 1
+    sure = {(first, last): _confident(piece, found, bounds[first], bounds[last])
+            for (first, last), found in stretches.items()}
     if whole is not None:
         stretches[(0, end)] = whole
-    widths = {(first, last): bounds[last] - bounds[first] for first, last in stretches}
-    return _likeliest(stretches, widths, end, piece.mask.shape[0], room), len(inputs)
+        sure[(0, end)] = whole.reading.verdict == "digit"
+    ones = [span for span, found in stretches.items() if sure[span] and _clean_one(found)]
+    for span in [span for span in stretches if sure[span] and _holds_a_one(span, ones, stretches, sure)]:
+        sure[span] = False
+    return _likeliest(stretches, sure, bounds, height, room), len(inputs)
+
+
+def _confident(piece: Piece, found: ReadPiece, start: int, stop: int) -> bool:
+    """Whether the stretch ``found`` cut out of ``piece`` at columns [start, stop) reads as a
+    confident digit: verdict "digit", CUT_CONFIDENCE, CUT_HEIGHT of the piece's height, and, when
+    read as a 1, not the side of a bowl."""
+    reading = found.reading
+    return (reading.verdict == "digit" and reading.confidence >= CUT_CONFIDENCE
+            and found.piece.mask.shape[0] >= CUT_HEIGHT * piece.mask.shape[0]
+            and not (reading.digit == 1 and side_of_a_bowl(piece, found.piece, start, stop)))
+
+
+def _clean_one(found: ReadPiece) -> bool:
+    """Whether ``found`` (read as a confident digit) is a clean 1: read as a 1, and upright (at
+    most ONE_ASPECT as wide as high)."""
+    height, width = found.piece.mask.shape
+    return found.reading.digit == 1 and width <= ONE_ASPECT * height
+
+
+def _holds_a_one(span: tuple[int, int], ones: list[tuple[int, int]],
+                 stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int, int], bool]) -> bool:
+    """Whether the stretch ``span`` (first, last bound), read as a digit d, holds a 1 beside its
+    d: one of the clean ``ones`` lies inside it and, on one side of that 1, the rest of ``span``
+    reads as d at least as surely as the whole. The network reads past a 1 touching a digit; the
+    digit reading no worse without it says the 1 was a digit of its own. (The side of a bowl is
+    no clean 1; a 4 whose upright is cut off reads less surely.)"""
+    first, last = span
+    digit, confidence = stretches[span].reading.digit, stretches[span].reading.confidence
+    if digit == 1:
+        return False
+    for start, stop in ones:
+        if not first <= start < stop <= last or (start, stop) == span:
+            continue
+        for rest in ((first, start), (stop, last)):
+            if (rest in stretches and sure[rest] and stretches[rest].reading.digit == digit
+                    and stretches[rest].reading.confidence >= confidence):
+                return True
+    return False
+
+
+def side_of_a_bowl(piece: Piece, part: Piece, start: int, stop: int) -> bool:
+    """Whether ``part``, the strokes of ``piece`` in its columns [start, stop), runs on across
+    one of its cuts both at its top and at its bottom (within a stroke's width of them): the side
+    of a bowl (a 0's, a 6's) cut off, which reads as a 1, not a digit of its own. A real 1
+    touches its neighbour at one place; the ends of its stroke are its own."""
+    height, width = piece.mask.shape
+    top = part.top - piece.top
+    bottom = top + part.mask.shape[0] - 1
+    band = stroke_width(piece.mask)  # a stroke's end: within its width of the top or bottom
+    own = np.zeros((height, stop - start), dtype=bool)  # the part's strokes, fragments left out
+    left = part.left - piece.left - start
+    own[top : bottom + 1, left : left + part.mask.shape[1]] = part.mask
+    for outside, inside in ((start - 1, 0), (stop, stop - start - 1)):
+        if not 0 <= outside < width:
+            continue  # the piece's own end, not a cut
+        across = np.flatnonzero(piece.mask[:, outside] & own[:, inside])
+        if across.size and across[0] <= top + band and across[-1] >= bottom - band:
+            return True
+    return False
 
 
 def _sure(whole: ReadPiece | None) -> bool:
@@ -170,24 +248,21 @@ def _stretches(piece: Piece, budget: int) -> tuple[list[int], list[tuple[int, in
     return bounds, spans[:budget]
 
 
-def _likeliest(stretches: dict[tuple[int, int], ReadPiece], widths: dict[tuple[int, int], int], end: int,
-               height: int, room: int) -> list[ReadPiece]:
-    """The row of read ``stretches`` from bound 0 to bound ``end``, at most ``room`` of them, with
-    the highest score (see the module's docstring): dynamic programming over the cuts."""
+def _likeliest(stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int, int], bool],
+               bounds: list[int], height: int, room: int) -> list[ReadPiece]:
+    """The row of read ``stretches`` from the first of ``bounds`` to the last, at most ``room`` of
+    them, with the highest score (see the module's docstring): dynamic programming over the cuts."""
+    end = len(bounds) - 1
     # best[bound][count]: (log score, row of stretches) of the best row ending there.
     best: dict[int, dict[int, tuple[float, list[ReadPiece]]]] = {0: {0: (0.0, [])}}
     for (first, last), found in sorted(stretches.items(), key=lambda item: item[0][1]):
+        reading = found.reading
+        score = math.log(max(reading.confidence, 1e-9)) + (0.0 if sure[(first, last)] else math.log(NOT_SURE))
+        # The wider than a digit, the less likely one digit: TOO_WIDE_PRIOR per TOO_WIDE heights.
+        too_wide = (bounds[last] - bounds[first]) / (TOO_WIDE * height)
+        score += math.log(TOO_WIDE_PRIOR) * too_wide if too_wide > 1 else 0.0
         if first not in best:
             continue
-        reading = found.reading
-        # A stretch cut out must read as a confident digit; the whole, as a digit.
-        cut_out = (first, last) != (0, end)
-        sure = reading.verdict == "digit" and (not cut_out or (
-            reading.confidence >= CUT_CONFIDENCE and found.piece.mask.shape[0] >= CUT_HEIGHT * height))
-        score = math.log(max(reading.confidence, 1e-9)) + (0.0 if sure else math.log(NOT_SURE))
-        # The wider than a digit, the less likely one digit: TOO_WIDE_PRIOR per TOO_WIDE heights.
-        too_wide = widths[(first, last)] / (TOO_WIDE * height)
-        score += math.log(TOO_WIDE_PRIOR) * too_wide if too_wide > 1 else 0.0
         for count, (total, row) in list(best[first].items()):
             if count + 1 > room:
                 continue

@@ -128,6 +128,12 @@ def test_two_touching_digits_are_split(trained, seed):
     assert x4 < x2 and x4 + w4 < x2 + w2
 
 
+@pytest.mark.parametrize("seed", FORTY_TWO_SEEDS)
+def test_a_one_touching_a_three_is_split_into_two(trained, seed):
+    result = read(trained, drawn([1, 3], seed, "touching"))
+    assert result["number"] == "13"
+
+
 def test_a_broken_five_is_one_digit(trained):
     image = broken_five()
     [digit] = read(trained, image)["digits"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.preprocessing.cuts import MAX_READS, Reading, candidate_cuts, read_pieces
+from app.preprocessing.cuts import MAX_READS, Reading, candidate_cuts, read_pieces, side_of_a_bowl
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import find_pieces, piece_input
 
@@ -111,3 +111,60 @@ def test_candidate_cuts_are_at_the_thin_bridge_between_two_blobs():
     cuts = candidate_cuts(mask, most=3)
     assert len(cuts) == 3 and 50 <= cuts[0] < 70  # the thinnest first, then evenly spaced ones
     assert all(abs(a - b) >= 8 for a in cuts for b in cuts if a != b)
+
+
+@pytest.mark.parametrize("width", [60, 100])
+def test_a_bowl_is_not_cut_into_sides_read_as_ones(width):
+    # Every side of the ring reads as a sure 1 (as the network reads a bowl's side), the whole
+    # as an unsure 0: the sides run on across their cuts at top and bottom, so are no 1s.
+    def zero(mask):
+        ring(mask, 40, 10, width, 80)
+
+    mask = np.zeros((100, 300), dtype=bool)
+    zero(mask)
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    read = KnowingReader({0: alone(zero)}, {0: 0.5}, otherwise=Reading(1, 0.999, "digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit for item in found] == [0]
+    assert read.images > 1  # cuts were tried, and refused
+
+
+@pytest.mark.parametrize("zero_width", [70, 55])  # the pair 0.98 and 0.79 of its height wide
+@pytest.mark.parametrize(("rest_sure", "digits"), [(0.995, [1, 0]), (0.99, [1, 0]), (0.9, [0])])
+def test_a_one_the_network_reads_past_is_cut_off_when_its_neighbour_reads_no_worse_without_it(
+        zero_width, rest_sure, digits):
+    # The network reads the 1 and the 0 together as a sure 0 (anything it does not know, as a
+    # sure 0): the 1 is cut off when the 0 alone reads at least as surely, not when it reads
+    # less surely (as a 4 whose upright is cut off does).
+    def one(mask):
+        upright(mask, 40, 10, 80)
+
+    def zero(mask):
+        ring(mask, 49, 10, zero_width, 80)
+
+    mask = np.zeros((100, 300), dtype=bool)
+    one(mask)
+    zero(mask)
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    read = KnowingReader({1: alone(one), 0: alone(zero)}, {1: 0.99, 0: rest_sure},
+                         otherwise=Reading(0, 0.99, "digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit for item in found] == digits
+
+
+@pytest.mark.parametrize(("draw", "cut", "bowl"), [
+    (lambda mask: ring(mask, 40, 10, 70, 80), (40, 52), True),  # a 0's left side
+    (lambda mask: ring(mask, 40, 10, 70, 80), (95, 110), True),  # its right side
+    (lambda mask: (upright(mask, 40, 10, 80), ring(mask, 49, 10, 70, 80)), (40, 49), False),  # a 1 by a 0
+    (lambda mask: (upright(mask, 60, 10, 80), mask.__setitem__((slice(45, 53), slice(30, 90)), True)),
+     (55, 75), False),  # a 1 crossed by a bar
+])
+def test_a_side_of_a_bowl_runs_on_across_its_cut_at_both_ends_and_a_one_does_not(draw, cut, bowl):
+    mask = np.zeros((100, 300), dtype=bool)
+    draw(mask)
+    [piece] = find_pieces(reading(mask))
+    start, stop = cut[0] - piece.left, cut[1] - piece.left
+    part = piece.columns(start, stop)
+    assert side_of_a_bowl(piece, part, start, stop) is bowl
