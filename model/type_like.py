@@ -77,7 +77,7 @@ SKELETONS: dict[int, list[list]] = {
 class TypeLike:
     """The settings of a run with type-like digits (recorded in the model card)."""
 
-    per_batch: int = 10  # type-like digits added to each batch of 100 MNIST digits
+    per_batch: int = 5  # type-like digits added to each batch of 100 MNIST digits
     pool: int = 10_000  # distinct ones, drawn once per run and jittered per batch
 
     def as_dict(self) -> dict:

@@ -66,7 +66,7 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
     assert card["training"]["outlier_exposure"]["per_batch"] == 20
     assert card["training"]["validation_images"] == 5000
     # So are the type-like digits that join each batch.
-    assert card["training"]["type_like"]["per_batch"] == 10
+    assert card["training"]["type_like"]["per_batch"] == TypeLike.per_batch
     assert card["training"]["type_like"]["pool"] == 100
     rule = checkpoint.load_verdict_rule(tmp_path / "w.npz")
     assert checkpoint.load_card(tmp_path / "w.npz")["verdict_rule"] == rule.describe() == card["verdict_rule"]
