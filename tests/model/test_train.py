@@ -103,9 +103,11 @@ def test_the_replay_holds_the_random_start_and_the_trained_network(mnist_dir, tm
 
 @pytest.mark.mnist
 @pytest.mark.slow  # trains on MNIST
-def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
-    _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1, extra=["--no-outlier-exposure"])
+def test_without_outlier_exposure_or_type_like_digits_the_card_says_so(mnist_dir, tmp_path):
+    _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1,
+                         extra=["--no-outlier-exposure", "--type-like", "0"])
     assert card["training"]["outlier_exposure"] is None
+    assert card["training"]["type_like"] is None
     assert checkpoint.load_verdict_rule(tmp_path / "w.npz").margin_limit >= 0
 
 
