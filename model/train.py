@@ -35,6 +35,7 @@ from model.augment import NONE, Augmentation, augment, flag_ones
 from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
+from model.type_like import TypeLike, TypeLikeBatches
 
 _FULL = Augmentation()
 AUGMENTATIONS = {
@@ -76,17 +77,21 @@ def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> fl
 
 
 def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rng, aug: Augmentation,
-                     flag_rng=None):
+                     flag_rng=None, type_like: TypeLikeBatches | None = None):
     """One epoch: the images (N, 1, 28, 28) and labels (N,) in a new random order, in batches,
     each batch of images freshly jittered by ``aug``, some of its 1s flagged first (drawn from
-    ``flag_rng``, their own random stream: the order and jitter of the digits stay the same)."""
+    ``flag_rng``, their own random stream: the order and jitter of the digits stay the same) and,
+    with ``type_like``, a few type-like digits joining it before the jitter."""
     order = rng.permutation(len(images))
     for start in range(0, len(images), batch_size):
         index = order[start : start + batch_size]
-        batch = images[index]
+        batch, batch_labels = images[index], labels[index]
         if aug.flag_ones and flag_rng is not None:
-            batch = flag_ones(batch, labels[index], flag_rng, aug.flag_ones)
-        yield augment(batch, rng, aug), labels[index]
+            batch = flag_ones(batch, batch_labels, flag_rng, aug.flag_ones)
+        if type_like is not None:
+            typed, typed_labels = type_like.next()
+            batch, batch_labels = np.concatenate([batch, typed]), np.concatenate([batch_labels, typed_labels])
+        yield augment(batch, rng, aug), batch_labels
 
 
 def train_epoch(network: Network, optimizer, batches, rates, outliers: OutlierBatches | None = None,
@@ -151,7 +156,13 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         # Their own random stream, so the digits' order and jitter do not depend on the outliers.
         outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
     flag_rng = np.random.default_rng([args.seed, 2])
-    card = model_card(network, args, aug=aug, exposure=exposure, data_dir=data_dir, images=len(train_images))
+    typed_settings = typed = None
+    if args.type_like:
+        typed_settings = TypeLike(per_batch=args.type_like, pool=args.type_like_pool)
+        # Their own random stream too: which ones join a batch leaves the digits' order alone.
+        typed = TypeLikeBatches(typed_settings, np.random.default_rng([args.seed, 3]))
+    card = model_card(network, args, aug=aug, exposure=exposure, data_dir=data_dir, images=len(train_images),
+                      type_like=typed_settings)
     steps_per_epoch = math.ceil(len(train_images) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     rates = (learning_rate(args.lr, args.schedule, step, total_steps) for step in range(total_steps))
@@ -161,6 +172,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         f"augmentation {args.augment}, seed {args.seed}, "
         + ("textbook layers (--reference)" if args.reference else "fused conv→ReLU→pool block")
         + (f", outlier exposure λ {exposure.weight} × {exposure.per_batch} per batch" if exposure else "")
+        + (f", {typed_settings.per_batch} type-like digits per batch" if typed_settings else "")
         + f", {len(validation_images):,} held out for the verdict rule"
     )
     eval_images, eval_labels = train_images[:TRAIN_EVAL_SIZE], train_labels[:TRAIN_EVAL_SIZE]
@@ -173,7 +185,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     take_snapshot(0)
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
-        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug, flag_rng)
+        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug, flag_rng, typed)
         progress = None
         if args.log_every:
             progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)
@@ -225,7 +237,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
 
 
 def model_card(network: Network, args: argparse.Namespace, *, aug: Augmentation,
-               exposure: OutlierExposure | None, data_dir: Path, images: int) -> dict:
+               exposure: OutlierExposure | None, data_dir: Path, images: int,
+               type_like: TypeLike | None = None) -> dict:
     """The human-readable record of a training run (written next to the weights), as it starts:
     the network, the run's settings, the data and the filters' start. ``evaluate.measure`` and
     each epoch's history complete it."""
@@ -250,6 +263,7 @@ def model_card(network: Network, args: argparse.Namespace, *, aug: Augmentation,
             "training_images": images,
             "validation_images": args.validation,
             "outlier_exposure": exposure.as_dict() if exposure else None,
+            "type_like": type_like.as_dict() if type_like else None,
             "seconds": 0.0,
             "numpy": np.__version__,
             "python": platform.python_version(),
@@ -296,14 +310,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"λ of outlier exposure (default {OutlierExposure.weight})")
     parser.add_argument("--oe-batch", type=int, default=50, help="outliers per batch (default 50)")
     parser.add_argument("--oe-pool", type=int, default=20_000, help="distinct outliers drawn (default 20000)")
+    parser.add_argument(
+        "--type-like", type=int, default=TypeLike.per_batch,
+        help=f"type-like digits (model.type_like) per batch, 0: none (default {TypeLike.per_batch})",
+    )
+    parser.add_argument("--type-like-pool", type=int, default=TypeLike.pool,
+                        help=f"distinct type-like digits drawn (default {TypeLike.pool})")
     parser.add_argument("--log-every", type=int, default=100, help="progress line every N batches")
     parser.add_argument("--out", default=str(checkpoint.DEFAULT_WEIGHTS), help="weights file (.npz)")
     args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size", "oe_batch", "oe_pool"):
+    for name in ("epochs", "batch_size", "oe_batch", "oe_pool", "type_like_pool"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         parser.error("--lr must be positive")
+    if args.type_like < 0:
+        parser.error("--type-like must be at least 0")
     if not 0 <= args.flag_ones <= 1:
         parser.error("--flag-ones must be between 0 and 1")
     if not args.oe_weight >= 0:

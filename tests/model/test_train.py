@@ -10,6 +10,7 @@ import pytest
 from model import checkpoint, evaluate, replay, train
 from model.augment import Augmentation
 from model.network import DEFAULT_SPEC, Network
+from model.type_like import TypeLike, TypeLikeBatches
 
 
 def test_learning_rate_decays_from_base_to_a_hundredth():
@@ -27,7 +28,7 @@ def test_a_missing_data_directory_is_a_readable_error(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv",
     [["--epochs", "0"], ["--batch-size", "-1"], ["--lr", "0"], ["--oe-weight", "-1"], ["--oe-batch", "0"],
-     ["--validation", "-5"]],
+     ["--validation", "-5"], ["--type-like", "-1"], ["--type-like-pool", "0"]],
 )
 def test_bad_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -40,7 +41,7 @@ def _short_run(mnist_dir, out, seed=0, limit=5000, epochs=2, extra=()):
     args = train.parse_args(
         ["--data-dir", str(mnist_dir), "--epochs", str(epochs), "--limit", str(limit),
          "--seed", str(seed), "--log-every", "0", "--out", str(out), "--augment", "none",
-         "--oe-pool", "300", "--oe-batch", "20", *extra]
+         "--oe-pool", "300", "--oe-batch", "20", "--type-like-pool", "100", *extra]
     )
     return train.train(args, log=lambda line: None)
 
@@ -64,6 +65,9 @@ def test_a_short_seeded_run_reaches_90_percent_on_held_out_digits(mnist_dir, tmp
     assert card["training"]["outlier_exposure"]["weight"] == 0.15
     assert card["training"]["outlier_exposure"]["per_batch"] == 20
     assert card["training"]["validation_images"] == 5000
+    # So are the type-like digits that join each batch.
+    assert card["training"]["type_like"]["per_batch"] == TypeLike.per_batch
+    assert card["training"]["type_like"]["pool"] == 100
     rule = checkpoint.load_verdict_rule(tmp_path / "w.npz")
     assert checkpoint.load_card(tmp_path / "w.npz")["verdict_rule"] == rule.describe() == card["verdict_rule"]
     assert "held out from training" in rule.fitted["limits_on"]
@@ -99,9 +103,11 @@ def test_the_replay_holds_the_random_start_and_the_trained_network(mnist_dir, tm
 
 @pytest.mark.mnist
 @pytest.mark.slow  # trains on MNIST
-def test_without_outlier_exposure_the_card_says_so(mnist_dir, tmp_path):
-    _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1, extra=["--no-outlier-exposure"])
+def test_without_outlier_exposure_or_type_like_digits_the_card_says_so(mnist_dir, tmp_path):
+    _, card = _short_run(mnist_dir, tmp_path / "w.npz", limit=300, epochs=1,
+                         extra=["--no-outlier-exposure", "--type-like", "0"])
     assert card["training"]["outlier_exposure"] is None
+    assert card["training"]["type_like"] is None
     assert checkpoint.load_verdict_rule(tmp_path / "w.npz").margin_limit >= 0
 
 
@@ -129,6 +135,20 @@ def test_reference_trains_the_textbook_layers_to_the_same_filters(mnist_dir, tmp
     # float32 sums in another order: equal to rounding, which Adam's first steps may amplify
     # for a near-zero gradient, never to a whole step (the learning rate, 0.001).
     np.testing.assert_allclose(reference.params["conv1.W"], fast.params["conv1.W"], atol=1e-4)
+
+
+def test_type_like_digits_join_every_batch_with_their_labels():
+    images = np.zeros((20, 1, 28, 28), dtype=np.float32)
+    labels = np.arange(20) % 10
+    typed = TypeLikeBatches(TypeLike(per_batch=3, pool=20), np.random.default_rng(0))
+    batches = list(train.shuffled_batches(images, labels, 5, np.random.default_rng(0), Augmentation(),
+                                          type_like=typed))
+    assert len(batches) == 4
+    for batch, batch_labels in batches:
+        assert batch.shape == (8, 1, 28, 28) and batch_labels.shape == (8,)
+        assert not batch[:5].any()  # the blank digits stay blank, jittered or not
+        assert (batch[5:].reshape(3, -1).max(axis=1) > 0.5).all()  # the type-like ones have ink
+    assert sorted(np.concatenate([b[:5] for _, b in batches]).tolist()) == sorted(labels.tolist())
 
 
 def test_flags_draw_from_their_own_random_stream_so_every_other_digit_is_jittered_the_same():
