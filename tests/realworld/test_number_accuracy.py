@@ -16,9 +16,11 @@ from model.mnist import load_mnist
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
-# Issue 21's targets, as exact numbers: every digit found and read.
+# Issue 21's targets, as exact numbers: every digit found and read. Drawn touching digits
+# (target 0.80) are not met yet: docs/numbers.md gives the figure.
 TARGETS = {
     "drawn_separated": 0.95,
+    "typed": 0.95,
     "scans": 0.88,
 }
 
