@@ -13,8 +13,9 @@ one batch, and the piece is read as the row of stretches whose readings are toge
 likeliest:
 
     the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
-    digit, × TOO_WIDE_PRIOR for each TOO_WIDE heights of width of one wider than that, × CUT_PRIOR
-    for each cut made (the whole uncut is one such row).
+    digit (twice when it is wider than WIDE_UNSURE of the piece's height: more likely two digits
+    that read poorly together than one), × TOO_WIDE_PRIOR for each TOO_WIDE heights of width of
+    one wider than that, × CUT_PRIOR for each cut made (the whole uncut is one such row).
 
 A stretch cut out is a confident digit when it reads as one (verdict "digit", CUT_CONFIDENCE)
 and is CUT_HEIGHT of the piece's height, except:
@@ -62,7 +63,8 @@ GRID_STEP = 0.1  # of the height: the step of the evenly spaced cuts that follow
 CUT_CONFIDENCE = 0.9  # a stretch cut out is a confident digit when read at least this sure,
 CUT_HEIGHT = 0.75  # and at least this share of the piece's height (not a sliver of a bowl)
 ONE_ASPECT = 0.5  # a clean 1 is at most this wide for its height
-NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this
+NOT_SURE = 0.1  # a stretch not read as a confident digit counts its confidence × this,
+WIDE_UNSURE = 0.8  # of the piece's height: one wider than this counts × NOT_SURE twice
 TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this per TOO_WIDE heights: hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
@@ -261,6 +263,9 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int
         # The wider than a digit, the less likely one digit: TOO_WIDE_PRIOR per TOO_WIDE heights.
         too_wide = (bounds[last] - bounds[first]) / (TOO_WIDE * height)
         score += math.log(TOO_WIDE_PRIOR) * too_wide if too_wide > 1 else 0.0
+        # Wide and not read as a digit: more likely two digits that read poorly together.
+        if not sure[(first, last)] and bounds[last] - bounds[first] > WIDE_UNSURE * height:
+            score += math.log(NOT_SURE)
         if first not in best:
             continue
         for count, (total, row) in list(best[first].items()):

@@ -41,7 +41,7 @@ JOIN_OVERLAP_TALL = 0.8  # the same when both parts are TALL
 TALL = 0.6  # of the line's height: a part as tall as a digit
 FLAT = 0.4  # of the line's height: a mark lower than this is part of a digit beside it, or no digit
 FLAT_GAP = 0.1  # of the line's height: how far from a digit such a mark may lie and belong to it
-FRAGMENT = 0.08  # of a cut stretch's stroke pixels: a part this small is the neighbour's stroke end
+FRAGMENT = 0.12  # of a cut stretch's stroke pixels: a part this small is the neighbour's stroke end
 
 
 @dataclass(frozen=True)

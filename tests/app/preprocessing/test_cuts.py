@@ -168,3 +168,26 @@ def test_a_side_of_a_bowl_runs_on_across_its_cut_at_both_ends_and_a_one_does_not
     start, stop = cut[0] - piece.left, cut[1] - piece.left
     part = piece.columns(start, stop)
     assert side_of_a_bowl(piece, part, start, stop) is bowl
+
+
+
+@pytest.mark.parametrize(("halves_sure", "digits"), [(0.7, [0, 0]), (0.4, [8])])
+def test_a_wide_piece_that_reads_as_no_digit_is_cut_into_halves_that_read_as_unsure_digits(
+        halves_sure, digits):
+    # Two 0s joined by a bridge read together as no digit, each half as a 0 but not surely
+    # (under the confidence a cut-out stretch needs): wide and unread, the whole counts as unsure
+    # twice, so halves read as 0s at 0.7 win; at 0.4 they read too poorly to be worth the cut.
+    mask = np.zeros((100, 300), dtype=bool)
+    ring(mask, 40, 10, 44, 80)
+    ring(mask, 90, 10, 44, 80)
+    mask[46:54, 80:94] = True
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    bridge = candidate_cuts(piece.mask)[0]  # the thinnest column: the halves the network knows
+    halves = [piece_input(line, piece.columns(0, bridge)),
+              piece_input(line, piece.columns(bridge, piece.mask.shape[1]))]
+    # Both halves are 0s: the right one is known under the key 10, read back as 10 % 10.
+    read = KnowingReader({0: halves[0], 10: halves[1]}, {0: halves_sure, 10: halves_sure},
+                         otherwise=Reading(8, 0.2, "not_a_digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit % 10 for item in found] == digits

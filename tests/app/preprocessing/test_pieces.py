@@ -10,7 +10,7 @@ from app.preprocessing import NoDigitFound
 from app.preprocessing.components import connected_runs, run_count
 from app.preprocessing.exceptions import TooManyDigits, TooManyMarks
 from app.preprocessing.ink import InkReading
-from app.preprocessing.pieces import MAX_DIGITS, MAX_RUNS, find_pieces
+from app.preprocessing.pieces import MAX_DIGITS, MAX_RUNS, Piece, find_pieces
 
 HEIGHT = 80
 
@@ -147,3 +147,12 @@ def test_a_dash_beside_no_digit_is_not_a_digit():
     ring(mask, 180, 20, 50, HEIGHT)
     pieces = find_pieces(reading(mask))
     assert [piece.box for piece in pieces] == [(40, 20, 50, 100), (180, 20, 230, 100)]
+
+
+@pytest.mark.parametrize(("bit", "dropped"), [(20, True), (27, False)])  # 10% and 13% of the stretch
+def test_a_stretch_drops_a_neighbours_stroke_end_under_a_share_of_its_pixels(bit, dropped):
+    mask = np.zeros((20, 60), dtype=bool)
+    mask[:, :9] = True  # the stretch's own digit: 180 pixels
+    mask[5, 30 : 30 + bit] = True  # a separate bit the cut left on this side
+    part = Piece(mask, 0, 0).columns(0, 30 + bit)
+    assert (part.mask.shape[1] == 9) is dropped
