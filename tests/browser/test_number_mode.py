@@ -7,8 +7,11 @@ Screenshots in number mode at 1280 and 390 px go to artifacts/screenshots/number
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from harness.browser import PHONE_390, PHONE_CONTEXT, serious_violations, tap_until
 from harness.number_pictures import number_on_paper, written_number
@@ -320,6 +323,49 @@ def test_too_many_digits_shows_the_reason_and_what_to_do(digit_page, trained_ser
     assert "Write at most 12 digits." in page.inner_text(NUMBER)
     assert "12" in page.inner_text("#error")
     assert boxes(digit_page).count() == 0
+
+
+def doubt_the_second_digit(verdict: str):
+    """A route handler that passes /predict/number through and answers as if the network had
+    read the second digit with ``verdict``, the number's verdict following (the least sure).
+    Answers with fewer digits (the 4 alone, while it is drawn) and refusals pass unchanged."""
+
+    def handle(route) -> None:
+        try:
+            response = route.fetch()
+        except Exception:  # the page aborted the request: a newer drawing replaced it
+            route.abort()
+            return
+        answer = response.json()
+        if len(answer.get("digits", [])) >= 2:
+            answer["digits"][1]["verdict"] = verdict
+            answer["verdict"] = verdict
+        with contextlib.suppress(PlaywrightError):  # the test ended and closed the page meanwhile
+            route.fulfill(response=response, json=answer)
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    "verdict, number_words, box_words",
+    [
+        ("unsure", "unsure of digit 2: 2 or", "unsure"),
+        ("not_a_digit", "Not a digit? — digit 2", "not a digit"),
+    ],
+)
+def test_a_doubtful_digit_is_named_in_the_numbers_verdict_and_on_its_box(
+    digit_page, trained_server, verdict, number_words, box_words
+):
+    page = digit_page.page
+    page.route("**/predict/number*", doubt_the_second_digit(verdict))
+    number_mode(digit_page, trained_server, record=False)
+
+    write_forty_two(digit_page)
+
+    assert wait_for_number(digit_page) == "answer"
+    assert number_words in page.inner_text(NUMBER)
+    first, second = (boxes(digit_page).nth(i).get_attribute("aria-label") for i in range(2))
+    assert box_words in second and box_words not in first
 
 
 # --- accessibility and looks -------------------------------------------------------------------
