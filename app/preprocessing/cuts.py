@@ -7,7 +7,9 @@ digits, wider than TYPICAL_SPLIT times their median width (a typed number's digi
 as wide: a bold 4 is not a 4 and a 1). Its candidate cuts are columns: the thinnest ones first
 (valleys of the column profile, stroke pixels per column), then evenly spaced ones,
 CUTS_PER_DIGIT for each digit the piece could hold (at most MAX_CUTS). Cuts leaning along italic
-strokes were tried and read worse. Every stretch between two cuts (or the piece's ends) as wide
+strokes were tried and read worse, and so were cuts bending between the strokes (the least-ink
+path, as a seam in seam carving: it slips through a loop as readily as between two digits;
+docs/numbers.md). Every stretch between two cuts (or the piece's ends) as wide
 as a digit can be goes through the same finish and the same network as any digit (``read``), in
 one batch, and the piece is read as the row of stretches whose readings are together the
 likeliest:
@@ -15,7 +17,11 @@ likeliest:
     the product of each stretch's confidence, × NOT_SURE for each one not read as a confident
     digit (twice when it is wider than WIDE_UNSURE of the piece's height: more likely two digits
     that read poorly together than one), × TOO_WIDE_PRIOR for each TOO_WIDE heights of width of
-    one wider than that, × CUT_PRIOR for each cut made (the whole uncut is one such row).
+    one wider than that, × CUT_PRIOR for each cut made (the whole uncut is one such row), and
+    × LOOP_PRIOR more for each cut through a loop (``loops``: paper the strokes enclose).
+
+Two touching digits seldom share a loop, but an upright cut through a 9's or a 6's, made where
+its loop leans on its neighbour, leaves a 7 or a 5 that the network reads surely.
 
 A stretch cut out is a confident digit when it reads as one (verdict "digit", CUT_CONFIDENCE)
 and is CUT_HEIGHT of the piece's height, except:
@@ -46,6 +52,7 @@ import numpy as np
 from app.preprocessing.exceptions import NoDigitFound
 from app.preprocessing.geometry import stroke_width
 from app.preprocessing.ink import InkReading
+from app.preprocessing.morphology import reconstruct
 from app.preprocessing.pieces import MAX_DIGITS, Piece, piece_input
 
 SPLIT_ASPECT = 0.75  # pieces at least this wide for their height are tried for cuts,
@@ -69,6 +76,7 @@ TOO_WIDE = 1.25  # a stretch more than this many times as wide as high ...
 TOO_WIDE_PRIOR = 0.2  # ... counts its confidence × this per TOO_WIDE heights: hardly one digit
 CUT_PRIOR = 0.7  # each cut made counts × this: the halves must read clearly better than the whole
 MAX_READS = 160  # images the network reads to cut one number
+LOOP_PRIOR = 0.3  # a cut through a loop (paper the strokes enclose) counts × this
 
 
 @dataclass(frozen=True)
@@ -148,7 +156,17 @@ def _cut(line: InkReading, piece: Piece, whole: ReadPiece | None, read: Reader, 
     ones = [span for span, found in stretches.items() if sure[span] and _clean_one(found)]
     for span in [span for span in stretches if sure[span] and _holds_a_one(span, ones, stretches, sure)]:
         sure[span] = False
-    return _likeliest(stretches, sure, bounds, height, room), len(inputs)
+    in_a_loop = loops(piece.mask).any(axis=0)
+    through_loops = {index for index, bound in enumerate(bounds[1:-1], start=1) if in_a_loop[bound]}
+    return _likeliest(stretches, sure, bounds, height, room, through_loops), len(inputs)
+
+
+def loops(mask: np.ndarray) -> np.ndarray:
+    """The paper (h, w bool) that the strokes ``mask`` (h, w bool) enclose: the insides of
+    loops, the paper that cannot be reached from the mask's border without crossing a stroke."""
+    border = np.ones_like(mask)
+    border[1:-1, 1:-1] = False
+    return ~mask & ~reconstruct(border & ~mask, ~mask)
 
 
 def _confident(piece: Piece, found: ReadPiece, start: int, stop: int) -> bool:
@@ -251,9 +269,10 @@ def _stretches(piece: Piece, budget: int) -> tuple[list[int], list[tuple[int, in
 
 
 def _likeliest(stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int, int], bool],
-               bounds: list[int], height: int, room: int) -> list[ReadPiece]:
+               bounds: list[int], height: int, room: int, through_loops: set[int]) -> list[ReadPiece]:
     """The row of read ``stretches`` from the first of ``bounds`` to the last, at most ``room`` of
-    them, with the highest score (see the module's docstring): dynamic programming over the cuts."""
+    them, with the highest score (see the module's docstring; the cuts at the bounds numbered in
+    ``through_loops`` pass through a loop): dynamic programming over the cuts."""
     end = len(bounds) - 1
     # best[bound][count]: (log score, row of stretches) of the best row ending there.
     best: dict[int, dict[int, tuple[float, list[ReadPiece]]]] = {0: {0: (0.0, [])}}
@@ -271,7 +290,9 @@ def _likeliest(stretches: dict[tuple[int, int], ReadPiece], sure: dict[tuple[int
         for count, (total, row) in list(best[first].items()):
             if count + 1 > room:
                 continue
-            candidate = total + score + (math.log(CUT_PRIOR) if row else 0.0)
+            candidate = total + score
+            if row:  # a cut made at bounds[first]
+                candidate += math.log(CUT_PRIOR) + (math.log(LOOP_PRIOR) if first in through_loops else 0.0)
             ending = best.setdefault(last, {})
             if count + 1 not in ending or candidate > ending[count + 1][0]:
                 ending[count + 1] = (candidate, [*row, found])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.preprocessing.cuts import MAX_READS, Reading, candidate_cuts, read_pieces, side_of_a_bowl
+from app.preprocessing.cuts import MAX_READS, Reading, candidate_cuts, loops, read_pieces, side_of_a_bowl
 from app.preprocessing.ink import InkReading
 from app.preprocessing.pieces import find_pieces, piece_input
 
@@ -169,6 +169,38 @@ def test_a_side_of_a_bowl_runs_on_across_its_cut_at_both_ends_and_a_one_does_not
     part = piece.columns(start, stop)
     assert side_of_a_bowl(piece, part, start, stop) is bowl
 
+
+def test_loops_are_the_paper_a_stroke_encloses_not_the_paper_outside_an_open_one():
+    closed = np.zeros((100, 150), dtype=bool)
+    ring(closed, 20, 10, 70, 80)
+    inside = loops(closed)
+    assert inside[50, 55] and not inside[50, 5] and not inside[5, 55]  # the middle, not outside
+    assert not (inside & closed).any()
+    opened = closed.copy()
+    opened[40:60, 80:100] = False  # a gap in the ring's right side: a C
+    assert not loops(opened).any()
+
+
+def test_a_cut_through_a_loop_loses_to_one_beside_it_that_reads_almost_as_surely():
+    # A 1 leaning on a 0. Cut beside the 0, the stretches are a 1 and a 0; cut through the 0's
+    # loop, they read (here) as a 4 and a 7, a little more surely. An upright cut through a
+    # loop is what leaves a 9 leaning on its neighbour a 7: it counts × LOOP_PRIOR, so the 1 and
+    # the 0 win.
+    mask = np.zeros((100, 300), dtype=bool)
+    upright(mask, 40, 10, 80)
+    ring(mask, 49, 10, 70, 80)
+    line = reading(mask)
+    [piece] = find_pieces(line)
+    width = piece.mask.shape[1]
+    cuts = candidate_cuts(piece.mask)
+    in_a_loop = loops(piece.mask).any(axis=0)
+    beside = min(cuts, key=lambda column: abs(column - 9))  # the 1's right edge
+    through = min((column for column in cuts if in_a_loop[column]), key=lambda column: abs(column - 44))
+    known = {1: (0, beside), 0: (beside, width), 4: (0, through), 7: (through, width)}
+    read = KnowingReader({digit: piece_input(line, piece.columns(*span)) for digit, span in known.items()},
+                         {1: 0.99, 0: 0.99, 4: 0.995, 7: 0.995}, otherwise=Reading(8, 0.4, "not_a_digit"))
+    found = read_pieces(line, [piece], read)
+    assert [item.reading.digit for item in found] == [1, 0]
 
 
 @pytest.mark.parametrize(("halves_sure", "digits"), [(0.7, [0, 0]), (0.4, [8])])
