@@ -19,7 +19,6 @@ from model import outliers
 from model.augment import Augmentation, augment
 from model.layers import softmax
 from model.network import Network
-from model.pairs import touching_pairs
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,6 @@ class OutlierExposure:
     weight: float = 0.15
     per_batch: int = 50  # outlier images added to each batch of digits
     pool: int = 20_000  # distinct outlier images, drawn once per run and jittered per batch
-    # The share of the pool that is two training digits side by side, touching
-    # (model.pairs.touching_pairs). A stretch of a number holding two digits is not one digit: a
-    # sure reading of it would keep them uncut.
-    pairs: float = 0.1
     kinds: tuple[str, ...] = outliers.KINDS
 
     def as_dict(self) -> dict:
@@ -70,18 +65,13 @@ def loss_and_gradient(
 
 
 class OutlierBatches:
-    """A pool of outlier images drawn once (the share ``settings.pairs`` of them pairs of the
-    training ``digits`` (N, 1, 28, 28), when given); ``next`` gives a freshly jittered batch."""
+    """A pool of outlier images drawn once; ``next`` gives a freshly jittered batch of them."""
 
-    def __init__(self, settings: OutlierExposure, rng: np.random.Generator, aug: Augmentation,
-                 digits: np.ndarray | None = None):
+    def __init__(self, settings: OutlierExposure, rng: np.random.Generator, aug: Augmentation):
         self.settings = settings
         self.rng = rng
         self.aug = aug
-        paired = round(settings.pairs * settings.pool) if digits is not None else 0
-        self.pool = outliers.generate(settings.pool - paired, rng, settings.kinds)
-        if paired:
-            self.pool = np.concatenate([self.pool, touching_pairs(digits, paired, rng)])
+        self.pool = outliers.generate(settings.pool, rng, settings.kinds)
 
     def next(self) -> np.ndarray:
         index = self.rng.integers(0, len(self.pool), self.settings.per_batch)

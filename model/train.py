@@ -152,10 +152,9 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
         aug = dataclasses.replace(aug, flag_ones=args.flag_ones)
     exposure = outliers = None
     if args.outlier_exposure:
-        exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool,
-                                   pairs=args.oe_pairs)
+        exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
         # Their own random stream, so the digits' order and jitter do not depend on the outliers.
-        outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug, train_images)
+        outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
     flag_rng = np.random.default_rng([args.seed, 2])
     typed_settings = typed = None
     if args.type_like:
@@ -311,9 +310,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"λ of outlier exposure (default {OutlierExposure.weight})")
     parser.add_argument("--oe-batch", type=int, default=50, help="outliers per batch (default 50)")
     parser.add_argument("--oe-pool", type=int, default=20_000, help="distinct outliers drawn (default 20000)")
-    parser.add_argument("--oe-pairs", type=float, default=OutlierExposure.pairs,
-                        help="share of the outlier pool that is pairs of touching training digits "
-                        f"(default {OutlierExposure.pairs}; 0: none)")
     parser.add_argument(
         "--type-like", type=int, default=TypeLike.per_batch,
         help=f"type-like digits (model.type_like) per batch, 0: none (default {TypeLike.per_batch})",
@@ -332,8 +328,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--type-like must be at least 0")
     if not 0 <= args.flag_ones <= 1:
         parser.error("--flag-ones must be between 0 and 1")
-    if not 0 <= args.oe_pairs <= 1:
-        parser.error("--oe-pairs must be between 0 and 1")
     if not args.oe_weight >= 0:
         parser.error("--oe-weight must be at least 0")
     if not 0 <= args.validation <= 20_000:

@@ -85,18 +85,3 @@ def test_outlier_batches_are_jittered_draws_from_one_pool():
     flat = batches.pool.reshape(24, -1)
     assert all((np.abs(flat - image.ravel()).max(axis=1) == 0).any() for image in batch)
     assert outlier_exposure.OutlierExposure().as_dict()["weight"] == 0.15
-
-
-def test_a_share_of_the_pool_is_pairs_of_training_digits_side_by_side():
-    ring = np.zeros((1, 28, 28), dtype=np.float32)
-    ring[0, 4:24, 4:24], ring[0, 7:21, 7:21] = 1.0, 0.0
-    settings = OutlierExposure(per_batch=8, pool=20, pairs=0.25)
-    pool = OutlierBatches(settings, np.random.default_rng(0), NONE, digits=np.stack([ring, ring])).pool
-    assert pool.shape == (20, 1, 28, 28)
-    widths, heights = [], []
-    for image in pool[-5:, 0]:
-        rows, cols = np.flatnonzero(image.max(axis=1) > 0.05), np.flatnonzero(image.max(axis=0) > 0.05)
-        widths.append(cols[-1] - cols[0] + 1)
-        heights.append(rows[-1] - rows[0] + 1)
-    assert all(width > 1.15 * height for width, height in zip(widths, heights, strict=True))  # two rings
-    assert len(OutlierBatches(settings, np.random.default_rng(0), NONE).pool) == 20  # no digits: no pairs
