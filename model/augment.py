@@ -8,6 +8,11 @@ the batch; images are (N, 1, H, W) float32 in [0, 1].
 Many people (most of Europe) write a 1 with a long flag, which MNIST's American 1s rarely
 have: without help the network reads such a 1 as a 7. Some of the 1s of each batch get a flag
 drawn from the top of their stem down to the left, steeper than a 7's bar.
+
+A number's touching digits are parted by upright cuts (app/preprocessing/cuts.py), and where a
+digit leans into its neighbour the cut takes a slice of its side: a 9 that lost the side of its
+loop read as a sure 7, a 6 as a 5. Some digits of each batch lose a slice of one side, labelled
+as before (``clip_sides``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from PIL import Image
+
+from model import mnist_geometry
+from model.outliers import to_mnist_form
 
 
 @dataclass(frozen=True)
@@ -28,17 +37,20 @@ class Augmentation:
     thicken: float = 0.25  # fraction of images whose strokes are dilated
     thin: float = 0.15  # fraction of images whose strokes are eroded
     flag_ones: float = 0.3  # fraction of the 1s given a European flag (flag_ones())
+    clip_sides: float = 0.2  # fraction of the other digits with a slice of one side cut off (clip_sides())
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-NONE = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+NONE = Augmentation(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 # A flag's length as a share of the 1's height, and its angle to the stem: on an upright 1, 25–65°
 # below the horizontal, steeper than the bar of a 7, which is level.
 FLAG_LENGTH = (0.15, 0.5)
 FLAG_DEGREES = (25.0, 65.0)
 FLAG_MIN_DROP = np.sin(np.deg2rad(20.0))  # a flag falls at least 20° below the horizontal
+CLIP = (0.05, 0.2)  # the slice cut off, as a share of the digit's width
+CLIP_SCALE = 3  # cut at this many times MNIST's resolution, so a slice finer than a pixel counts
 
 
 def random_affine(images: np.ndarray, rng: np.random.Generator, aug: Augmentation) -> np.ndarray:
@@ -150,9 +162,33 @@ def flag_ones(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, 
     return out
 
 
+def clip_sides(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """A copy of images (N, 1, 28, 28) in which ``share`` of those not labelled 1 lose a slice of
+    their left or right side, CLIP of their ink's width, and are put back in MNIST's form (fitted
+    to 20×20, centred by mass) as the app puts every cut stretch. (A 1 is too narrow for a slice
+    of it to teach anything.)"""
+    out = images.copy()
+    for i in np.flatnonzero((rng.random(len(images)) < share) & (labels != 1)):
+        crop = mnist_geometry.ink_crop(images[i, 0])
+        if crop is None:
+            continue
+        rows, cols = crop.shape
+        height = rows * CLIP_SCALE
+        width = max(1, round(cols * height / rows))
+        resized = Image.fromarray(crop.astype(np.float32)).resize((width, height), Image.Resampling.BILINEAR)
+        ink = np.clip(np.asarray(resized), 0.0, 1.0)
+        cut = round(rng.uniform(*CLIP) * width)
+        if cut < 1:
+            continue
+        kept = ink[:, cut:] if rng.random() < 0.5 else ink[:, : width - cut]
+        if kept.max() > 0:
+            out[i, 0] = to_mnist_form(kept)
+    return out
+
+
 def augment(images: np.ndarray, rng: np.random.Generator, aug: Augmentation) -> np.ndarray:
-    """A randomly jittered copy of a batch (N, 1, H, W) float32 in [0, 1] (flags aside: they need
-    the labels, see ``flag_ones``)."""
+    """A randomly jittered copy of a batch (N, 1, H, W) float32 in [0, 1] (flags and clipped
+    sides aside: they need the labels, see ``flag_ones`` and ``clip_sides``)."""
     if aug == NONE:
         return images
     out = random_stroke_width(images, rng, aug)

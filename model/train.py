@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from model import checkpoint, evaluate, mnist, replay
-from model.augment import NONE, Augmentation, augment, flag_ones
+from model.augment import NONE, Augmentation, augment, clip_sides, flag_ones
 from model.network import DEFAULT_SPEC, INIT, Network, architecture
 from model.optimizers import OPTIMIZERS
 from model.outlier_exposure import OutlierBatches, OutlierExposure, loss_and_gradient
@@ -40,9 +40,9 @@ from model.type_like import TypeLike, TypeLikeBatches
 _FULL = Augmentation()
 AUGMENTATIONS = {
     "full": _FULL,
-    "affine": dataclasses.replace(_FULL, thicken=0.0, thin=0.0, flag_ones=0.0),
+    "affine": dataclasses.replace(_FULL, thicken=0.0, thin=0.0, flag_ones=0.0, clip_sides=0.0),
     "stroke": dataclasses.replace(_FULL, rotation_degrees=0.0, scale=0.0, shear=0.0, translation=0.0,
-                                  flag_ones=0.0),
+                                  flag_ones=0.0, clip_sides=0.0),
     "none": NONE,
 }
 
@@ -77,17 +77,20 @@ def learning_rate(base: float, schedule: str, step: int, total_steps: int) -> fl
 
 
 def shuffled_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, rng, aug: Augmentation,
-                     flag_rng=None, type_like: TypeLikeBatches | None = None):
+                     flag_rng=None, type_like: TypeLikeBatches | None = None, clip_rng=None):
     """One epoch: the images (N, 1, 28, 28) and labels (N,) in a new random order, in batches,
     each batch of images freshly jittered by ``aug``, some of its 1s flagged first (drawn from
-    ``flag_rng``, their own random stream: the order and jitter of the digits stay the same) and,
-    with ``type_like``, a few type-like digits joining it before the jitter."""
+    ``flag_rng``, their own random stream: the order and jitter of the digits stay the same),
+    some other digits clipped (drawn from ``clip_rng``, likewise) and, with ``type_like``, a few
+    type-like digits joining it before the jitter."""
     order = rng.permutation(len(images))
     for start in range(0, len(images), batch_size):
         index = order[start : start + batch_size]
         batch, batch_labels = images[index], labels[index]
         if aug.flag_ones and flag_rng is not None:
             batch = flag_ones(batch, batch_labels, flag_rng, aug.flag_ones)
+        if aug.clip_sides and clip_rng is not None:
+            batch = clip_sides(batch, batch_labels, clip_rng, aug.clip_sides)
         if type_like is not None:
             typed, typed_labels = type_like.next()
             batch, batch_labels = np.concatenate([batch, typed]), np.concatenate([batch_labels, typed_labels])
@@ -150,12 +153,15 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     aug = AUGMENTATIONS[args.augment]
     if aug.flag_ones:
         aug = dataclasses.replace(aug, flag_ones=args.flag_ones)
+    if aug.clip_sides:
+        aug = dataclasses.replace(aug, clip_sides=args.clip_sides)
     exposure = outliers = None
     if args.outlier_exposure:
         exposure = OutlierExposure(weight=args.oe_weight, per_batch=args.oe_batch, pool=args.oe_pool)
         # Their own random stream, so the digits' order and jitter do not depend on the outliers.
         outliers = OutlierBatches(exposure, np.random.default_rng([args.seed, 1]), aug)
     flag_rng = np.random.default_rng([args.seed, 2])
+    clip_rng = np.random.default_rng([args.seed, 5])
     typed_settings = typed = None
     if args.type_like:
         typed_settings = TypeLike(per_batch=args.type_like, pool=args.type_like_pool)
@@ -185,7 +191,8 @@ def train(args: argparse.Namespace, log=print) -> tuple[Network, dict]:
     take_snapshot(0)
     for epoch in range(1, args.epochs + 1):
         epoch_start = time.perf_counter()
-        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug, flag_rng, typed)
+        batches = shuffled_batches(train_images, train_labels, args.batch_size, rng, aug, flag_rng, typed,
+                                   clip_rng)
         progress = None
         if args.log_every:
             progress = progress_log(log, args.log_every, args.batch_size, epoch, steps_per_epoch)
@@ -294,6 +301,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"share of the 1s given a European flag with --augment full (default {Augmentation.flag_ones})",
     )
     parser.add_argument(
+        "--clip-sides", type=float, default=Augmentation.clip_sides,
+        help="share of the other digits with a slice of one side cut off with --augment full "
+        f"(default {Augmentation.clip_sides})",
+    )
+    parser.add_argument(
         "--reference", action="store_true",
         help="train with the textbook layers of model.layers instead of the fused block of model.fast",
     )
@@ -328,6 +340,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--type-like must be at least 0")
     if not 0 <= args.flag_ones <= 1:
         parser.error("--flag-ones must be between 0 and 1")
+    if not 0 <= args.clip_sides <= 1:
+        parser.error("--clip-sides must be between 0 and 1")
     if not args.oe_weight >= 0:
         parser.error("--oe-weight must be at least 0")
     if not 0 <= args.validation <= 20_000:

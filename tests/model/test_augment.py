@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.augment import NONE, Augmentation, augment, flag_ones, random_affine, random_stroke_width
+from model.augment import (
+    NONE,
+    Augmentation,
+    augment,
+    clip_sides,
+    flag_ones,
+    random_affine,
+    random_stroke_width,
+)
+from model.outliers import to_mnist_form
 
 
 def _bar_images(n=8):
@@ -85,3 +94,33 @@ def test_a_flag_goes_from_the_top_of_a_1_down_to_the_left():
 def test_only_the_chosen_share_of_1s_get_a_flag(labels, share):
     images = _bar_images()
     np.testing.assert_array_equal(flag_ones(images, labels, np.random.default_rng(0), share), images)
+
+
+def _rings(n=8):
+    """Square rings 20 × 20 with sides 3 px thick: wide 0s, in MNIST's form."""
+    ring = np.zeros((28, 28), dtype=np.float32)
+    ring[4:24, 4:24], ring[7:21, 7:21] = 1.0, 0.0
+    return np.stack([to_mnist_form(ring)] * n)[:, None]
+
+
+def _ink_width_and_height(image):
+    rows, cols = np.flatnonzero(image.max(axis=1) > 0.1), np.flatnonzero(image.max(axis=0) > 0.1)
+    return cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1
+
+
+def test_a_clipped_digit_loses_a_slice_of_one_side_and_is_back_in_mnist_form():
+    rings = _rings()
+    whole_width, whole_height = _ink_width_and_height(rings[0, 0])
+    clipped = clip_sides(rings, np.zeros(8, dtype=int), np.random.default_rng(0), 1.0)
+    for image in clipped[:, 0]:
+        width, height = _ink_width_and_height(image)
+        assert height == whole_height  # fitted 20 px high again, as MNIST's digits are
+        assert 0.75 * whole_width <= width < whole_width  # 5–20% of the width is gone
+        assert abs(_centre_of_mass(image[None, None])[1][0] - 14.5) < 1.0  # centred by mass again
+
+
+@pytest.mark.parametrize("labels, share", [(np.ones(8, dtype=int), 1.0), (np.zeros(8, dtype=int), 0.0)],
+                         ids=["ones", "share 0"])
+def test_only_the_chosen_share_of_digits_other_than_1s_are_clipped(labels, share):
+    rings = _rings()
+    np.testing.assert_array_equal(clip_sides(rings, labels, np.random.default_rng(0), share), rings)

@@ -167,3 +167,22 @@ def test_flags_draw_from_their_own_random_stream_so_every_other_digit_is_jittere
         np.testing.assert_array_equal(plain_x[sevens], flagged_x[sevens])
         changed += int((plain_x[~sevens] != flagged_x[~sevens]).any(axis=(1, 2, 3)).sum())
     assert changed == 10  # every 1, at a share of 1
+
+
+def test_clipped_sides_draw_from_their_own_random_stream_so_the_1s_are_jittered_the_same():
+    images = np.zeros((20, 1, 28, 28), dtype=np.float32)
+    images[:, :, 6:22, 8:20] = 1.0
+    labels = np.array([1, 0] * 10)
+    runs = [
+        list(train.shuffled_batches(images, labels, 5, np.random.default_rng(0),
+                                    Augmentation(flag_ones=0.0, clip_sides=share),
+                                    clip_rng=np.random.default_rng(1)))
+        for share in (0.0, 1.0)
+    ]
+    changed = 0
+    for (plain_x, plain_labels), (clipped_x, clipped_labels) in zip(*runs, strict=True):
+        np.testing.assert_array_equal(plain_labels, clipped_labels)
+        ones = plain_labels == 1
+        np.testing.assert_array_equal(plain_x[ones], clipped_x[ones])
+        changed += int((plain_x[~ones] != clipped_x[~ones]).any(axis=(1, 2, 3)).sum())
+    assert changed == 10  # every digit but the 1s, at a share of 1
