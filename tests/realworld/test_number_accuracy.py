@@ -16,10 +16,11 @@ from model.mnist import load_mnist
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
-# Issue 21's targets, as exact numbers: every digit found and read. Drawn touching digits
-# (target 0.80) are not met yet: docs/numbers.md gives the figure.
+# Issue 21's targets, as exact numbers: every digit found and read. Drawn touching digits meet
+# theirs with no room to spare (48 of 60 here; 80.2% over the ten seeds of docs/numbers.md).
 TARGETS = {
     "drawn_separated": 0.95,
+    "drawn_touching": 0.80,
     "typed": 0.95,
     "scans": 0.88,
 }
