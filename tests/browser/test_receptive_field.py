@@ -57,9 +57,11 @@ def test_hovering_a_map_pixel_shows_its_patch_products_sum_and_bias(digit_page, 
     image = np.asarray(result["input"], dtype=np.float64) / 255.0
     maps = decode_maps(result["feature_maps"])
 
-    # The pixel where filter 7 responds most, then one where it finds nothing.
+    # The pixel where filter 7 responds most, then one where it finds nothing: a zero of the map
+    # that ReLU made (not a small positive value the map's 256 levels round to 0).
     strongest = np.unravel_index(np.argmax(maps[6]), maps[6].shape)
-    quiet = tuple(np.argwhere(maps[6] == 0)[0])
+    quiet = next((int(row), int(col)) for row, col in np.argwhere(maps[6] == 0)
+                 if convolution(conv1, image, 6, row, col)[1] < 0)
     for row, col in (strongest, quiet):
         point_at(page, MAP, row, col, 24)
         shown = field(page)
