@@ -5,6 +5,8 @@ and screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -24,15 +26,17 @@ def shown(page) -> dict:
     return page.eval_on_selector(OUTPUT, "(node) => ({...node.dataset, text: node.innerText})")
 
 
-def wait_for_shapes(digit_page, side: int, pooled: int) -> dict:
-    """Wait until the lab shows the answer for its controls, with these sizes; return the output."""
+def wait_for_shapes(digit_page, side: int, pooled: int, text: str = "") -> dict:
+    """Wait until the lab shows the answer for its controls, with these sizes (and ``text``, for a
+    change that keeps the sizes: the answer before it has them too); return the output."""
     try:
         digit_page.wait_until(
             f"""() => {{
                 const output = document.querySelector('{OUTPUT}');
                 return document.querySelector('{LAB}').dataset.state === "shown"
                     && output.dataset.shape === "{side}×{side}"
-                    && output.dataset.pooledShape === "{pooled}×{pooled}";
+                    && output.dataset.pooledShape === "{pooled}×{pooled}"
+                    && output.textContent.includes({json.dumps(text)});
             }}"""
         )
     except AssertionError:
@@ -124,7 +128,7 @@ def test_the_keyboard_changes_every_control_and_the_sizes_follow(digit_page, tin
     page.get_by_test_id("lab-pool").focus()
     page.keyboard.press("ArrowDown")
     assert page.get_by_test_id("lab-pool").input_value() == "average"
-    output = wait_for_shapes(digit_page, side, size(side, 1, 2))
+    output = wait_for_shapes(digit_page, side, size(side, 1, 2), "Pooled (average, 1×1)")
     assert "Pooled (average, 1×1)" in output["text"]
 
 
